@@ -1,0 +1,19 @@
+"""The ``smsgic-analytics`` command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="smsgic-analytics", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    from .sandbox.server import add_arguments as add_sandbox_arguments
+
+    add_sandbox_arguments(sub.add_parser("sandbox", help="run the local SMSgic server"))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

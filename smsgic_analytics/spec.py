@@ -1,0 +1,65 @@
+"""Facts of the SMSgic API as its documentation states them (shared/api/smsgic-api.txt).
+
+One place for each fact: endpoint paths, status names, send types, validation patterns
+and the exact error messages.  Both the client and the sandbox read them from here, so a
+typo cannot make the two agree with each other while disagreeing with the documentation.
+"""
+from __future__ import annotations
+
+import re
+
+BASE_URL = "https://api.smsgic.com"
+
+# Endpoint paths.
+STATUS = "/status"
+BALANCE = "/balance"
+SENDERS = "/senders"
+RATES = "/rates"
+CALCULATE = "/sendings/calculate"
+SENDINGS = "/sendings"
+SENDING = "/sendings/{id}"
+
+# Documented limits and formats.
+CALCULATE_PER_MINUTE = 3000
+RECIPIENT_RE = re.compile(r"^\d{8,20}$")
+MCC_RE = re.compile(r"^\d{3}$")
+MNC_RE = re.compile(r"^(\d{0,3}|null)$")
+SCHEDULED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"  # PHP's Y-m-d H:i:s; naive, treated as UTC here
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.000000Z"  # created_at / updated_at
+SEND_TYPES = ("default", "infobip", "twilio", "messente", "trumpia")
+
+# Sending statuses: the documentation shows "Draft" and "Pending"; the lifecycle the
+# sandbox plays (Pending until scheduled_at, then Processing, then Sent or Failed) adds the
+# states a sending moves through after that.  Categories in DataFrames use this order.
+DRAFT = "Draft"
+PENDING = "Pending"
+PROCESSING = "Processing"
+SENT = "Sent"
+FAILED = "Failed"
+STATUSES = (DRAFT, PENDING, PROCESSING, SENT, FAILED)
+FINAL_STATUSES = (SENT, FAILED)
+
+# Exact texts from the documentation.
+MSG_UNAUTHENTICATED = "Unauthenticated."
+MSG_INVALID_DATA = "The given data was invalid."
+MSG_MISSING_MESSAGE = "Please send `message` post parameter with text for SMS"
+MSG_MISSING_RECIPIENTS = "Please send `recipients` post parameter with recipient`s number"
+MSG_MISSING_SENDER = "Please send `sender` post parameter with name of SMS sender"
+MSG_SENDING_CREATED = "SMS champing created"
+MSG_TOO_MANY_ATTEMPTS = "Too Many Attempts."
+MSG_NOT_FOUND = "No query results for model {id}"
+STATUS_OK = ["OK"]
+
+# Texts the documentation does not show, worded as the Laravel validator behind the API
+# words them, so they read like the documented ones.
+MSG_INVALID_RECIPIENT = "The recipients.{index} format is invalid."
+MSG_INVALID_SENDER = "The selected sender is invalid."
+MSG_INVALID_SCHEDULED_AT = "The scheduled at does not match the format Y-m-d H:i:s."
+MSG_INVALID_TYPE = "The selected type is invalid."
+MSG_INSUFFICIENT_BALANCE = "Insufficient balance: the sending costs {total} {code}, the balance is {balance} {code}."
+MSG_MCC_REQUIRED = "The mcc field is required when mnc is present."
+MSG_MCC_FORMAT = "The mcc format is invalid."
+MSG_MNC_FORMAT = "The mnc format is invalid."
+MSG_COUNTRY_ID_INTEGER = "The country id must be an integer."
+MSG_COUNTRY_STRING = "The country must be a string."
+MSG_SERVER_ERROR = "Server Error"
