@@ -1,0 +1,54 @@
+# `make lab` and `make test` work on a fresh machine after `git clone`: they create .venv,
+# install the package with its dev extras and (for the browser tests) Debian's chromium.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp's name carries a hash of pyproject.toml: editing the dependencies reinstalls,
+# re-running with nothing changed is instant.
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install chromium test test-fast lab dashboard report bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core
+
+# Every test: unit, integration (real HTTP to the sandbox), nbval on every notebook, browser.
+test: install chromium
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+
+# Everything but the browser and notebooks, for quick local loops.
+test-fast: install
+	$(BIN)/python -m pytest tests -m "not browser and not slow"
+
+# JupyterLab on notebooks/, connected to a local sandbox (or the real API when SMSGIC_TOKEN is set).
+lab: install
+	$(BIN)/smsgic-analytics lab --notebooks notebooks --data .data
+
+# The sender/dashboard app as a Voilà page against the sandbox.
+dashboard: install
+	$(BIN)/smsgic-analytics lab --notebooks notebooks --data .data --voila notebooks/04_status_and_spend.ipynb
+
+# Executes every notebook headlessly into self-contained HTML under reports/.
+report: install
+	$(BIN)/smsgic-analytics report --notebooks notebooks --out reports
+
+bench: install
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache reports test-artifacts

@@ -1,0 +1,114 @@
+"""Launchers behind `make lab`, `make dashboard` and `make report`.
+
+`lab` starts a sandbox (persistent database under ``--data``) unless SMSGIC_TOKEN is set,
+points SMSGIC_BASE_URL/SMSGIC_TOKEN at it, runs JupyterLab (or Voilà) on the notebooks, and
+stops the sandbox when JupyterLab exits.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from .config import ENV_BASE_URL, ENV_TOKEN
+
+DEMO_TOKEN = "demo-token"
+
+
+def free_port(preferred: int = 8765) -> int:
+    """``preferred`` when it is free on 127.0.0.1, else any free port."""
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+@contextlib.contextmanager
+def sandbox_process(db: Path, token: str = DEMO_TOKEN, port: int | None = None) -> Iterator[str]:
+    """Run ``smsgic-analytics sandbox`` as a child process; yield its URL; stop it on exit."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "smsgic_analytics.cli", "sandbox", "--host", "127.0.0.1",
+           "--port", str(port or free_port()), "--db", str(db), "--token", token]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("http://"):
+                url = line.strip()
+                break
+        else:
+            raise RuntimeError(f"sandbox exited with code {proc.wait()} before serving")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def api_environment(data: Path) -> Iterator[dict[str, str]]:
+    """Environment for child processes: the real API when SMSGIC_TOKEN is set, else a sandbox."""
+    env = dict(os.environ)
+    if env.get(ENV_TOKEN):
+        print("SMSGIC_TOKEN is set: notebooks talk to", env.get(ENV_BASE_URL, "the SMSgic API"))
+        yield env
+        return
+    with sandbox_process(data / "sandbox.sqlite") as url:
+        print(f"Sandbox serving at {url} (token {DEMO_TOKEN!r}, database {data / 'sandbox.sqlite'})")
+        env.update({ENV_BASE_URL: url, ENV_TOKEN: DEMO_TOKEN})
+        yield env
+
+
+def run_lab(args) -> int:
+    data = Path(args.data).resolve()
+    with api_environment(data) as env:
+        if args.voila:
+            cmd = [sys.executable, "-m", "voila", args.voila, "--port", str(args.port or 8866)]
+        else:
+            cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={args.notebooks}"]
+            if args.port:
+                cmd.append(f"--port={args.port}")
+        try:
+            return subprocess.call(cmd, env=env)
+        except KeyboardInterrupt:
+            return 0
+
+
+def run_report(args) -> int:
+    """Execute every notebook against a fresh sandbox into self-contained HTML."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    notebooks = sorted(Path(args.notebooks).glob("*.ipynb"))
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_TOKEN, ENV_BASE_URL)}
+    for nb in notebooks:
+        # Notebooks start their own in-process sandbox when SMSGIC_TOKEN is unset.
+        code = subprocess.call(
+            [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
+             "--embed-images", f"--output-dir={out}", str(nb)],
+            env=env,
+        )
+        if code:
+            return code
+    print(f"{len(notebooks)} reports in {out}/")
+    return 0
+
+
+def add_arguments(lab, report) -> None:
+    lab.add_argument("--notebooks", default="notebooks")
+    lab.add_argument("--data", default=".data", help="folder for the sandbox database")
+    lab.add_argument("--port", type=int, default=None)
+    lab.add_argument("--voila", default=None, help="serve this notebook with Voilà instead")
+    lab.set_defaults(func=run_lab)
+    report.add_argument("--notebooks", default="notebooks")
+    report.add_argument("--out", default="reports")
+    report.set_defaults(func=run_report)
