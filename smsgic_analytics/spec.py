@@ -21,9 +21,10 @@ SENDING = "/sendings/{id}"
 
 # Documented limits and formats.
 CALCULATE_PER_MINUTE = 3000
-RECIPIENT_RE = re.compile(r"^\d{8,20}$")
-MCC_RE = re.compile(r"^\d{3}$")
-MNC_RE = re.compile(r"^(\d{0,3}|null)$")
+# PCRE's \d (no /u flag) is ASCII 0-9 only: re.ASCII keeps "٣" and other digits out.
+RECIPIENT_RE = re.compile(r"^\d{8,20}$", re.ASCII)
+MCC_RE = re.compile(r"^\d{3}$", re.ASCII)
+MNC_RE = re.compile(r"^(\d{0,3}|null)$", re.ASCII)
 SCHEDULED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"  # PHP's Y-m-d H:i:s; naive, treated as UTC here
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.000000Z"  # created_at / updated_at
 SEND_TYPES = ("default", "infobip", "twilio", "messente", "trumpia")
@@ -63,3 +64,13 @@ MSG_MNC_FORMAT = "The mnc format is invalid."
 MSG_COUNTRY_ID_INTEGER = "The country id must be an integer."
 MSG_COUNTRY_STRING = "The country must be a string."
 MSG_SERVER_ERROR = "Server Error"
+MSG_MESSAGE_STRING = "The message must be a string."
+MSG_RECIPIENTS_ARRAY = "The recipients must be an array."
+MSG_COUNTRY_ID_INVALID = "The selected country id is invalid."
+MSG_ROUTE_NOT_FOUND = "The route {path} could not be found."
+MSG_METHOD_NOT_ALLOWED = "The {method} method is not supported for route {path}. Supported methods: {allowed}."
+
+# POST /sendings accepts "Title of default or your account sender approved": the documented
+# example sends sender "INFO", which no account lists under /senders, and succeeds.  So
+# "INFO" is the default sender every account may use besides its own approved ones.
+DEFAULT_SENDERS = ("INFO",)

@@ -1,0 +1,485 @@
+"""Plotly charts of costs, rates, statuses, spend and segments: pure functions DataFrame -> Figure.
+
+Every figure has a title, axes (or a colour bar) labelled with their unit and currency, the
+same template and fixed colours, and a stable category order, so the same data always draws
+the same picture.  Empty input gives an empty figure that says "No data".  Amounts are
+summed as Decimal and converted to float only to draw; rows that cannot be drawn (no cost,
+no ISO-3 code, no date) are named in a note on the figure, never dropped silently.
+
+>>> import pandas as pd
+>>> fig = cost_by_country(pd.DataFrame({"country": ["Latvia", "Denmark"], "total": [0.44, 0.9]}), "GBP")
+>>> list(fig.data[0].x), fig.layout.yaxis.title.text
+(['Denmark', 'Latvia'], 'Cost (GBP)')
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+from itertools import accumulate
+from typing import Any, Iterable, Sequence
+
+import mobile_codes
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from . import spec
+from .ledger import FREQS, is_missing, period_start, to_decimal
+
+TEMPLATE = "plotly_white"
+BAR_COLOR = "#2563EB"
+LINE_COLOR = "#111827"
+BALANCE_COLOR = "#059669"
+OTHER_COLOR = "#6B7280"
+COLORSCALE = "Viridis"
+STATUS_COLORS = {
+    spec.DRAFT: "#9CA3AF",
+    spec.PENDING: "#F59E0B",
+    spec.PROCESSING: "#3B82F6",
+    spec.SENT: "#10B981",
+    spec.FAILED: "#EF4444",
+}
+ENCODINGS = ("GSM-7", "UCS-2")
+ENCODING_COLORS = {"GSM-7": "#2563EB", "UCS-2": "#F97316"}
+NO_DATA = "No data"
+UNKNOWN = "(unknown)"
+PERIOD_LABELS = {"D": "Day (UTC)", "W": "Week starting Monday (UTC)", "M": "Month (UTC)"}
+_NOTE_LIMIT = 8  # names listed in a "not shown" note before "and N more"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def empty_figure(title: str, message: str = NO_DATA) -> go.Figure:
+    """A titled figure with no traces and a centred note (default "No data")."""
+    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 16})
+    return fig
+
+
+def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
+    return go.Figure(layout={"template": TEMPLATE, "title": {"text": title},
+                             "xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": y_title}}})
+
+
+def _is_empty(df: pd.DataFrame | None) -> bool:
+    return df is None or len(df) == 0
+
+
+def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
+def _currency(df: pd.DataFrame, currency: str | None, what: str) -> str:
+    """The one currency of the amounts: the argument, else the ``currency`` column."""
+    found = sorted({str(c) for c in df["currency"] if not is_missing(c)}) if "currency" in df.columns else []
+    if currency:
+        if found and found != [currency]:
+            raise ValueError(f"{what}.currency: rows are in {', '.join(found)}, but currency={currency!r} was passed")
+        return currency
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ValueError(f"{what}: pass currency= or include a currency column (axis labels name the currency)")
+    raise ValueError(f"{what}.currency: amounts in {', '.join(found)} cannot be added up; filter to one currency")
+
+
+def _amount_column(df: pd.DataFrame, what: str) -> str:
+    for col in ("total", "cost"):
+        if col in df.columns:
+            return col
+    raise ValueError(f"{what}: missing column total (or cost)")
+
+
+def _label(value: Any) -> str:
+    return UNKNOWN if is_missing(value) or not str(value).strip() else str(value).strip()
+
+
+def _priced(df: pd.DataFrame, what: str) -> tuple[pd.DataFrame, str, int]:
+    """The rows that have an amount, the amount column's name, and how many rows had none."""
+    col = _amount_column(df, what)
+    has = ~df[col].map(is_missing).astype(bool)
+    return df[has], col, int((~has).sum())
+
+
+def _sum_by(df: pd.DataFrame, keys: Sequence[str], col: str, what: str) -> pd.DataFrame:
+    """Exact Decimal totals per key (blank keys labelled "(unknown)"), largest first, ties by name."""
+    totals: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
+    for i, rec in enumerate(df[[*keys, col]].to_dict("records")):
+        totals[tuple(_label(rec[k]) for k in keys)] += to_decimal(rec[col], f"{what} row {i}: {col}")
+    out = pd.DataFrame([(*k, v) for k, v in totals.items()], columns=[*keys, "amount"])
+    out["value"] = out["amount"].map(float)
+    out = out.sort_values(["value", *keys], ascending=[False, *([True] * len(keys))], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def _note(fig: go.Figure, text: str | None) -> go.Figure:
+    """A footnote under the plot naming what could not be drawn."""
+    if text:
+        fig.add_annotation(text=text, x=0, y=-0.12, xref="paper", yref="paper", showarrow=False,
+                           xanchor="left", yanchor="top", font={"size": 11, "color": OTHER_COLOR})
+    return fig
+
+
+def _skipped_note(skipped: int) -> str | None:
+    return f"{skipped} row(s) without a cost not shown" if skipped else None
+
+
+def _no_priced_rows(title: str, skipped: int) -> go.Figure:
+    return empty_figure(title, f"{NO_DATA} ({skipped} row(s) without a cost)")
+
+
+def _names_note(prefix: str, names: Sequence[str]) -> str | None:
+    if not names:
+        return None
+    shown = ", ".join(names[:_NOTE_LIMIT])
+    more = f" and {len(names) - _NOTE_LIMIT} more" if len(names) > _NOTE_LIMIT else ""
+    return f"{prefix}: {shown}{more}"
+
+
+def _money_bar(title: str, x_title: str, labels: list[str], totals: pd.DataFrame, currency: str,
+               skipped: int) -> go.Figure:
+    fig = _figure(title, x_title, f"Cost ({currency})")
+    fig.add_bar(x=labels, y=totals["value"].tolist(), customdata=[str(a) for a in totals["amount"]],
+                marker_color=BAR_COLOR, name=f"Cost ({currency})",
+                hovertemplate=f"%{{x}}<br>%{{customdata}} {currency}<extra></extra>")
+    fig.update_xaxes(categoryorder="array", categoryarray=labels)
+    return _note(fig, _skipped_note(skipped))
+
+
+# --------------------------------------------------------------------------- costs
+
+
+def cost_by_country(df: pd.DataFrame | None, currency: str | None = None) -> go.Figure:
+    """Bars of cost per country, largest first, from DataFrame[country, total (or cost)].
+
+    Totals may be Decimal or float; rows of the same country are added up exactly.
+    """
+    title = "Cost by country"
+    if _is_empty(df):
+        return empty_figure(title)
+    _require(df, ["country"], "cost_by_country")
+    priced, col, skipped = _priced(df, "cost_by_country")
+    if priced.empty:
+        return _no_priced_rows(title, skipped)
+    cur = _currency(priced, currency, "cost_by_country")
+    totals = _sum_by(priced, ["country"], col, "cost_by_country")
+    return _money_bar(title, "Country", totals["country"].tolist(), totals, cur, skipped)
+
+
+def cost_by_operator(df: pd.DataFrame | None, currency: str | None = None) -> go.Figure:
+    """Bars of cost per operator, largest first, labelled "Operator (Country)" when the
+    country is known (operators of the same name in two countries are different networks)."""
+    title = "Cost by operator"
+    if _is_empty(df):
+        return empty_figure(title)
+    _require(df, ["operator"], "cost_by_operator")
+    priced, col, skipped = _priced(df, "cost_by_operator")
+    if priced.empty:
+        return _no_priced_rows(title, skipped)
+    cur = _currency(priced, currency, "cost_by_operator")
+    keys = ["country", "operator"] if "country" in df.columns else ["operator"]
+    totals = _sum_by(priced, keys, col, "cost_by_operator")
+    countries = totals["country"] if "country" in keys else [UNKNOWN] * len(totals)
+    labels = [_operator_label(o, c) for o, c in zip(totals["operator"], countries)]
+    return _money_bar(title, "Operator (country)", labels, totals, cur, skipped)
+
+
+def _operator_label(operator: str, country: str) -> str:
+    if country == UNKNOWN:
+        return operator
+    return f"{'unknown operator' if operator == UNKNOWN else operator} ({country})"
+
+
+def cost_treemap(df: pd.DataFrame | None, currency: str | None = None) -> go.Figure:
+    """Treemap of cost, country -> operator, from DataFrame[country, operator, total (or cost)]."""
+    title = "Cost by country and operator"
+    if _is_empty(df):
+        return empty_figure(title)
+    _require(df, ["country", "operator"], "cost_treemap")
+    priced, col, skipped = _priced(df, "cost_treemap")
+    if priced.empty:
+        return _no_priced_rows(title, skipped)
+    cur = _currency(priced, currency, "cost_treemap")
+    leaves = _sum_by(priced, ["country", "operator"], col, "cost_treemap")
+    countries = _sum_by(leaves, ["country"], "amount", "cost_treemap")
+    nodes = []  # (id, label, parent, value, exact amount)
+    for country, amount in zip(countries["country"], countries["amount"]):
+        # "remainder" mode with a zero own value: a country's area is exactly its operators'.
+        nodes.append((country, country, "", 0.0, str(amount)))
+        for leaf in leaves[leaves["country"] == country].itertuples():
+            nodes.append((f"{country}/{leaf.operator}", leaf.operator, country, leaf.value, str(leaf.amount)))
+    ids, labels, parents, values, exact = (list(column) for column in zip(*nodes))
+    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": f"{title} ({cur})"}})
+    fig.add_trace(go.Treemap(ids=ids, labels=labels, parents=parents, values=values, customdata=exact,
+                             branchvalues="remainder", sort=False, name=f"Cost ({cur})",
+                             texttemplate=f"%{{label}}<br>%{{customdata}} {cur}",
+                             hovertemplate=f"%{{label}}<br>%{{customdata}} {cur}<extra></extra>"))
+    return _note(fig, _skipped_note(skipped))
+
+
+# --------------------------------------------------------------------------- maps
+
+
+def _country_lookups() -> tuple[dict[str, str], dict[str, str], dict[str, set[str]]]:
+    """ISO-2 -> ISO-3, country name -> ISO-3 and MCC -> {ISO-3}: the project's numbering
+    table when it is installed, else (and for what it lacks) the mobile-codes table."""
+    sources: list[list[tuple[Any, Any, Any, Any]]] = []
+    try:
+        from .pricing.numbering import country_table  # lazy: written by another module, may be absent
+    except ImportError:
+        pass
+    else:
+        table = country_table()
+        sources.append(list(zip(table["region"], table["country"], table["iso3"], table["mcc"])))
+    with open(mobile_codes.COUNTRY_JSON_PATH, encoding="utf-8") as fh:
+        sources.append([(row[1], row[0], row[2], row[4]) for row in json.load(fh)])
+    by_region: dict[str, str] = {}
+    by_name: dict[str, str] = {}
+    by_mcc: dict[str, set[str]] = {}
+    for rows in sources:
+        mcc_here: dict[str, set[str]] = defaultdict(set)
+        for region, name, iso3, mccs in rows:
+            if is_missing(iso3) or not str(iso3).strip():
+                continue
+            iso3 = str(iso3).strip().upper()
+            if not is_missing(region):
+                by_region.setdefault(str(region).strip().upper(), iso3)
+            if not is_missing(name):
+                by_name.setdefault(str(name).strip().casefold(), iso3)
+            for mcc in _as_list(mccs):
+                mcc_here[mcc].add(iso3)
+        for mcc, codes in mcc_here.items():
+            by_mcc.setdefault(mcc, codes)  # the first source wins a whole MCC, not a mix
+    return by_region, by_name, by_mcc
+
+
+def _as_list(mccs: Any) -> list[str]:
+    """One MCC or a list of them (mobile-codes lists several for some countries)."""
+    if isinstance(mccs, str):
+        return [mccs] if mccs else []
+    if isinstance(mccs, (list, tuple)):
+        return [str(m) for m in mccs if m]
+    return []
+
+
+def _iso3_per_country(df: pd.DataFrame) -> dict[str, str | None]:
+    """ISO-3 code per distinct country label: iso3 column, else region (ISO-2), else the
+    name, else an MCC that belongs to exactly one country."""
+    by_region, by_name, by_mcc = _country_lookups()
+    found: dict[str, str | None] = {}
+    for label, rows in df.groupby(df["country"].map(_label), sort=True):
+        code = None
+        if "iso3" in rows.columns:
+            code = next((str(v).upper() for v in rows["iso3"] if not is_missing(v) and str(v).strip()), None)
+        if code is None and "region" in rows.columns:
+            code = next((by_region[str(v).upper()] for v in rows["region"]
+                         if not is_missing(v) and str(v).upper() in by_region), None)
+        if code is None:
+            code = by_name.get(label.casefold())
+        if code is None and "mcc" in rows.columns:
+            candidates = set().union(*(by_mcc.get(str(m), set()) for m in rows["mcc"] if not is_missing(m)))
+            code = next(iter(candidates)) if len(candidates) == 1 else None
+        found[label] = code
+    return found
+
+
+def _choropleth(title: str, per_country: pd.DataFrame, codes: dict[str, str | None], colorbar_title: str,
+                hover_unit: str, combine: str) -> go.Figure:
+    """per_country: [country, value, exact, detail], drawn by ISO-3 in ISO-3 order."""
+    per_country = per_country.assign(iso3=per_country["country"].map(codes))
+    unmapped = sorted(per_country.loc[per_country["iso3"].isna(), "country"])
+    mapped = per_country.dropna(subset=["iso3"])
+    # Two labels for one country (e.g. two spellings) share one shape: combine them.
+    joined = " / ".join
+    mapped = mapped.groupby("iso3", sort=True).agg(
+        {"value": combine, "country": joined, "exact": joined, "detail": joined}).reset_index()
+    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig.add_trace(go.Choropleth(
+        locations=mapped["iso3"].tolist(), z=mapped["value"].tolist(), locationmode="ISO-3",
+        text=mapped["country"].tolist(), customdata=list(zip(mapped["exact"], mapped["detail"])),
+        colorscale=COLORSCALE, marker_line_color="white", colorbar={"title": {"text": colorbar_title}},
+        hovertemplate=f"%{{text}}<br>%{{customdata[0]}} {hover_unit}<br>%{{customdata[1]}}<extra></extra>",
+    ))
+    fig.update_geos(showframe=False, showcoastlines=False, projection_type="natural earth")
+    return _note(fig, _names_note("Not on the map (no ISO-3 code)", unmapped))
+
+
+def _is_default_mnc(value: Any) -> bool:
+    return is_missing(value) or str(value).strip().lower() in ("", "null")
+
+
+def rates_map(rates_df: pd.DataFrame | None, currency: str | None = None) -> go.Figure:
+    """World map of each country's default rate (the ``mnc`` null row) per SMS.
+
+    From DataFrame[mcc, mnc, country, rate, currency] as ``client.rates()`` returns.  A
+    country with operator rows but no default row is coloured by its highest operator rate
+    and says so on hover.  ISO-3 codes come from an ``iso3`` or ``region`` column when
+    present, else from the numbering table (by name, then by MCC).
+    """
+    title = "Default SMS rate by country"
+    if _is_empty(rates_df):
+        return empty_figure(title)
+    _require(rates_df, ["country", "rate"], "rates_map")
+    rated = rates_df[~rates_df["rate"].map(is_missing).astype(bool)]
+    if rated.empty:
+        return empty_figure(title, f"{NO_DATA} ({len(rates_df)} row(s) without a rate)")
+    cur = _currency(rated, currency, "rates_map")
+    rows = []
+    for label, group in rated.groupby(rated["country"].map(_label), sort=True):
+        rates = [to_decimal(r, f"rates_map {label}: rate") for r in group["rate"]]
+        if "mnc" in group.columns:
+            default = [r for r, mnc in zip(rates, group["mnc"]) if _is_default_mnc(mnc)]
+        else:
+            default = rates
+        if default:
+            rate, basis = max(default), "country default"
+        else:
+            rate, basis = max(rates), "no default rate: highest operator rate"
+        rows.append({"country": label, "value": float(rate), "exact": str(rate),
+                     "detail": f"{basis}; operator rates {min(rates)} to {max(rates)}"})
+    return _choropleth(title, pd.DataFrame(rows), _iso3_per_country(rated), f"Rate ({cur} per SMS)",
+                       f"{cur} per SMS", "max")
+
+
+def quoted_cost_map(df: pd.DataFrame | None, currency: str | None = None) -> go.Figure:
+    """World map of quoted cost per country, from DataFrame[country, total (or cost)]
+    (a quote's destinations or a spend table)."""
+    title = "Quoted cost by country"
+    if _is_empty(df):
+        return empty_figure(title)
+    _require(df, ["country"], "quoted_cost_map")
+    priced, col, skipped = _priced(df, "quoted_cost_map")
+    if priced.empty:
+        return _no_priced_rows(title, skipped)
+    cur = _currency(priced, currency, "quoted_cost_map")
+    totals = _sum_by(priced, ["country"], col, "quoted_cost_map")
+    per_country = totals.assign(exact=totals["amount"].map(str), detail="quoted cost")
+    fig = _choropleth(title, per_country, _iso3_per_country(priced), f"Quoted cost ({cur})", cur, "sum")
+    return _note(fig, _skipped_note(skipped))
+
+
+# --------------------------------------------------------------------------- time series
+
+
+def _check_freq(freq: str) -> None:
+    if freq not in FREQS:
+        raise ValueError(f"freq: must be one of {', '.join(FREQS)} (day, week, month), got {freq!r}")
+
+
+def status_over_time(sendings_df: pd.DataFrame | None, freq: str = "D") -> go.Figure:
+    """Stacked bars: sendings per period by status, in the API's status order.
+
+    From DataFrame[created_at, status] as ``client.sendings()`` returns.
+    """
+    _check_freq(freq)
+    title = "Sendings by status"
+    if _is_empty(sendings_df):
+        return empty_figure(title)
+    _require(sendings_df, ["created_at", "status"], "status_over_time")
+    df = pd.DataFrame({"period": period_start(sendings_df["created_at"], freq),
+                       "status": sendings_df["status"].map(_label).astype(object)})
+    undated = int(df["period"].isna().sum())
+    df = df.dropna(subset=["period"])
+    if df.empty:
+        return empty_figure(title, f"{NO_DATA} ({undated} sending(s) without created_at)")
+    fig = _figure(title, PERIOD_LABELS[freq], "Sendings (count)")
+    fig.update_layout(barmode="stack", legend_title_text="Status")
+    counts = df.groupby(["period", "status"]).size().unstack(fill_value=0).sort_index()
+    present = set(counts.columns)
+    order = [s for s in spec.STATUSES if s in present] + sorted(present - set(spec.STATUSES))
+    periods = counts.index.tolist()
+    for status in order:
+        fig.add_bar(x=periods, y=counts[status].astype(int).tolist(), name=status,
+                    marker_color=STATUS_COLORS.get(status, OTHER_COLOR))
+    return _note(fig, f"{undated} sending(s) without created_at not shown" if undated else None)
+
+
+def spend_over_time(spend_df: pd.DataFrame | None, balance_df: pd.DataFrame | None = None,
+                    currency: str | None = None, freq: str = "D") -> go.Figure:
+    """Spend per period (bars), cumulative spend (line) and, when given, the balance (line,
+    right-hand axis).
+
+    From a ``Ledger.spend`` table (created_at or period, cost) and a
+    ``Ledger.balance_history`` table (taken_at, amount).  Sums are exact Decimals.
+    """
+    _check_freq(freq)
+    title = "Spend over time"
+    priced, col, skipped = (spend_df, "cost", 0) if _is_empty(spend_df) else _priced(spend_df, "spend_over_time")
+    has_spend, has_balance = not _is_empty(priced), not _is_empty(balance_df)
+    if not has_spend and not has_balance:
+        return _no_priced_rows(title, skipped) if skipped else empty_figure(title)
+    cur = currency
+    if has_spend:
+        cur = _currency(priced, cur, "spend_over_time spend_df")
+    if has_balance:
+        cur = _currency(balance_df, cur, "spend_over_time balance_df")
+    fig = make_subplots(specs=[[{"secondary_y": True}]]) if has_balance else go.Figure()
+    fig.update_layout(template=TEMPLATE, title={"text": title}, xaxis_title=PERIOD_LABELS[freq],
+                      yaxis_title=f"Spend ({cur})")
+    secondary = {"secondary_y": False} if has_balance else {}
+    if has_spend:
+        periods, amounts = _spend_per_period(priced, col, freq)
+        cumulative = list(accumulate(amounts))
+        fig.add_trace(go.Bar(x=periods, y=[float(a) for a in amounts], name=f"Spend per {FREQS[freq]}",
+                             customdata=[str(a) for a in amounts], marker_color=BAR_COLOR,
+                             hovertemplate=f"%{{x}}<br>%{{customdata}} {cur}<extra></extra>"), **secondary)
+        fig.add_trace(go.Scatter(x=periods, y=[float(c) for c in cumulative], name="Cumulative spend",
+                                 mode="lines+markers", customdata=[str(c) for c in cumulative],
+                                 line={"color": LINE_COLOR},
+                                 hovertemplate=f"%{{x}}<br>%{{customdata}} {cur}<extra></extra>"), **secondary)
+    if has_balance:
+        _require(balance_df, ["taken_at"], "spend_over_time balance_df")
+        balance = balance_df.sort_values("taken_at", kind="stable")
+        values = (balance["amount_float"] if "amount_float" in balance.columns
+                  else balance["amount"].map(lambda v: float(to_decimal(v, "balance_df.amount"))))
+        fig.add_trace(go.Scatter(x=pd.to_datetime(balance["taken_at"], utc=True).tolist(), y=values.tolist(),
+                                 name="Balance", mode="lines+markers", line={"color": BALANCE_COLOR, "shape": "hv"}),
+                      secondary_y=True)
+        fig.update_yaxes(title_text=f"Balance ({cur})", secondary_y=True, showgrid=False)
+    return _note(fig, _skipped_note(skipped))
+
+
+def _spend_per_period(priced: pd.DataFrame, col: str, freq: str) -> tuple[list[pd.Timestamp], list[Decimal]]:
+    time_col = "created_at" if "created_at" in priced.columns else "period"
+    _require(priced, [time_col], "spend_over_time spend_df")
+    periods = period_start(priced[time_col], freq)
+    if periods.isna().any():
+        raise ValueError(f"spend_over_time spend_df: {int(periods.isna().sum())} priced row(s) have no {time_col}")
+    totals: dict[pd.Timestamp, Decimal] = defaultdict(Decimal)
+    for i, (period, amount) in enumerate(zip(periods, priced[col])):
+        totals[period] += to_decimal(amount, f"spend_over_time spend_df row {i}: {col}")
+    ordered = sorted(totals)
+    return ordered, [totals[p] for p in ordered]
+
+
+# --------------------------------------------------------------------------- segments
+
+
+def segment_distribution(counts_df: pd.DataFrame | None) -> go.Figure:
+    """Bars of how many messages need 1, 2, 3... SMS parts, one colour per encoding.
+
+    From DataFrame[encoding, segments, units] as ``segment_counts`` returns.
+    """
+    title = "Segments per message"
+    if _is_empty(counts_df):
+        return empty_figure(title)
+    _require(counts_df, ["encoding", "segments"], "segment_distribution")
+    df = pd.DataFrame({"encoding": counts_df["encoding"].map(_label).astype(object),
+                       "segments": pd.to_numeric(counts_df["segments"], errors="raise").astype(int)})
+    counts = df.groupby(["segments", "encoding"]).size().unstack(fill_value=0).sort_index()
+    present = set(counts.columns)
+    order = [e for e in ENCODINGS if e in present] + sorted(present - set(ENCODINGS))
+    xs = [int(s) for s in counts.index]
+    fig = _figure(title, "Segments per message (SMS parts)", "Messages (count)")
+    fig.update_layout(barmode="group", legend_title_text="Encoding")
+    for encoding in order:
+        fig.add_bar(x=xs, y=counts[encoding].astype(int).tolist(), name=encoding,
+                    marker_color=ENCODING_COLORS.get(encoding, OTHER_COLOR))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=xs)
+    return fig

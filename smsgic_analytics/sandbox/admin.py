@@ -1,0 +1,161 @@
+"""Test controls under ``/__sandbox__/``: clock, faults, accounts, statistics.
+
+No auth (the sandbox binds loopback), kept out of /openapi.json.  ``SandboxControl`` in
+control.py is the Python client for these.  Errors answer 422 ``{"message": ...}``.
+
+GET    /__sandbox__/clock             {"now": ISO, "frozen": bool}
+POST   /__sandbox__/clock             {"now": ISO}       jump the clock there
+POST   /__sandbox__/clock/advance     {"seconds": x}     move it forward
+GET    /__sandbox__/faults            {"faults": [...]}  queued faults
+POST   /__sandbox__/faults            {"kind", "path", "method", "count", "status", "retry_after", "seconds"}
+DELETE /__sandbox__/faults            drop every queued fault
+POST   /__sandbox__/accounts          {"token", "balance"}  create (or reset the balance of) an account
+PUT    /__sandbox__/accounts/balance  {"token", "balance"}  set an existing account's balance
+GET    /__sandbox__/stats             {"requests": [{"method", "path", "count"}]}
+DELETE /__sandbox__/stats             zero the counters
+GET    /__sandbox__/countries         {"countries": [{"country_id", "country", "region", "iso3", "mcc"}]}
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from .faults import ADMIN_PREFIX, Fault
+from .jsonwire import WireJSON, error
+from .state import SandboxState
+from .store import DEMO_BALANCE, balance_text, to_units
+
+router = APIRouter(prefix=ADMIN_PREFIX, include_in_schema=False)
+
+
+def _state(request: Request) -> SandboxState:
+    return request.app.state.sandbox
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise _Bad("the body must be a JSON object")
+    return body
+
+
+class _Bad(ValueError):
+    pass
+
+
+def _clock(state: SandboxState) -> WireJSON:
+    return WireJSON({"now": state.clock.now().isoformat(), "frozen": state.clock.is_frozen})
+
+
+@router.get("/clock")
+async def get_clock(request: Request) -> WireJSON:
+    return _clock(_state(request))
+
+
+@router.post("/clock")
+async def set_clock(request: Request) -> WireJSON:
+    state = _state(request)
+    try:
+        state.clock.set_now(str((await _json(request))["now"]))
+    except (KeyError, ValueError) as exc:
+        return error(422, f"send {{\"now\": ISO-8601 instant}}: {exc}")
+    await run_in_threadpool(state.save_clock)
+    return _clock(state)
+
+
+@router.post("/clock/advance")
+async def advance_clock(request: Request) -> WireJSON:
+    state = _state(request)
+    try:
+        state.clock.advance(float((await _json(request))["seconds"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        return error(422, f"send {{\"seconds\": number}}: {exc}")
+    await run_in_threadpool(state.save_clock)
+    return _clock(state)
+
+
+@router.get("/faults")
+async def list_faults(request: Request) -> WireJSON:
+    return WireJSON({"faults": _state(request).faults.pending()})
+
+
+@router.post("/faults")
+async def add_fault(request: Request) -> WireJSON:
+    state = _state(request)
+    try:
+        body = await _json(request)
+        fault = Fault(kind=str(body.get("kind")), path=body.get("path"), method=body.get("method"),
+                      count=int(body.get("count", 1)), status=body.get("status"),
+                      retry_after=body.get("retry_after"), seconds=body.get("seconds"))
+    except (ValueError, TypeError) as exc:
+        return error(422, str(exc))
+    state.faults.add(fault)
+    return WireJSON({"faults": state.faults.pending()})
+
+
+@router.delete("/faults")
+async def clear_faults(request: Request) -> WireJSON:
+    _state(request).faults.clear()
+    return WireJSON({"faults": []})
+
+
+async def _token_and_balance(request: Request, default: str | None) -> tuple[str, str]:
+    """(token, balance text) from the body; the balance must have at most 4 decimals."""
+    body = await _json(request)
+    token = body.get("token")
+    if not isinstance(token, str) or not token:
+        raise _Bad("token must be a non-empty string")
+    balance = body.get("balance", default)
+    if balance is None or isinstance(balance, bool):
+        raise _Bad("balance is required: a decimal string such as \"450.000\"")
+    to_units(str(balance))  # refuses anything that is not exact money
+    return token, str(balance)
+
+
+@router.post("/accounts")
+async def add_account(request: Request) -> WireJSON:
+    state = _state(request)
+    try:
+        token, balance = await _token_and_balance(request, DEMO_BALANCE)
+    except ValueError as exc:
+        return error(422, str(exc))
+    await run_in_threadpool(state.store.add_account, token, balance)
+    return WireJSON({"balance": balance_text(to_units(balance))})
+
+
+@router.put("/accounts/balance")
+async def set_balance(request: Request) -> WireJSON:
+    state = _state(request)
+    try:
+        token, balance = await _token_and_balance(request, None)
+    except ValueError as exc:
+        return error(422, str(exc))
+    if await run_in_threadpool(state.store.account_id, token) is None:
+        return error(404, "no account has this token")
+    await run_in_threadpool(state.store.add_account, token, balance)
+    return WireJSON({"balance": balance_text(to_units(balance))})
+
+
+@router.get("/stats")
+async def stats(request: Request) -> WireJSON:
+    counts = _state(request).faults.stats()
+    rows = [{"method": m, "path": p, "count": n} for (m, p), n in sorted(counts.items())]
+    return WireJSON({"requests": rows})
+
+
+@router.delete("/stats")
+async def reset_stats(request: Request) -> WireJSON:
+    _state(request).faults.reset_stats()
+    return WireJSON({"requests": []})
+
+
+@router.get("/countries")
+async def countries(request: Request) -> WireJSON:
+    card = _state(request).card
+    return WireJSON({"countries": [c.__dict__ for c in card.countries]})

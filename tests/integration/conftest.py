@@ -1,0 +1,67 @@
+"""Shared fixtures: one real sandbox server on 127.0.0.1 for the whole test session.
+
+* ``sandbox_url``   (session) base URL of a sandbox with accounts "demo-token" and
+                    "other-token" (450.000 GBP each at start), a temporary SQLite db, seed 0,
+                    real (wall) clock, 3000 calculate requests/minute.
+* ``sandbox``       (function) a ``SandboxControl`` for it; queued faults are cleared before
+                    and after each test.
+* ``fresh_token``   (function) a new account on the session sandbox (450.000 GBP, demo
+                    senders) for tests that need an exact balance or an empty history.
+* ``sandbox_factory`` (function) ``sandbox_factory(**running_kwargs) -> (url, control)``
+                    starts a private sandbox (e.g. a frozen clock or a low rate limit),
+                    stopped at the end of the test.
+
+State on the session sandbox is shared: tests must not assume a balance or history they
+did not create (use ``fresh_token``).
+"""
+from __future__ import annotations
+
+import uuid
+from contextlib import ExitStack
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from smsgic_analytics.sandbox import SandboxControl, running
+
+TOKENS = ("demo-token", "other-token")
+
+
+@pytest.fixture(scope="session")
+def sandbox_tokens() -> tuple[str, ...]:
+    return TOKENS
+
+
+@pytest.fixture(scope="session")
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite"
+    with running(tokens=TOKENS, db=db, seed=0, clock="real") as url:
+        yield url
+
+
+@pytest.fixture
+def sandbox(sandbox_url: str) -> Iterator[SandboxControl]:
+    control = SandboxControl(sandbox_url)
+    control.clear_faults()
+    yield control
+    control.clear_faults()
+
+
+@pytest.fixture
+def fresh_token(sandbox: SandboxControl) -> str:
+    token = f"test-{uuid.uuid4().hex}"
+    sandbox.add_account(token)
+    return token
+
+
+@pytest.fixture
+def sandbox_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., tuple[str, SandboxControl]]]:
+    with ExitStack() as stack:
+
+        def start(**kwargs: Any) -> tuple[str, SandboxControl]:
+            kwargs.setdefault("tokens", TOKENS)
+            kwargs.setdefault("db", tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite")
+            url = stack.enter_context(running(**kwargs))
+            return url, SandboxControl(url)
+
+        yield start

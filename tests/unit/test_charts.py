@@ -1,0 +1,313 @@
+"""Chart figures checked by their data: trace types, values, order, titles and axis units."""
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import plotly.io as pio
+import pytest
+
+from smsgic_analytics import charts, spec
+from smsgic_analytics.config import account_key
+from smsgic_analytics.ledger import Ledger
+
+ACCOUNT = account_key("chart-token")
+
+DESTINATIONS = pd.DataFrame({
+    "destination": ["Latvia LMT", "Denmark Telenor", "Denmark TDC", "Sweden Telenor", "Singapore "],
+    "country": ["Latvia", "Denmark", "Denmark", "Sweden", "Singapore"],
+    "operator": ["LMT", "Telenor", "TDC", "Telenor", None],
+    "numbers": [1, 2, 1, 4, 1],
+    "sms_count": [1, 2, 1, 4, 1],
+    "price": [0.4397, 0.45, 0.45, 0.1, 0.05],
+    # Mixed Decimal and float totals, as a quote or a spend table may hold them.
+    "total": [Decimal("0.4397"), 0.9, Decimal("0.45"), 0.4, 0.05],
+})
+
+
+def ts(*days: str) -> list[pd.Timestamp]:
+    return [pd.Timestamp(d, tz="UTC") for d in days]
+
+
+def annotations(fig) -> list[str]:
+    return [a.text for a in fig.layout.annotations]
+
+
+# --------------------------------------------------------------------------- costs
+
+
+def test_cost_by_country_sorted_exact_and_labelled() -> None:
+    fig = charts.cost_by_country(DESTINATIONS, "GBP")
+    (bar,) = fig.data
+    assert bar.type == "bar"
+    assert list(bar.x) == ["Denmark", "Latvia", "Sweden", "Singapore"]
+    assert list(bar.y) == [1.35, 0.4397, 0.4, 0.05]  # 0.9 + 0.45 added as Decimals: exactly 1.35
+    assert list(bar.customdata) == ["1.35", "0.4397", "0.4", "0.05"]
+    assert fig.layout.title.text == "Cost by country"
+    assert fig.layout.yaxis.title.text == "Cost (GBP)" and fig.layout.xaxis.title.text == "Country"
+    assert list(fig.layout.xaxis.categoryarray) == list(bar.x)
+
+
+def test_ties_sort_by_name_and_row_order_does_not_matter() -> None:
+    df = pd.DataFrame({"country": ["b", "a", "c"], "total": [1, 1, 2]})
+    fig = charts.cost_by_country(df, "EUR")
+    assert list(fig.data[0].x) == ["c", "a", "b"]
+    shuffled = DESTINATIONS.sample(frac=1, random_state=3)
+    for fn in (charts.cost_by_country, charts.cost_by_operator, charts.cost_treemap, charts.quoted_cost_map):
+        assert fn(shuffled, "GBP").to_json() == fn(DESTINATIONS, "GBP").to_json()
+
+
+def test_currency_from_column_and_conflicts() -> None:
+    df = DESTINATIONS.assign(currency="EUR")
+    assert charts.cost_by_country(df).layout.yaxis.title.text == "Cost (EUR)"
+    with pytest.raises(ValueError, match="rows are in EUR, but currency='GBP'"):
+        charts.cost_by_country(df, "GBP")
+    with pytest.raises(ValueError, match="EUR, GBP cannot be added up"):
+        charts.cost_by_country(df.assign(currency=["EUR", "GBP", "EUR", "EUR", "EUR"]))
+    with pytest.raises(ValueError, match="pass currency="):
+        charts.cost_by_country(DESTINATIONS)
+    with pytest.raises(ValueError, match="missing column.*country"):
+        charts.cost_by_country(DESTINATIONS.drop(columns=["country"]), "GBP")
+
+
+def test_cost_by_operator_keeps_same_name_in_two_countries_apart() -> None:
+    fig = charts.cost_by_operator(DESTINATIONS, "GBP")
+    assert list(fig.data[0].x) == ["Telenor (Denmark)", "TDC (Denmark)", "LMT (Latvia)", "Telenor (Sweden)",
+                                   "unknown operator (Singapore)"]
+    assert list(fig.data[0].y) == [0.9, 0.45, 0.4397, 0.4, 0.05]
+    assert fig.layout.yaxis.title.text == "Cost (GBP)" and fig.layout.title.text == "Cost by operator"
+
+
+def test_rows_without_cost_are_noted_not_dropped_silently() -> None:
+    df = DESTINATIONS.assign(cost=DESTINATIONS["total"].astype(object)).drop(columns=["total"])
+    df.loc[0, "cost"] = None  # an unpriced row, as Ledger.spend gives for unknown sendings
+    fig = charts.cost_by_country(df, "GBP")
+    assert "Latvia" not in fig.data[0].x
+    assert annotations(fig) == ["1 row(s) without a cost not shown"]
+    only_unpriced = charts.cost_by_country(df.iloc[:1], "GBP")
+    assert only_unpriced.data == () and annotations(only_unpriced) == ["No data (1 row(s) without a cost)"]
+
+
+def test_cost_treemap_country_to_operator() -> None:
+    fig = charts.cost_treemap(DESTINATIONS, "GBP")
+    (tree,) = fig.data
+    assert tree.type == "treemap" and "GBP" in fig.layout.title.text
+    assert list(tree.ids) == ["Denmark", "Denmark/Telenor", "Denmark/TDC", "Latvia", "Latvia/LMT",
+                              "Sweden", "Sweden/Telenor", "Singapore", "Singapore/(unknown)"]
+    assert list(tree.parents) == ["", "Denmark", "Denmark", "", "Latvia", "", "Sweden", "", "Singapore"]
+    assert list(tree.values) == [0.0, 0.9, 0.45, 0.0, 0.4397, 0.0, 0.4, 0.0, 0.05]
+    assert tree.branchvalues == "remainder"  # a country's area is exactly the sum of its operators
+    assert list(tree.customdata)[:3] == ["1.35", "0.9", "0.45"]
+
+
+# --------------------------------------------------------------------------- maps
+
+
+RATES = pd.DataFrame({
+    "mcc": ["247", "247", "247", "234", "250", "238", "999"],
+    "mnc": [None, "01", "02", None, None, "01", None],
+    "country": ["Latvia", "Latvia", "Latvia", "United Kingdom", "Russia", "Denmark", "Atlantis"],
+    "rate": [0.4397, 0.5, 0.3, 0.05, 0.12, 0.45, 1.0],
+    "currency": "GBP",
+})
+
+
+def test_rates_map_default_rate_by_iso3() -> None:
+    fig = charts.rates_map(RATES)
+    (geo,) = fig.data
+    assert geo.type == "choropleth" and geo.locationmode == "ISO-3"
+    # ISO-3 order; Russia is found by the numbering table's name, not mobile-codes' "Russian Federation".
+    assert list(geo.locations) == ["DNK", "GBR", "LVA", "RUS"]
+    # Latvia's default (mnc null) row wins over its operator rows; Denmark has none: highest operator rate.
+    assert list(geo.z) == [0.45, 0.05, 0.4397, 0.12]
+    assert "no default rate" in geo.customdata[0][1] and "country default" in geo.customdata[2][1]
+    assert geo.customdata[2][1].endswith("operator rates 0.3 to 0.5")
+    assert geo.colorbar.title.text == "Rate (GBP per SMS)"
+    assert fig.layout.title.text == "Default SMS rate by country"
+    assert annotations(fig) == ["Not on the map (no ISO-3 code): Atlantis"]
+
+
+def test_rates_map_prefers_iso3_or_region_columns() -> None:
+    with_iso = RATES.assign(iso3=["LVA", "LVA", "LVA", "GBR", "RUS", "DNK", "ATL"])
+    assert list(charts.rates_map(with_iso).data[0].locations) == ["ATL", "DNK", "GBR", "LVA", "RUS"]
+    renamed = pd.DataFrame({"country": ["Lettland", "Vereinigtes Königreich"], "region": ["LV", "GB"],
+                            "mnc": [None, None], "rate": [0.4, 0.05]})
+    fig = charts.rates_map(renamed, "EUR")
+    assert list(fig.data[0].locations) == ["GBR", "LVA"] and annotations(fig) == []
+    assert fig.data[0].colorbar.title.text == "Rate (EUR per SMS)"
+
+
+def test_rates_map_falls_back_to_an_unambiguous_mcc() -> None:
+    df = pd.DataFrame({"mcc": ["247", "310"], "mnc": [None, None], "country": ["Republic of Latvia", "Somewhere"],
+                       "rate": [0.4, 0.01], "currency": "GBP"})
+    fig = charts.rates_map(df)
+    # 247 is Latvia's alone; 310 is shared by the US, Guam and Puerto Rico: no guess.
+    assert list(fig.data[0].locations) == ["LVA"]
+    assert annotations(fig) == ["Not on the map (no ISO-3 code): Somewhere"]
+
+
+def test_rates_map_without_numbering_uses_mobile_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "smsgic_analytics.pricing.numbering", None)  # import now fails
+    fig = charts.rates_map(RATES.replace({"country": {"United Kingdom": "united kingdom"}}))
+    assert list(fig.data[0].locations) == ["DNK", "GBR", "LVA", "RUS"]  # Russia by its MCC 250 alone
+    assert annotations(fig) == ["Not on the map (no ISO-3 code): Atlantis"]
+
+
+def test_quoted_cost_map() -> None:
+    fig = charts.quoted_cost_map(DESTINATIONS.assign(currency="GBP"))
+    (geo,) = fig.data
+    assert list(geo.locations) == ["DNK", "LVA", "SGP", "SWE"]
+    assert list(geo.z) == [1.35, 0.4397, 0.05, 0.4]
+    assert [c[0] for c in geo.customdata] == ["1.35", "0.4397", "0.05", "0.4"]
+    assert geo.colorbar.title.text == "Quoted cost (GBP)" and fig.layout.title.text == "Quoted cost by country"
+
+
+def test_map_notes_many_unmapped_countries_briefly() -> None:
+    df = pd.DataFrame({"country": [f"Nowhere {i:02d}" for i in range(11)], "total": [1] * 11})
+    fig = charts.quoted_cost_map(df, "GBP")
+    assert list(fig.data[0].locations) == []
+    assert annotations(fig) == ["Not on the map (no ISO-3 code): " + ", ".join(f"Nowhere {i:02d}" for i in range(8))
+                                + " and 3 more"]
+
+
+# --------------------------------------------------------------------------- time series
+
+
+SENDINGS = pd.DataFrame({
+    "id": [1, 2, 3, 4, 5, 6],
+    "text": ["a"] * 6,
+    "created_at": pd.to_datetime(["2024-03-04T09:00:00Z", "2024-03-04T23:59:59Z", "2024-03-05T01:00:00Z",
+                                  "2024-03-05T02:00:00Z", "2024-03-11T08:00:00Z", "2024-03-11T09:00:00Z"], utc=True),
+    "scheduled_at": ["2024-03-04 09:00:00"] * 6,
+    "status": pd.Categorical(["Sent", "Failed", "Sent", "Pending", "Draft", "Sent"], categories=spec.STATUSES),
+    "total_sms": [1] * 6,
+})
+
+
+def test_status_over_time_stacks_in_api_order() -> None:
+    fig = charts.status_over_time(SENDINGS)
+    assert [t.type for t in fig.data] == ["bar"] * 4 and fig.layout.barmode == "stack"
+    assert [t.name for t in fig.data] == ["Draft", "Pending", "Sent", "Failed"]  # spec.STATUSES order
+    assert all(list(t.x) == ts("2024-03-04", "2024-03-05", "2024-03-11") for t in fig.data)
+    assert {t.name: list(t.y) for t in fig.data} == {
+        "Draft": [0, 0, 1], "Pending": [0, 1, 0], "Sent": [1, 1, 1], "Failed": [1, 0, 0]}
+    assert fig.layout.yaxis.title.text == "Sendings (count)" and fig.layout.xaxis.title.text == "Day (UTC)"
+    assert [t.marker.color for t in fig.data] == [charts.STATUS_COLORS[s] for s in ("Draft", "Pending", "Sent", "Failed")]
+
+
+def test_status_over_time_weekly_with_unlisted_status_and_missing_dates() -> None:
+    df = pd.DataFrame({"created_at": ["2024-03-04T09:00:00.000000Z", "2024-03-10T09:00:00.000000Z",
+                                      "2024-03-11T09:00:00.000000Z", None],
+                       "status": ["Sent", "Queued", "Sent", "Sent"]})
+    fig = charts.status_over_time(df, freq="W")
+    assert [t.name for t in fig.data] == ["Sent", "Queued"]  # unknown statuses follow, nothing dropped
+    assert list(fig.data[0].x) == ts("2024-03-04", "2024-03-11")
+    assert [list(t.y) for t in fig.data] == [[1, 1], [1, 0]]
+    assert fig.data[1].marker.color == charts.OTHER_COLOR
+    assert fig.layout.xaxis.title.text == "Week starting Monday (UTC)"
+    assert annotations(fig) == ["1 sending(s) without created_at not shown"]
+    with pytest.raises(ValueError, match="freq: must be one of"):
+        charts.status_over_time(df, freq="H")
+
+
+@pytest.fixture
+def ledger_frames(tmp_path: Path):
+    """Spend and balance frames from a real ledger file: three sendings, four snapshots."""
+    clock = SimpleNamespace(now=datetime(2024, 3, 4, 10, tzinfo=UTC))
+    ledger = Ledger(tmp_path / "ledger.sqlite", clock=lambda: clock.now)
+    for day, total, sending_id in ((0, "0.1", 1), (0, "0.2", 2), (2, "1.05", 3)):
+        clock.now = datetime(2024, 3, 4, 10, tzinfo=UTC) + timedelta(days=day)
+        dest = pd.DataFrame([("Latvia LMT", "Latvia", "LMT", 1, 1, total, total)], columns=list(DESTINATIONS.columns))
+        quote = SimpleNamespace(sms_count=1, subtotal=Decimal(total), tax=Decimal(0), total=Decimal(total),
+                                currency="GBP", destinations=dest)
+        qid = ledger.record_quote(ACCOUNT, "m", ["37120000000"], quote)
+        ledger.complete_send(ledger.begin_send(ACCOUNT, f"k{sending_id}", qid, "MEGA", None, "default", 1), sending_id)
+    for hour, amount in ((9, "450.000"), (11, "449.700"), (3 * 24, "448.650"), (4 * 24, "448.650")):
+        ledger.record_balance(ACCOUNT, Decimal(amount), "GBP", taken_at=datetime(2024, 3, 4, tzinfo=UTC) + timedelta(hours=hour))
+    return ledger.spend(ACCOUNT), ledger.balance_history(ACCOUNT)
+
+
+def test_spend_over_time_bars_cumulative_and_balance(ledger_frames) -> None:
+    spend, balance = ledger_frames
+    fig = charts.spend_over_time(spend, balance)
+    bars, cumulative, bal = fig.data
+    assert (bars.type, cumulative.type, bal.type) == ("bar", "scatter", "scatter")
+    assert list(bars.x) == ts("2024-03-04", "2024-03-06")
+    assert list(bars.y) == [0.3, 1.05]  # 0.1 + 0.2 summed as Decimal: exactly 0.3
+    assert list(cumulative.y) == [0.3, 1.35] and list(cumulative.customdata) == ["0.3", "1.35"]
+    assert bal.yaxis == "y2" and bars.yaxis == "y" and list(bal.y) == [450.0, 449.7, 448.65, 448.65]
+    assert fig.layout.yaxis.title.text == "Spend (GBP)" and fig.layout.yaxis2.title.text == "Balance (GBP)"
+    assert fig.layout.title.text == "Spend over time" and bars.name == "Spend per day"
+
+
+def test_spend_over_time_monthly_without_balance(ledger_frames) -> None:
+    spend, _ = ledger_frames
+    fig = charts.spend_over_time(spend, freq="M")
+    assert len(fig.data) == 2 and "yaxis2" not in fig.layout.to_plotly_json()
+    assert list(fig.data[0].x) == ts("2024-03-01") and list(fig.data[0].y) == [1.35]
+    assert fig.layout.xaxis.title.text == "Month (UTC)"
+
+
+def test_spend_over_time_checks_currencies(ledger_frames) -> None:
+    spend, balance = ledger_frames
+    with pytest.raises(ValueError, match="balance_df.currency: rows are in EUR, but currency='GBP'"):
+        charts.spend_over_time(spend, balance.assign(currency="EUR"))
+    only_balance = charts.spend_over_time(spend.iloc[0:0], balance)
+    assert [t.name for t in only_balance.data] == ["Balance"]
+
+
+def test_segment_distribution() -> None:
+    counts = pd.DataFrame({"encoding": ["UCS-2", "GSM-7", "GSM-7", "UCS-2", "GSM-7", "GSM-7"],
+                           "segments": [2, 1, 1, 4, 3, 1], "units": [80, 5, 10, 300, 400, 1]})
+    fig = charts.segment_distribution(counts)
+    assert [t.name for t in fig.data] == ["GSM-7", "UCS-2"] and fig.layout.barmode == "group"
+    assert all(list(t.x) == [1, 2, 3, 4] for t in fig.data)
+    assert [list(t.y) for t in fig.data] == [[3, 0, 1, 0], [0, 1, 0, 1]]
+    assert fig.layout.xaxis.title.text == "Segments per message (SMS parts)"
+    assert fig.layout.yaxis.title.text == "Messages (count)"
+    assert list(fig.layout.xaxis.categoryarray) == [1, 2, 3, 4]
+
+
+def test_segment_distribution_of_real_segment_counts() -> None:
+    """The seam with pricing.segments: its categorical output draws as it should."""
+    segments = pytest.importorskip("smsgic_analytics.pricing.segments")
+    counts = segments.segment_counts(["Hi Ann", "Hi Zoë 👋", "x" * 200, "ok", "€" * 81])
+    fig = charts.segment_distribution(counts)
+    assert [t.name for t in fig.data] == ["GSM-7", "UCS-2"]
+    # "€" is an escape pair in GSM-7: 81 of them are 162 septets, two parts.
+    assert [list(t.y) for t in fig.data] == [[2, 2], [1, 0]]
+
+
+# --------------------------------------------------------------------------- shared behaviour
+
+
+ALL = [
+    (charts.cost_by_country, DESTINATIONS, {"currency": "GBP"}),
+    (charts.cost_by_operator, DESTINATIONS, {"currency": "GBP"}),
+    (charts.cost_treemap, DESTINATIONS, {"currency": "GBP"}),
+    (charts.rates_map, RATES, {}),
+    (charts.quoted_cost_map, DESTINATIONS, {"currency": "GBP"}),
+    (charts.status_over_time, SENDINGS, {}),
+    (charts.spend_over_time, SENDINGS.assign(cost=Decimal("0.5"), currency="GBP"), {}),
+    (charts.segment_distribution, pd.DataFrame({"encoding": ["GSM-7"], "segments": [1], "units": [3]}), {}),
+]
+
+
+@pytest.mark.parametrize(("fn", "data", "kw"), ALL, ids=[f.__name__ for f, _, _ in ALL])
+def test_empty_input_gives_no_data_figure(fn, data, kw) -> None:
+    for empty in (None, data.iloc[0:0], pd.DataFrame()):
+        fig = fn(empty, **kw)
+        assert fig.data == () and annotations(fig) == ["No data"]
+        assert fig.layout.title.text
+
+
+@pytest.mark.parametrize(("fn", "data", "kw"), ALL, ids=[f.__name__ for f, _, _ in ALL])
+def test_titled_templated_and_deterministic(fn, data, kw) -> None:
+    fig = fn(data, **kw)
+    assert fig.layout.title.text and fig.data
+    assert fig.layout.template == pio.templates[charts.TEMPLATE]
+    assert fig.to_json() == fn(data.copy(), **kw).to_json()
