@@ -184,9 +184,11 @@ _JOINING = regex.compile(
     r"\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=LV}\p{GCB=LVT}]+"
 )
 # What each code point adds to four 16-bit counters packed in one int64, so that a single
-# table lookup and a single sum per text count them all: not GSM, extension, astral, joining.
+# table lookup and a single sum per text count them all: not-GSM characters, extension
+# characters, astral characters, and a bound on grapheme cluster width (see _count_distinct).
 _FIELD_BITS = 16
-_NOT_GSM_FIELD, _EXT_FIELD, _ASTRAL_FIELD, _JOINS_FIELD = 0, 1, 2, 3
+_NOT_GSM_FIELD, _EXT_FIELD, _ASTRAL_FIELD, _CLUSTER_FIELD = 0, 1, 2, 3
+_MAX_PACKED_LENGTH = (1 << _FIELD_BITS) // 4  # a joining code point adds up to 4: no overflow
 _CHUNK_CODE_POINTS = 1 << 20  # bounds the temporary arrays to about 20 MB
 _ENCODINGS = pd.CategoricalDtype([GSM7_NAME, UCS2_NAME])
 
@@ -200,25 +202,33 @@ def _count_table() -> np.ndarray:
     table[[ord(c) for c in GSM7_EXTENSION]] = one[_EXT_FIELD]
     table[0x10000:] += one[_ASTRAL_FIELD]
     every = "".join(map(chr, range(0x110000)))
-    for m in _JOINING.finditer(every):
-        table[m.start() : m.end()] += one[_JOINS_FIELD]
+    for m in _JOINING.finditer(every):  # its UTF-16 units + 2 (see _count_distinct)
+        table[m.start() : m.end()] += one[_CLUSTER_FIELD] * np.where(np.arange(m.start(), m.end()) > 0xFFFF, 4, 3)
     return table
 
 
 def _chunk_counts(texts: list[str], lengths: np.ndarray, ascii: bool) -> np.ndarray:
-    """Per text (rows) its four counters (columns).  Every text must be shorter than 2**16."""
+    """Per text (rows) its four counters (columns).  Texts must be shorter than _MAX_PACKED_LENGTH."""
     joined = "".join(texts)
     # ASCII texts travel as one byte per character: a quarter of the memory traffic of UTF-32
     code_points = np.frombuffer(
         joined.encode("ascii") if ascii else joined.encode("utf-32-le", "surrogatepass"),
         dtype=np.uint8 if ascii else np.uint32,
     )
+    # mode="clip" takes numpy's fast path (no index check; every code point is in the table)
+    contributions = np.take(_count_table(), code_points, mode="clip")
     packed = np.zeros(len(texts), dtype=np.int64)
     filled = lengths > 0  # reduceat needs strictly increasing, in-range starts: skip empty texts
     if filled.any():
-        packed[filled] = np.add.reduceat(_count_table()[code_points], (np.cumsum(lengths) - lengths)[filled])
+        packed[filled] = np.add.reduceat(contributions, (np.cumsum(lengths) - lengths)[filled])
     mask = (1 << _FIELD_BITS) - 1
     return np.stack([(packed >> (_FIELD_BITS * field)) & mask for field in range(4)], axis=1)
+
+
+def _cluster_bound(text: str) -> int:
+    """The _CLUSTER_FIELD counter for one text: its joining code points' UTF-16 units + 2 each."""
+    joining = "".join(_JOINING.findall(text))
+    return _utf16_units(joining) + 2 * len(joining)
 
 
 def _count_distinct(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -227,35 +237,40 @@ def _count_distinct(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     n = len(texts)
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
     is_ascii = np.fromiter(map(str.isascii, texts), dtype=bool, count=n)  # O(1) per str
-    huge = lengths >= 1 << _FIELD_BITS  # would overflow a counter: counted one by one below
+    long = lengths >= _MAX_PACKED_LENGTH  # would overflow a counter: counted one by one below
     counts = np.zeros((n, 4), dtype=np.int64)
     for ascii in (True, False):
-        rows = np.flatnonzero((is_ascii == ascii) & ~huge)
+        rows = np.flatnonzero((is_ascii == ascii) & ~long)
         group = [texts[i] for i in rows.tolist()]
         chunk_of = (np.cumsum(lengths[rows]) - lengths[rows]) // _CHUNK_CODE_POINTS  # by where each starts
         cuts = [0, *(np.flatnonzero(np.diff(chunk_of)) + 1).tolist(), len(rows)]
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             counts[rows[lo:hi]] = _chunk_counts(group[lo:hi], lengths[rows[lo:hi]], ascii)
-    not_gsm, ext, astral, joins = counts.T
-    for i in np.flatnonzero(huge).tolist():
+    for i in np.flatnonzero(long).tolist():
         text = texts[i]
-        not_gsm[i] = _NOT_GSM.search(text) is not None
-        ext[i] = len(_EXT.findall(text))
-        astral[i] = len(_ASTRAL.findall(text))
-        joins[i] = _JOINING.search(text) is not None
+        counts[i] = (
+            len(_NOT_GSM.findall(text)),
+            len(_EXT.findall(text)),
+            len(_ASTRAL.findall(text)),
+            _cluster_bound(text),
+        )
+    not_gsm, ext, astral, cluster = counts.T
 
     is_ucs2 = not_gsm > 0
     units = np.where(is_ucs2, lengths + astral, lengths + ext)
     single = np.where(is_ucs2, UCS2_SINGLE, GSM7_SINGLE)
     part = np.where(is_ucs2, UCS2_PART, GSM7_PART)
     parts = np.where(units <= single, 1, -(-units // part))
-    # Each 2-unit item (escape pair, surrogate pair) wastes at most one unit per boundary,
-    # so p parts hold at least (part - 1) * p + 1 units: below that, packing cannot add a part.
-    # Multi-code-point clusters (joining characters) can waste more: those are packed.
-    wide = np.where(is_ucs2, astral, ext) > 0
-    joining = is_ucs2 & (joins > 0)
-    unsure = (units > single) & (joining | (wide & (units > (part - 1) * parts + 1)))
-    for i in np.flatnonzero(unsure).tolist():
+    # Packing can only add parts through items that straddle a boundary; one boundary wastes
+    # at most (widest item - 1) units.  Items are 1 unit, 2 (escape or surrogate pair), or a
+    # grapheme cluster.  In a cluster no two code points without a joining property touch
+    # (UAX #29: every rule that glues two code points involves a joining one), so a cluster
+    # is at most its joining code points' units + 2 each, + 2: that is cluster + 2.
+    joining = is_ucs2 & (cluster > 0)
+    widest = np.where(joining, cluster + 2, np.where(np.where(is_ucs2, astral, ext) > 0, 2, 1))
+    # Then p parts always hold (part - waste) * (p - 1) + part units; up to that, p is exact.
+    sure = (units <= single) | (units <= (part - (widest - 1)) * (parts - 1) + part)
+    for i in np.flatnonzero(~sure).tolist():
         text, n_units = texts[i], int(units[i])
         if not is_ucs2[i]:
             parts[i] = _gsm7_parts(text, n_units)
@@ -318,7 +333,7 @@ def segment_counts(texts: pd.Series | list[str]) -> pd.DataFrame:
         codes, distinct = _factorize(series.to_numpy(dtype=object))
     except TypeError:  # unhashable values
         raise _not_text_error(series) from None
-    if (codes < 0).any() or not all(isinstance(t, str) for t in distinct):
+    if (codes < 0).any() or pd.api.types.infer_dtype(distinct, skipna=False) not in ("string", "empty"):
         raise _not_text_error(series)
     is_ucs2, parts, units = _count_distinct(distinct.tolist())
     return pd.DataFrame(
@@ -529,7 +544,8 @@ class Advice:
         if not self.forcing:
             return head, [], "Already GSM-7: nothing to replace."
         unit = "septets" if self.after.encoding == GSM7_NAME else "units"
-        saving = f"Suggested text: {self.after.encoding}, {_plural(self.segments_after, 'part')} ({self.after.units} {unit})"
+        parts = _plural(self.segments_after, "part")
+        saving = f"Suggested text: {self.after.encoding}, {parts} ({self.after.units} {unit})"
         if self.segments_saved > 0:
             saving += f"; saves {_plural(self.segments_saved, 'part')} per message"
             if self.recipients != 1:

@@ -1,0 +1,69 @@
+"""Campaign cost, three ways: exact (the API), what-if (local re-pricing of a quote), offline (a rates table).
+
+* **exact**  -- ``estimate(numbers, text, client=client)``: ``client.calculate`` over the whole
+  audience; returns the API's ``Quote``.
+* **what-if** -- ``quote.reprice(message=...)`` or ``quote.reprice(template=..., data=df)``:
+  the quote's per-number rates x local segment counts; no API call (``pricing.whatif``).
+* **offline** -- ``estimate(numbers, text, rates=df)``: no token needed; a low / expected /
+  high cost per number with its basis (``pricing.offline``).
+* **reconcile** -- ``compare(offline, quote)``: where the two disagree (``pricing.reconcile``).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, Sequence
+
+import pandas as pd
+
+from ..quote import Quote
+from .offline import BASES, OfflineEstimate, Totals, offline_estimate
+from .rate_table import RateTable
+from .reconcile import compare
+from .templates import TemplateError, fill_template
+from .whatif import reprice
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+__all__ = ["BASES", "OfflineEstimate", "RateTable", "TemplateError", "Totals", "compare", "estimate",
+           "fill_template", "offline_estimate", "reprice"]
+
+Mode = Literal["auto", "exact", "offline"]
+
+
+def estimate(numbers: Any, message: str | Sequence[str] | pd.Series, client: "Client | None" = None,
+             rates: pd.DataFrame | None = None, mode: Mode = "auto", *, data: pd.DataFrame | None = None,
+             **calculate_options: Any) -> Quote | OfflineEstimate:
+    """The cost of sending ``message`` to ``numbers``: an exact ``Quote`` or an ``OfflineEstimate``.
+
+    ``mode="auto"`` is offline when a ``rates`` table is given, else exact with ``client``.
+    ``mode="exact"`` needs a client (``calculate_options`` go to ``client.calculate``: progress,
+    chunk_size, on_invalid...).  ``mode="offline"`` uses ``rates``, or ``client.rates()`` when only
+    a client is given.  Offline, ``message`` may also be one text per number, or a ``{column}``
+    template with ``data`` (one row per number).
+
+    >>> est = sa.estimate(df["phone"], "Sale today!", rates=client.rates())   # doctest: +SKIP
+    >>> est.totals                                                             # doctest: +SKIP
+    Totals(low=Decimal('41.2'), expected=Decimal('44.9'), high=Decimal('47.1'))
+    """
+    if mode not in ("auto", "exact", "offline"):
+        raise ValueError(f"mode must be 'auto', 'exact' or 'offline', not {mode!r}")
+    if mode == "auto":
+        if rates is None and client is None:
+            raise TypeError("estimate() needs client= (exact, via the API) or rates= (offline, a rates table)")
+        mode = "offline" if rates is not None else "exact"
+    if mode == "exact":
+        if client is None:
+            raise TypeError("estimate(mode='exact') prices with the API: pass client=sa.connect(...)")
+        if rates is not None:
+            raise TypeError("estimate(mode='exact') prices with the API; rates= is for mode='offline'")
+        if data is not None or not isinstance(message, str):
+            raise TypeError("estimate(mode='exact') prices one text per API call; for personalised texts use "
+                            "client.calculate(text, numbers).reprice(template=..., data=...) or mode='offline'")
+        return client.calculate(message, numbers, **calculate_options)
+    if calculate_options:
+        raise TypeError(f"estimate(mode='offline') makes no API call: unexpected {sorted(calculate_options)}")
+    if rates is None:
+        if client is None:
+            raise TypeError("estimate(mode='offline') needs rates= (a DataFrame like client.rates()) or client=")
+        rates = client.rates()
+    return offline_estimate(numbers, message, rates, data=data)

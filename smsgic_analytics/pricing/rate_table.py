@@ -1,0 +1,166 @@
+"""A /rates table, checked once and held as exact integer money, for offline pricing.
+
+Input: a DataFrame like ``client.rates()`` returns: ``mcc``, ``mnc`` (missing, ``""`` or
+``"null"`` = the country's default rate), ``country``, ``rate`` and optionally ``currency``.
+Rates are often floats there (``client.rates()`` gives float64 for display), so each one is
+read through its shortest text form, ``Decimal(str(x))``, and quantized to 4 decimal places
+(half-even) -- the API's own rate precision (``0.4397``).  From then on rates are integer
+ten-thousandths (``UNITS``), so every sum is exact.
+
+A row that breaks a rule raises ``ValueError`` naming the row label, the column and the
+rule: ``mcc`` is 3 digits, ``mnc`` is text of 0-3 digits (a number would have lost its
+leading zeros: ``05`` and ``5`` are different MNCs), ``rate`` is a finite number >= 0, one
+rate per (mcc, mnc) and one default per country.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+
+from .. import spec
+
+RATE_PLACES = 4
+RATE_QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
+UNITS = 10**RATE_PLACES
+REQUIRED_COLUMNS = ("mcc", "mnc", "country", "rate")
+_EXACT = Context(prec=60)  # wide enough for any int64 amount divided by a power of ten
+
+
+def units_to_money(units: int, scale: int = UNITS) -> Decimal:
+    """Integer minor units -> Decimal, exactly (``4500`` -> ``Decimal('0.45')``)."""
+    return _EXACT.divide(Decimal(int(units)), Decimal(scale))
+
+
+def to_rate(value: Any, where: str) -> Decimal:
+    """A rate as Decimal quantized to 4 places; floats via ``str()`` (0.4397, not its binary expansion)."""
+    if isinstance(value, bool) or value is None or value is pd.NA:
+        raise ValueError(f"{where}: rate must be a number, got {value!r}")
+    try:
+        if isinstance(value, Decimal):
+            number = value
+        elif isinstance(value, numbers.Integral):
+            number = Decimal(int(value))
+        elif isinstance(value, numbers.Real):
+            if not math.isfinite(float(value)):
+                raise ValueError(f"{where}: rate must be finite, got {value!r}")
+            number = Decimal(str(float(value)))
+        elif isinstance(value, str):
+            number = Decimal(value.strip())
+        else:
+            raise ValueError(f"{where}: rate must be a number, got {type(value).__name__} {value!r}")
+    except InvalidOperation:
+        raise ValueError(f"{where}: rate must be a number, got {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"{where}: rate must be a finite number >= 0, got {value!r}")
+    return number.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def _mcc(value: Any, where: str) -> str:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= int(value) <= 999:
+        value = f"{int(value):03d}"
+    if not isinstance(value, str) or not spec.MCC_RE.match(value):
+        raise ValueError(f"{where}: mcc must be 3 digits, got {value!r}")
+    return value
+
+
+def _mnc(value: Any, where: str) -> str | None:
+    """``None`` for the country default row."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: mnc must be text such as '05' (a number loses leading zeros), got "
+                         f"{type(value).__name__} {value!r}")
+    value = value.strip()
+    if value in ("", "null"):
+        return None
+    if not spec.MNC_RE.match(value):
+        raise ValueError(f"{where}: mnc must be 0-3 digits or null, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class CountryRates:
+    """One country's rates in units: its default row (None if the table has none) and the range."""
+
+    name: str
+    default: int | None
+    low: int
+    high: int
+    mccs: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """Lookups over a checked rates table; see the module docstring for the rules."""
+
+    operators: dict[tuple[str, str], int]  # (mcc, mnc) -> rate units
+    countries: dict[str, CountryRates]  # casefolded country name -> its rates
+    countries_of_mcc: dict[str, frozenset[str]]  # mcc -> casefolded names of the countries listing it
+    currency: str | None
+
+    @classmethod
+    def from_frame(cls, rates: pd.DataFrame) -> "RateTable":
+        """Check ``rates`` row by row and index it."""
+        if not isinstance(rates, pd.DataFrame):
+            raise TypeError(f"rates must be a DataFrame like client.rates() returns, got {type(rates).__name__}")
+        missing = [c for c in REQUIRED_COLUMNS if c not in rates.columns]
+        if missing:
+            raise ValueError(f"rates table lacks column(s) {missing}: expected a DataFrame like client.rates() "
+                             f"returns (mcc, mnc, country, rate, currency)")
+        operators: dict[tuple[str, str], tuple[int, Any]] = {}
+        defaults: dict[str, tuple[int, Any]] = {}
+        names: dict[str, str] = {}
+        rows_of: dict[str, list[int]] = {}
+        mccs_of: dict[str, set[str]] = {}
+        countries_of_mcc: dict[str, set[str]] = {}
+        columns = [rates[c].tolist() for c in REQUIRED_COLUMNS]
+        for label, mcc, mnc, country, rate in zip(rates.index.tolist(), *columns):
+            where = f"rates row {label!r}"
+            mcc = _mcc(mcc, where)
+            mnc = _mnc(mnc, where)
+            if not isinstance(country, str) or not country.strip():
+                raise ValueError(f"{where}: country must be a non-empty name, got {country!r}")
+            units = int(to_rate(rate, where) * UNITS)
+            key = country.strip().casefold()
+            names.setdefault(key, country.strip())
+            if mnc is None:
+                _put(defaults, key, units, label, f"{where}: a second default rate (mnc null) for {country!r}")
+            else:
+                _put(operators, (mcc, mnc), units, label, f"{where}: a second rate for mcc {mcc} mnc {mnc}")
+            rows_of.setdefault(key, []).append(units)
+            mccs_of.setdefault(key, set()).add(mcc)
+            countries_of_mcc.setdefault(mcc, set()).add(key)
+        countries = {
+            key: CountryRates(names[key], defaults[key][0] if key in defaults else None,
+                              min(units), max(units), frozenset(mccs_of[key]))
+            for key, units in rows_of.items()
+        }
+        return cls(
+            operators={k: v[0] for k, v in operators.items()},
+            countries=countries,
+            countries_of_mcc={k: frozenset(v) for k, v in countries_of_mcc.items()},
+            currency=_currency(rates),
+        )
+
+
+def _put(table: dict[Any, tuple[int, Any]], key: Any, units: int, label: Any, message: str) -> None:
+    """Store a rate; the same key twice is fine with the same rate and an error otherwise."""
+    if key in table and table[key][0] != units:
+        first_units, first_label = table[key]
+        raise ValueError(f"{message}: {units_to_money(units)} here, {units_to_money(first_units)} "
+                         f"in row {first_label!r}")
+    table.setdefault(key, (units, label))
+
+
+def _currency(rates: pd.DataFrame) -> str | None:
+    if "currency" not in rates.columns:
+        return None
+    codes = sorted({str(c) for c in rates["currency"].dropna().unique()})
+    if len(codes) > 1:
+        raise ValueError(f"rates table mixes currencies {codes}: one table, one currency")
+    return codes[0] if codes else None

@@ -1,0 +1,168 @@
+"""What-if: re-price an API quote for another text, locally, with no API call.
+
+The quote already holds each number's rate (``quote.numbers.rate``, exact Decimals from the
+API); only the SMS count depends on the text, and ``segments()`` counts it as the API does.
+So the new price of a number is ``rate x sms``, summed exactly: rates become integer minor
+units (``rate x 10^p``, p = the rates' decimal places, at least 4), totals are integer
+arithmetic (numpy int64 per row, Python ints for sums), and Decimals come back at the end.
+
+Tax: the API's tax rule is not documented, so the quote's tax ratio (tax / subtotal) is kept:
+``tax = subtotal x quote.tax / quote.subtotal``, rounded half-even to the quote's tax decimals
+(at least 4).  The sandbox's tax is 0, so there the what-if tax is 0 too.  An unchanged text
+gives back the quote's own numbers, destinations and totals exactly.
+
+The destinations are regrouped by (destination, rate), so ``price`` is the per-number rate
+(the API's destination price is that rate too).
+"""
+from __future__ import annotations
+
+import dataclasses
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import spec
+from ..errors import ValidationError
+from ..quote import DESTINATIONS_COLUMNS, Quote
+from .rate_table import RATE_PLACES, units_to_money
+from .segments import segment_counts, segments
+from .templates import MAX_LISTED, align, fill_template
+
+WHAT_IF = "what-if"
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def reprice(quote: Quote, message: str | None = None, template: str | None = None,
+            data: pd.DataFrame | None = None) -> Quote:
+    """``quote`` re-priced for ``message`` (one text for all) or ``template`` filled per row from
+    ``data``; a new ``Quote`` with ``source == "what-if"`` and ``chunks == 0`` (no API call).
+
+    >>> cheaper = quote.reprice(message="Sale today!")                            # doctest: +SKIP
+    >>> personal = quote.reprice(template="Hi {name}!", data=audience)           # doctest: +SKIP
+    """
+    sms, text = _sms(quote, message, template, data)
+    numbers = quote.numbers
+    codes, scale, rate_units = _rate_units(numbers["rate"])
+    if np.isscalar(sms):
+        # One text: every total is rate x sms; Decimal objects made once per distinct rate.
+        unit_totals = [u * int(sms) for u in rate_units]
+        total_column = np.array([units_to_money(u, scale) for u in unit_totals], dtype=object)[codes]
+        counts = np.bincount(codes, minlength=len(rate_units))
+        subtotal_units = sum(int(c) * u for c, u in zip(counts.tolist(), unit_totals))
+        row_units = _int64(rate_units)[codes] * int(sms) if _fits(rate_units, int(sms), len(codes)) else None
+        sms_column = np.full(len(codes), int(sms), dtype=np.int64)
+    else:
+        sms_column = np.asarray(sms, dtype=np.int64)
+        if not _fits(rate_units, int(sms_column.max(initial=0)), len(codes)):
+            raise OverflowError("what-if: rates x SMS counts exceed 64-bit integers; re-price in smaller parts")
+        row_units = _int64(rate_units)[codes] * sms_column
+        pair, first = np.unique(row_units, return_inverse=True)
+        total_column = np.array([units_to_money(int(u), scale) for u in pair.tolist()], dtype=object)[first]
+        subtotal_units = int(row_units.sum())
+    new_numbers = numbers.assign(sms=sms_column, total=pd.Series(total_column, index=numbers.index, dtype=object))
+    subtotal = units_to_money(subtotal_units, scale)
+    tax = _tax(quote, subtotal)
+    return dataclasses.replace(
+        quote,
+        message=text,
+        numbers=new_numbers,
+        destinations=_destinations(new_numbers, codes, rate_units, scale, row_units),
+        sms_count=int(sms_column.sum()),
+        subtotal=subtotal,
+        tax=tax,
+        total=subtotal + tax,
+        chunks=0,
+        source=WHAT_IF,
+    )
+
+
+def _sms(quote: Quote, message: str | None, template: str | None, data: pd.DataFrame | None) -> tuple[Any, str]:
+    """SMS parts: one int for a single text, or an int array (one per quote row) for a template."""
+    if (message is None) == (template is None):
+        raise TypeError("reprice() needs exactly one of message= (one text) or template= (with data=)")
+    if message is not None:
+        if data is not None:
+            raise TypeError("reprice(): data= goes with template=, not with message=")
+        if not isinstance(message, str):
+            raise TypeError(f"reprice(): message must be a str, got {type(message).__name__}")
+        if message == "":
+            raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+        return np.int64(segments(message).segments), message
+    if data is None:
+        raise TypeError("reprice(template=...) needs data=: a DataFrame with a column per placeholder")
+    numbers = quote.numbers["number"].tolist()
+    texts = fill_template(template, align(data, numbers))  # type: ignore[arg-type]
+    empty = np.flatnonzero(texts.map(len).to_numpy() == 0)
+    if len(empty):
+        raise ValidationError(f"template gives an empty text for {len(empty)} recipient(s): "
+                              f"{[numbers[i] for i in empty[:MAX_LISTED]]}",
+                              field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+    return segment_counts(texts.reset_index(drop=True))["segments"].to_numpy(np.int64), template  # type: ignore[return-value]
+
+
+def _rate_units(rates: pd.Series) -> tuple[np.ndarray, int, list[int]]:
+    """(code per row, scale, integer units per distinct rate): rate = units / scale exactly."""
+    codes, uniques = pd.factorize(rates, use_na_sentinel=True)
+    if (codes < 0).any():
+        row = rates.index[int(np.flatnonzero(codes < 0)[0])]
+        raise ValueError(f"quote.numbers row {row!r}: rate is missing")
+    decimals = []
+    for value in np.asarray(uniques, dtype=object).tolist():
+        rate = value if isinstance(value, Decimal) else Decimal(str(value))
+        if not rate.is_finite() or rate < 0:
+            raise ValueError(f"quote.numbers: rate {value!r} is not a finite amount >= 0")
+        decimals.append(rate)
+    places = max([RATE_PLACES] + [-int(r.as_tuple().exponent) for r in decimals])
+    scale = 10**places
+    return codes.astype(np.int64), scale, [int(r.scaleb(places)) for r in decimals]
+
+
+def _fits(rate_units: list[int], sms: int, rows: int) -> bool:
+    """Whether every row total and the grand total fit in int64."""
+    return max(rate_units, default=0) * max(sms, 1) * max(rows, 1) <= _INT64_MAX
+
+
+def _int64(values: list[int]) -> np.ndarray:
+    return np.array(values, dtype=np.int64)
+
+
+def _tax(quote: Quote, subtotal: Decimal) -> Decimal:
+    if quote.tax == 0:
+        return Decimal(0)
+    if quote.subtotal == 0:
+        return quote.tax  # no ratio to keep: a flat amount stays flat
+    places = max(RATE_PLACES, -int(quote.tax.as_tuple().exponent))
+    exact = subtotal * quote.tax / quote.subtotal
+    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
+def _destinations(numbers: pd.DataFrame, codes: np.ndarray, rate_units: list[int], scale: int,
+                  row_units: np.ndarray | None) -> pd.DataFrame:
+    """One row per (destination, rate), sorted as ``Quote`` sorts them (biggest total first)."""
+    dest_codes, dest_names = pd.factorize(numbers["destination"], use_na_sentinel=False)
+    key = dest_codes.astype(np.int64) * max(len(rate_units), 1) + codes
+    groups, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    count = np.bincount(inverse, minlength=len(groups))
+    sms = np.zeros(len(groups), dtype=np.int64)
+    np.add.at(sms, inverse, numbers["sms"].to_numpy(np.int64))
+    rate_of_group = codes[first]
+    if row_units is not None:
+        totals = np.zeros(len(groups), dtype=np.int64)
+        np.add.at(totals, inverse, row_units)
+        total_units = totals.tolist()
+    else:  # too big for int64 per row: one text, so total = rate x sms summed in Python ints
+        total_units = [rate_units[int(r)] * int(s) for r, s in zip(rate_of_group, sms)]
+    names = np.asarray(dest_names, dtype=object)[dest_codes[first]]
+    order = sorted(range(len(groups)), key=lambda g: (-total_units[g], names[g], rate_units[int(rate_of_group[g])]))
+    rows = first[order]
+    return pd.DataFrame({
+        "destination": numbers["destination"].iloc[rows].reset_index(drop=True),
+        "country": numbers["country"].iloc[rows].reset_index(drop=True),
+        "operator": numbers["operator"].iloc[rows].reset_index(drop=True),
+        "numbers": pd.Series(count[order], dtype="int64"),
+        "sms_count": pd.Series(sms[order], dtype="int64"),
+        "price": pd.Series([units_to_money(rate_units[int(rate_of_group[g])], scale) for g in order], dtype=object),
+        "total": pd.Series([units_to_money(total_units[g], scale) for g in order], dtype=object),
+    }, columns=DESTINATIONS_COLUMNS)

@@ -1,0 +1,121 @@
+"""recipients.py: normalisation, de-duplication and per-row reasons (nothing dropped silently)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsgic_analytics import spec
+from smsgic_analytics.errors import InvalidRecipientsError
+from smsgic_analytics.recipients import normalize_number, normalize_recipients
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("+44 7700 900123", "447700900123"),
+    ("0044 7700 900123", "447700900123"),
+    ("(+371) 2000-0001", "37120000001"),
+    ("371.2000.0001", "37120000001"),
+    ("  45879921\n", "45879921"),
+    ("+1\u00a0(202)\u2013555\u20110143", "12025550143"),  # NBSP, en dash, non-breaking hyphen
+    ("\uff14\uff15\uff18\uff17\uff19\uff19\uff12\uff11", "45879921"),  # full-width digits
+    ("\u0664\u0665\u0668\u0667\u0669\u0669\u0662\u0661", "45879921"),  # Arabic-Indic digits
+    (45879921, "45879921"),
+    (np.int64(6523478945), "6523478945"),
+    (447700900123.0, "447700900123"),  # a spreadsheet cell
+    (Decimal("45879921"), "45879921"),
+    ("01234567", "01234567"),  # leading zero kept: digits, not a number
+    ("+00 1234 567", "001234567"),  # only one international prefix is removed
+    ("9" * 20, "9" * 20),
+])
+def test_normalize_number_accepts_formatted_numbers(raw, expected):
+    assert normalize_number(raw) == (expected, None)
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (None, "missing value"),
+    (float("nan"), "missing value"),
+    ("", "missing value"),
+    ("   ", "missing value"),
+    (pd.NA, "missing value"),
+    ("+", "empty after removing formatting"),
+    ("12ab5678", "contains characters other than digits: 'a', 'b'"),
+    ("44*7700900", "contains characters other than digits: '*'"),
+    ("44+7700900123", "contains characters other than digits: '+'"),
+    ("1234567", "too short: 7 digits, the API needs 8-20"),
+    ("1" * 21, "too long: 21 digits, the API needs 8-20"),
+    (4477009001.5, "not a whole number: 4477009001.5"),
+    (-45879921, "negative number"),
+    (True, "not a phone number: True"),
+    (1e20, "float too large to hold every digit exactly: 1e+20 (pass numbers as text)"),
+    (b"45879921", "not a phone number: bytes"),
+])
+def test_normalize_number_gives_the_reason(raw, reason):
+    assert normalize_number(raw) == (None, reason)
+
+
+def test_duplicates_are_merged_and_reported_with_their_first_row():
+    result = normalize_recipients(["+44 7700 900123", "37120000001", "0044-7700-900123", "371 2000 0001"])
+    assert result.numbers == ("447700900123", "37120000001")
+    assert result.duplicates.to_dict("records") == [
+        {"index": 2, "value": "0044-7700-900123", "number": "447700900123", "first_index": 0},
+        {"index": 3, "value": "371 2000 0001", "number": "37120000001", "first_index": 1},
+    ]
+    assert result.invalid.empty and result.total == 4
+
+
+def test_invalid_rows_raise_by_default_and_every_one_is_named():
+    values = pd.Series(["+44 7700 900123", "12ab", None, "123"], index=["a", "b", "c", "d"])
+    with pytest.raises(InvalidRecipientsError) as info:
+        normalize_recipients(values)
+    error = info.value
+    assert "3 of 4 recipients are invalid" in str(error)
+    for label in ("'b'", "'c'", "'d'"):
+        assert f"row {label}" in str(error)
+    assert error.invalid["index"].tolist() == ["b", "c", "d"]
+    assert error.invalid["reason"].tolist() == [
+        "contains characters other than digits: 'a', 'b'", "missing value", "too short: 3 digits, the API needs 8-20"]
+    assert set(error.field_errors) == {"recipients.b", "recipients.c", "recipients.d"}
+
+
+def test_report_mode_keeps_going_and_accounts_for_every_row():
+    values = ["45879921", "bad", "+45 8799 21", "6523478945", "", "45879921"]
+    result = normalize_recipients(values, on_invalid="report")
+    assert result.numbers == ("45879921", "6523478945")
+    assert result.invalid["index"].tolist() == [1, 4]
+    assert result.duplicates["index"].tolist() == [2, 5]
+    assert len(result.numbers) + len(result.invalid) + len(result.duplicates) == result.total == len(values)
+    assert "6 rows: 2 unique valid numbers, 2 duplicates, 2 invalid" == result.summary()
+
+
+def test_long_error_lists_twenty_rows_and_keeps_all_in_invalid():
+    with pytest.raises(InvalidRecipientsError) as info:
+        normalize_recipients([f"x{i}" for i in range(50)])
+    assert "and 30 more (see .invalid)" in str(info.value)
+    assert len(info.value.invalid) == 50 and len(info.value.field_errors) == 50
+
+
+def test_a_single_string_is_one_number_not_its_characters():
+    assert normalize_recipients("+44 7700 900123").numbers == ("447700900123",)
+
+
+def test_a_dataframe_is_refused_with_advice():
+    with pytest.raises(TypeError, match="one column"):
+        normalize_recipients(pd.DataFrame({"phone": ["45879921"]}))
+
+
+def test_on_invalid_must_be_known():
+    with pytest.raises(ValueError, match="on_invalid"):
+        normalize_recipients(["45879921"], on_invalid="drop")  # type: ignore[arg-type]
+
+
+@given(st.lists(st.one_of(st.text(max_size=25), st.integers(min_value=-10, max_value=10**21), st.none()), max_size=40))
+def test_property_every_row_is_accounted_for_and_valid_numbers_match_the_api_rule(values):
+    result = normalize_recipients(values, on_invalid="report")
+    assert len(result.numbers) + len(result.invalid) + len(result.duplicates) == result.total == len(values)
+    assert all(spec.RECIPIENT_RE.match(n) for n in result.numbers)
+    assert len(set(result.numbers)) == len(result.numbers)
+    assert result.invalid["reason"].notna().all()
