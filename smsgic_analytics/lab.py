@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -76,12 +77,17 @@ def run_lab(args) -> int:
             cmd = [sys.executable, "-m", "voila", args.voila, "--port", str(args.port or 8866)]
         else:
             cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={args.notebooks}"]
+            if hasattr(os, "geteuid") and os.geteuid() == 0:
+                cmd.append("--allow-root")  # containers and CI machines run as root
             if args.port:
                 cmd.append(f"--port={args.port}")
+        child = subprocess.Popen(cmd, env=env)
+        # A SIGTERM to the launcher stops JupyterLab first, then (leaving this block) the sandbox.
+        signal.signal(signal.SIGTERM, lambda *_: child.terminate())
         try:
-            return subprocess.call(cmd, env=env)
-        except KeyboardInterrupt:
-            return 0
+            return child.wait()
+        except KeyboardInterrupt:  # Ctrl-C reaches JupyterLab too (same process group)
+            return child.wait()
 
 
 def run_report(args) -> int:
