@@ -55,6 +55,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType, carrier, phonenumberutil
 from phonenumbers.phonemetadata import PhoneMetadata
 
+from .. import spec
 from . import mccmnc
 from .numbering_tables import (
     MAX_DIGITS,
@@ -441,7 +442,8 @@ class _RegionSampler:
         raise ValueError(f"region {self.region}: no valid mobile number found to sample")
 
     def _ok(self, digits: str) -> bool:
-        return self.check(self.region, digits, self.md, self.npp)
+        # The API takes only ^\d{8,20}$: a valid 7-digit number (Tokelau, Niue...) is no sample.
+        return spec.RECIPIENT_RE.match(digits) is not None and self.check(self.region, digits, self.md, self.npp)
 
     @staticmethod
     def check(region: str, digits: str, md: PhoneMetadata | None = None, npp: re.Pattern | None = None) -> bool:
@@ -470,6 +472,9 @@ class _RegionSampler:
 
 def sample_numbers(n: int, seed: int = 0, regions: list[str] | None = None) -> list[str]:
     """``n`` realistic, valid mobile numbers (digits with calling code, no ``+``); deterministic.
+
+    Every number also matches the API's recipient rule ``^\d{8,20}$``: regions whose mobile
+    numbers are all shorter (Tokelau, Niue...) are left out.
 
     Regions follow ``CAMPAIGN_MIX`` (GB, DE, FR, US, ES, IT, NL, LV, DK, SG, ...) plus a 5 %
     long tail over every other region, or only ``regions`` if given.  Every number passes

@@ -408,3 +408,10 @@ def test_regex_compiler_handles_anchors_and_rejects_what_it_cannot_do() -> None:
     assert tags("234") == {0, 1} and tags("2345") == frozenset() and tags("1999") == {0}
     with pytest.raises(RegexSyntaxError):
         compile_conditions([Condition("(1)\\1")])
+
+
+def test_sample_numbers_all_match_the_api_recipient_rule():
+    from smsgic_analytics import spec
+
+    numbers = sample_numbers(20_000, seed=1)
+    assert [n for n in numbers if not spec.RECIPIENT_RE.match(n)] == []
