@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import platform
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,8 @@ from smsgic_analytics import spec
 
 RATE_TARGET = 0.90
 CACHE_TARGET = 50.0
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results import write_section  # benchmarks/ is on sys.path when run as a script
+
 SECTION = "bench_calculate"
 TOKEN = "bench-token"
 # libphonenumber's example mobile numbers of 20 countries; the last 6 digits are varied.
@@ -81,15 +81,6 @@ def max_in_window(times: list[float], window: float = 60.0) -> int:
     return max((i - bisect_left(times, t - window + 1e-9) + 1 for i, t in enumerate(times)), default=0)
 
 
-def write_section(body: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"## {SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {SECTION}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.no_write:
-        write_section(report)
+        write_section(SECTION, report)
     return 0 if rate_ok and clean and speedup >= CACHE_TARGET and identical else 1
 
 

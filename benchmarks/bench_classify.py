@@ -24,13 +24,11 @@ import argparse
 import datetime as dt
 import platform
 import random
-import re
 import resource
 import sys
 import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,7 +40,8 @@ from smsgic_analytics.pricing import numbering, numbering_tables
 TARGET_SPEEDUP = 30.0
 TARGET_AGREEMENT = 0.995
 TARGET_MEMORY_MB = 500.0
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results import write_section  # benchmarks/ is on sys.path when run as a script
+
 SECTION = "bench_classify"
 
 
@@ -68,16 +67,6 @@ def loop_only(numbers: list[str]) -> None:
         carrier.name_for_number(num, "en")
 
 
-def write_section(body: str) -> None:
-    """Replace (or append) this benchmark's own section of RESULTS.md, leaving the others."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"## {SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {SECTION}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_write:
         write_section(
+            SECTION,
             f"""
 Run {dt.date.today().isoformat()} on Python {platform.python_version()}, phonenumbers {phonenumbers.__version__},
 pandas {pd.__version__}, numpy {np.__version__}

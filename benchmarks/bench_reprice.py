@@ -21,13 +21,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
-import re
 import resource
 import sys
 import time
 import tracemalloc
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,7 +35,8 @@ from smsgic_analytics.quote import DESTINATIONS_COLUMNS, NUMBERS_COLUMNS, Quote
 from smsgic_analytics.sandbox.ratecard import RateCard
 
 TARGET_SECONDS = 1.0
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results import write_section  # benchmarks/ is on sys.path when run as a script
+
 SECTION = "bench_reprice"
 OLD_TEXT = "Flash sale today only: 20% off everything in store. Reply STOP to opt out."
 NEW_TEXT = "Grüße aus Riga — 20 % Rabatt auf alles, nur heute! Antworte STOP zum Abbestellen. " * 2
@@ -132,16 +131,6 @@ def best(fn, rounds: int) -> tuple[float, object]:
     return min(times), result
 
 
-def write_section(body: str) -> None:
-    """Replace (or append) this benchmark's own section of RESULTS.md, leaving the others."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"## {SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {SECTION}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     body = "\n".join(lines)
     print(body)
     if not args.no_write:
-        write_section(body)
+        write_section(SECTION, body)
     return 0 if ok else 1
 
 

@@ -21,11 +21,9 @@ import datetime as dt
 import json
 import platform
 import random
-import re
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import requests
 
@@ -34,7 +32,8 @@ from smsgic_analytics.sandbox import running
 
 SCALING_TARGET = 1.0
 OVERHEAD_TARGET = 10.0
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results import write_section  # benchmarks/ is on sys.path when run as a script
+
 SECTION = "bench_sandbox_calculate"
 PREFIXES = ["4591", "3712", "4479", "1202", "7916", "6598", "3361", "9198", "2348", "5067", "8613", "99"]
 MESSAGE = "Summer sale: 20% off everything this weekend only, see the shop for details. Reply STOP to opt out."
@@ -54,16 +53,6 @@ def quote(session: requests.Session, url: str, numbers: list[str]) -> tuple[floa
     return time.perf_counter() - start, data["calculate"], response.text
 
 
-def write_section(body: str) -> None:
-    """Replace (or append) this benchmark's own section of RESULTS.md, leaving the others."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"## {SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {SECTION}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,7 +98,7 @@ Result: {"PASS" if ok else "FAIL"}.
 """
     print(report)
     if not args.no_write:
-        write_section(report)
+        write_section(SECTION, report)
     return 0 if ok else 1
 
 

@@ -24,11 +24,9 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,7 +34,8 @@ import pandas as pd
 from smsgic_analytics.pricing.segments import segment_counts, segments
 
 TARGET = 20.0
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results import write_section  # benchmarks/ is on sys.path when run as a script
+
 SECTION = "bench_segments"
 
 PLAIN_NAMES = """
@@ -102,16 +101,6 @@ def build_texts(n: int, seed: int = 20240517) -> pd.Series:
     return pd.Series(texts, name="text")
 
 
-def write_section(body: str) -> None:
-    """Replace (or append) this benchmark's own section of RESULTS.md, leaving the others."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"## {SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {SECTION}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
 
 
 def race(texts: pd.Series, sample_size: int, rounds: int) -> tuple[float, float, pd.DataFrame]:
@@ -196,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         command = f"python benchmarks/bench_segments.py --n {args.n} --baseline-sample {args.baseline_sample} --rounds {args.rounds}"
         write_section(
+            SECTION,
             f"""
 Run {dt.date.today().isoformat()} on Python {platform.python_version()}, pandas {pd.__version__}, numpy {np.__version__},
 {os.cpu_count()} CPUs (`{command}`).  Baseline and `segment_counts` are timed in interleaved

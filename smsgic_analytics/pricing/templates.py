@@ -61,15 +61,15 @@ def fill_template(template: str, data: pd.DataFrame) -> pd.Series:
     >>> fill_template("Hi {name}!", pd.DataFrame({"name": ["Ann", "Bo"]})).tolist()
     ['Hi Ann!', 'Hi Bo!']
     """
-    fields = _fields(template)
+    names = placeholders(template)  # validates the template first
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a DataFrame with one column per placeholder, got {type(data).__name__}")
-    missing = [name for name in placeholders(template) if name not in data.columns]
+    missing = [name for name in names if name not in data.columns]
     if missing:
         listed = ", ".join(f"{{{m}}}" for m in missing)
         raise TemplateError(f"template placeholder(s) {listed} have no column in data "
                             f"(columns: {', '.join(map(str, data.columns))})")
-    for name in placeholders(template):
+    for name in names:
         if isinstance(data[name], pd.DataFrame):
             raise TemplateError(f"template placeholder {{{name}}}: data has several columns named {name!r}")
         holes = data[name].isna().to_numpy()
