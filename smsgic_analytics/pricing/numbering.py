@@ -473,7 +473,7 @@ class _RegionSampler:
 def sample_numbers(n: int, seed: int = 0, regions: list[str] | None = None) -> list[str]:
     """``n`` realistic, valid mobile numbers (digits with calling code, no ``+``); deterministic.
 
-    Every number also matches the API's recipient rule ``^\d{8,20}$``: regions whose mobile
+    Every number also matches the API's recipient rule ``^\\d{8,20}$``: regions whose mobile
     numbers are all shorter (Tokelau, Niue...) are left out.
 
     Regions follow ``CAMPAIGN_MIX`` (GB, DE, FR, US, ES, IT, NL, LV, DK, SG, ...) plus a 5 %
