@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+from .campaign import Campaign, Preview, SendResult
 from .client import Balance, Client, connect
 from .config import Settings
 from .errors import (
@@ -24,11 +25,27 @@ from .errors import (
     ValidationError,
 )
 from .http import CacheInfo
+from .ledger import spend_summary
+from .notebook import NotebookSession, notebook_session
+from .pricing.numbering import classify, sample_numbers
+from .pricing.segments import Advice, Segments, advise, segment_counts, segments, smart_encode
 from .pricing.estimate import OfflineEstimate, RateTable, TemplateError, Totals, compare, estimate, fill_template
 from .quote import Quote
 from .recipients import Recipients, normalize_recipients
 
 __version__ = "0.1.0"
+
+# The ipywidgets apps load on first use (ipywidgets and plotly are not needed to price or send).
+_APPS = ("DashboardApp", "EstimatorApp", "RateExplorerApp", "SenderApp")
+
+
+def __getattr__(name: str):  # PEP 562
+    if name in _APPS:
+        from . import apps
+
+        return getattr(apps, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     # client
@@ -40,6 +57,23 @@ __all__ = [
     "Settings",
     "connect",
     "normalize_recipients",
+    # safe sending and spend
+    "Campaign",
+    "Preview",
+    "SendResult",
+    "spend_summary",
+    # notebooks
+    "NotebookSession",
+    "notebook_session",
+    # segments and numbering
+    "Advice",
+    "Segments",
+    "advise",
+    "classify",
+    "sample_numbers",
+    "segment_counts",
+    "segments",
+    "smart_encode",
     # estimation
     "OfflineEstimate",
     "RateTable",
@@ -48,6 +82,11 @@ __all__ = [
     "compare",
     "estimate",
     "fill_template",
+    # apps (loaded on first use)
+    "DashboardApp",
+    "EstimatorApp",
+    "RateExplorerApp",
+    "SenderApp",
     # errors
     "APIConnectionError",
     "AuthenticationError",

@@ -91,20 +91,23 @@ def run_lab(args) -> int:
 
 
 def run_report(args) -> int:
-    """Execute every notebook against a fresh sandbox into self-contained HTML."""
+    """Execute every notebook against a fresh sandbox into self-contained HTML (see ``report``)."""
+    from nbclient.exceptions import CellExecutionError
+
+    from .report import build_report
+
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     notebooks = sorted(Path(args.notebooks).glob("*.ipynb"))
-    env = {k: v for k, v in os.environ.items() if k not in (ENV_TOKEN, ENV_BASE_URL)}
+    if not notebooks:
+        print(f"no notebooks in {args.notebooks}/", file=sys.stderr)
+        return 1
     for nb in notebooks:
-        # Notebooks start their own in-process sandbox when SMSGIC_TOKEN is unset.
-        code = subprocess.call(
-            [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
-             "--embed-images", f"--output-dir={out}", str(nb)],
-            env=env,
-        )
-        if code:
-            return code
+        try:
+            path = build_report(nb, out)
+        except CellExecutionError as exc:
+            print(f"{nb}: a cell failed:\n{exc}", file=sys.stderr)
+            return 1
+        print(f"{nb} -> {path}")
     print(f"{len(notebooks)} reports in {out}/")
     return 0
 

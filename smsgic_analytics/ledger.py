@@ -359,6 +359,10 @@ class Ledger:
         with self._connect() as conn:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
+    def now(self) -> datetime:
+        """The time (aware UTC) this ledger stamps its rows with: wall time unless a ``clock`` was given."""
+        return _utc(self._clock())
+
     def _now(self) -> str:
         return _ts(self._clock())
 
@@ -434,6 +438,53 @@ class Ledger:
         two notebooks sending the same campaign at the same moment cannot both pass:
         the second gets ``DuplicateSendError``.
         """
+        return self._insert_send(account, campaign_key, quote_id, sender, scheduled_at, type, n_recipients,
+                                 duplicate_window=duplicate_window, block_unresolved=False)
+
+    def claim_send(self, account: str, campaign_key: str, quote_id: int | None, sender: str,
+                   scheduled_at: datetime | str | None, type: str, n_recipients: int, *,
+                   duplicate_window: timedelta | None) -> int:
+        """``begin_send`` for campaign.py: also refuses while an earlier send of the campaign
+        is unresolved ('pending' or 'unknown', however old), whatever the window.
+
+        Check and insert are one BEGIN IMMEDIATE transaction: of two threads or notebooks
+        claiming the same campaign at once, exactly one gets a send id; the other gets
+        ``DuplicateSendError`` (``.previous`` is the earlier send).  ``duplicate_window=None``
+        (allow_duplicate) skips only the window check.
+        """
+        return self._insert_send(account, campaign_key, quote_id, sender, scheduled_at, type, n_recipients,
+                                 duplicate_window=duplicate_window, block_unresolved=True)
+
+    def check_send(self, account: str, campaign_key: str, duplicate_window: timedelta | None) -> None:
+        """Raise ``DuplicateSendError`` if ``claim_send`` would refuse now (a read: the early,
+        friendly check; ``claim_send`` repeats it atomically)."""
+        _check_account(account)
+        with self._connect() as conn:
+            self._guard(conn, account, campaign_key, duplicate_window, block_unresolved=True)
+
+    def _guard(self, conn: sqlite3.Connection, account: str, key: str, window: timedelta | None, *,
+               block_unresolved: bool) -> None:
+        if block_unresolved:
+            row = conn.execute(
+                "SELECT * FROM sends WHERE account = ? AND campaign_key = ? AND state IN (?, ?)"
+                " ORDER BY created_at DESC, id DESC LIMIT 1",
+                (account, key, PENDING, UNKNOWN),
+            ).fetchone()
+            if row is not None:
+                previous = _send_dict(row)
+                error = DuplicateSendError(_unresolved_message(previous))
+                error.previous = previous  # type: ignore[attr-defined]
+                raise error
+        if window is not None:
+            previous = self._recent(conn, account, key, window)
+            if previous is not None:
+                error = DuplicateSendError(_duplicate_message(previous, window))
+                error.previous = previous  # type: ignore[attr-defined]
+                raise error
+
+    def _insert_send(self, account: str, campaign_key: str, quote_id: int | None, sender: str,
+                     scheduled_at: datetime | str | None, type: str, n_recipients: int, *,
+                     duplicate_window: timedelta | None, block_unresolved: bool) -> int:
         _check_account(account)
         if type not in spec.SEND_TYPES:
             raise ValueError(f"type: must be one of {', '.join(spec.SEND_TYPES)}, got {type!r}")
@@ -448,10 +499,7 @@ class Ledger:
                 "SELECT 1 FROM quotes WHERE id = ? AND account = ?", (int(quote_id), account)
             ).fetchone() is None:
                 raise ValueError(f"quote_id: no quote {quote_id} recorded for this account")
-            if duplicate_window is not None:
-                previous = self._recent(conn, account, campaign_key, duplicate_window)
-                if previous is not None:
-                    raise DuplicateSendError(_duplicate_message(previous, duplicate_window))
+            self._guard(conn, account, campaign_key, duplicate_window, block_unresolved=block_unresolved)
             cur = conn.execute(
                 "INSERT INTO sends (account, created_at, campaign_key, quote_id, sender, scheduled_at,"
                 " type, recipients, state) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -495,6 +543,15 @@ class Ledger:
                     f"send {send_id}: cannot go from '{row['state']}' to '{target}' ({action} needs state "
                     f"{' or '.join(repr(s) for s in allowed)})"
                 )
+            if target == RECONCILED and sending_id is not None:
+                # One sending pays for one send: linking it twice would count its cost twice.
+                other = conn.execute(
+                    "SELECT id FROM sends WHERE sending_id = ? AND id != ? AND account ="
+                    " (SELECT account FROM sends WHERE id = ?)", (sending_id, int(send_id), int(send_id)),
+                ).fetchone()
+                if other is not None:
+                    raise LedgerError(
+                        f"send {send_id}: sending {sending_id} is already linked to ledger send {other['id']}")
             if error_suffix is not None:
                 error = f"{row['error']}; {error_suffix}" if row["error"] else error_suffix
             conn.execute(
@@ -695,6 +752,19 @@ def _duplicate_message(previous: Mapping[str, Any], window: timedelta) -> str:
         f"This campaign (same message, recipients, sender and scheduled_at) was already sent at "
         f"{previous['created_at']:%Y-%m-%d %H:%M:%S} UTC ({where}, ledger send {previous['id']}), "
         f"within the duplicate window of {window}; pass allow_duplicate=True to send it again"
+    )
+
+
+def _unresolved_message(previous: Mapping[str, Any]) -> str:
+    if previous["state"] == UNKNOWN:
+        why = "its outcome is unknown (the request left but the answer was lost): the sending may exist"
+    else:
+        why = "it is still 'pending': in flight right now, or interrupted before its answer was recorded"
+    return (
+        f"This campaign (same message, recipients, sender and scheduled_at) was already sent at "
+        f"{previous['created_at']:%Y-%m-%d %H:%M:%S} UTC (ledger send {previous['id']}, no sending id yet) and "
+        f"{why}. Run client.reconcile() first: it links the sending if the server has it, or marks the "
+        f"send failed so that it can be sent again"
     )
 
 

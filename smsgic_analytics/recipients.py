@@ -141,7 +141,8 @@ def normalize_recipients(values: Any, *, on_invalid: OnInvalid = "raise") -> Rec
     total = 0
     for index, value in _indexed(values):
         total += 1
-        if type(value) is str and value.isdigit() and value.isascii() and MIN_DIGITS <= len(value) <= MAX_DIGITS:
+        if (type(value) is str and value.isdigit() and value.isascii() and MIN_DIGITS <= len(value) <= MAX_DIGITS
+                and not value.startswith("00")):
             number, reason = value, None  # already clean: the common case, kept fast for big lists
         else:
             number, reason = normalize_number(value)

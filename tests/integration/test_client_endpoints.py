@@ -89,8 +89,9 @@ def test_send_then_read_it_back(make_client, fresh_token, sandbox):
     before = client.balance().amount
     when = datetime(2030, 1, 2, 12, 30, 0, tzinfo=timezone(timedelta(hours=2)))  # 10:30 UTC
     with pytest.warns(UserWarning, match="1 duplicate recipients will get the SMS once"):
-        sending_id = client.send("Hello from the tests", ["+49 151 23456789", "4915123456789", "4915123456790"],
-                                 "MegaShop", scheduled_at=when, confirm=True)
+        result = client.send("Hello from the tests", ["+49 151 23456789", "4915123456789", "4915123456790"],
+                             "MegaShop", scheduled_at=when, confirm=True)
+    sending_id = result.sending_id  # send() is the safe path (campaign.py) and returns a SendResult
     assert isinstance(sending_id, int)
     record = client.sending(sending_id)
     assert record["id"] == sending_id and record["status"] == spec.PENDING
@@ -149,9 +150,13 @@ def test_the_docs_quirk_message_key_is_refiled_under_the_field(make_client, fres
 
 def test_insufficient_balance(make_client, fresh_token, sandbox):
     sandbox.set_balance(fresh_token, "0.01")
-    with pytest.raises(sa.InsufficientBalanceError) as info:
-        make_client(token=fresh_token).send("Hi", ["4915123456789"], "MegaShop", confirm=True)
+    client = make_client(token=fresh_token)
+    with pytest.raises(sa.InsufficientBalanceError) as info:  # the API's own refusal, via the raw door
+        client._post_sending({"message": "Hi", "recipients": ["4915123456789"], "sender": "MegaShop"})
     assert info.value.http_status == 422 and "balance" in info.value.field_errors
+    with pytest.raises(sa.InsufficientBalanceError) as info:  # send() refuses before posting
+        client.send("Hi", ["4915123456789"], "MegaShop", confirm=True)
+    assert info.value.http_status is None and "balance" in info.value.field_errors
 
 
 def test_unknown_sending_is_not_found(make_client, fresh_token):
@@ -163,7 +168,7 @@ def test_unknown_sending_is_not_found(make_client, fresh_token):
 def test_another_accounts_sending_is_not_found(make_client, fresh_token):
     mine = make_client(token=fresh_token).send("Hi", ["4915123456789"], "MegaShop", confirm=True)
     with pytest.raises(sa.NotFoundError):
-        make_client(token="other-token").sending(mine)
+        make_client(token="other-token").sending(mine.sending_id)
 
 
 @pytest.mark.parametrize("value, expected", [

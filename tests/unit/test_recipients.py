@@ -119,3 +119,10 @@ def test_property_every_row_is_accounted_for_and_valid_numbers_match_the_api_rul
     assert all(spec.RECIPIENT_RE.match(n) for n in result.numbers)
     assert len(set(result.numbers)) == len(result.numbers)
     assert result.invalid["reason"].notna().all()
+
+
+def test_plain_digits_with_international_prefix_lose_the_00():
+    # "0044..." is all digits and the right length, so it must not take the already-clean path.
+    result = normalize_recipients(["00447700900123", "447700900123"], on_invalid="report")
+    assert result.numbers == ("447700900123",)
+    assert result.duplicates["number"].tolist() == ["447700900123"]

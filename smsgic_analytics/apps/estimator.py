@@ -1,0 +1,432 @@
+"""``EstimatorApp``: what will this campaign cost?  Numbers + message in, cost table out.
+
+Offline first: the numbers are placed and priced from a rates table (``estimate(...,
+rates=...)``) the moment they are pasted, with no API call per keystroke.  "Exact quote"
+asks the API once (``client.calculate``); after that every edit of the message is re-priced
+from the quote's per-number rates (``quote.reprice``), still with no API call.  A single
+text costs ``rate x segments`` per number, so results are cached per segment count: typing
+inside the same segment count costs only the segment counter.
+
+>>> app = EstimatorApp(client, numbers=df["phone"])   # doctest: +SKIP
+>>> app                                               # doctest: +SKIP  (shows the widget)
+>>> app.set_message("Sale today!"); app.total         # doctest: +SKIP
+Decimal('41.2210')
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import pandas as pd
+
+from .. import charts
+from ..errors import SMSgicError
+from ..pricing.estimate import OfflineEstimate, RateTable, offline_estimate
+from ..pricing.segments import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE, Advice, advise, segments
+from ..quote import Quote
+from ..recipients import Recipients, normalize_recipients
+from .widgets import (App, error_html, frame_html, guess_phone_column, note_html, parse_numbers, read_table,
+                      show_figure, tag, upload_files)
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+NAME = "estimator"
+TEXTAREA_LIMIT = 5000  # numbers set from Python are echoed in the textarea up to this many
+OFFLINE, QUOTE, WHAT_IF = "offline", "quote", "what-if"
+
+
+def counter_text(text: str) -> str:
+    """``"GSM-7 · 2 segments · 210/306 septets"``: encoding, parts, units used / units the parts hold."""
+    s = segments(text)
+    gsm = s.encoding == GSM7_NAME
+    single, part = (GSM7_SINGLE, GSM7_PART) if gsm else (UCS2_SINGLE, UCS2_PART)
+    capacity = single if s.segments <= 1 else part * s.segments
+    unit = "septets" if gsm else "UTF-16 units"
+    return f"{s.encoding} · {s.segments} segment{'' if s.segments == 1 else 's'} · {s.units}/{capacity} {unit}"
+
+
+class EstimatorApp(App):
+    """Price a message to an audience: live counter, encoding advice, cost by country/operator.
+
+    ``client`` (optional) enables the exact quote and supplies the rates table when ``rates``
+    is not given; with neither there is no price, only the counter and the number checks.
+    Properties: ``table`` (the DataFrame shown), ``total`` (Decimal: the quote's total, or the
+    offline expected total), ``mode`` ("offline", "quote", "what-if" or None),
+    ``counter_text``, ``invalid`` (rejected input rows with reasons), ``quote``, ``estimate``,
+    ``error`` (the last error shown, or None).
+    """
+
+    def __init__(self, client: "Client | None" = None, numbers: Any = None, rates: pd.DataFrame | None = None,
+                 message: str = "") -> None:
+        self.client = client
+        self.error: BaseException | None = None
+        self._numbers = pd.Series([], dtype=object)
+        self._recipients: Recipients = normalize_recipients(self._numbers, on_invalid="report")
+        self._message = message
+        self._quote: Quote | None = None  # the API's quote, for the numbers as they were then
+        self._offline: dict[int, OfflineEstimate] = {}
+        self._whatif: dict[int, Quote] = {}
+        self._table = pd.DataFrame()
+        self._shown: tuple[Any, ...] | None = None
+        self._syncing = False
+        self._upload: pd.DataFrame | None = None
+        self._build()
+        self._rates = self._load_rates(rates)
+        if numbers is not None:
+            self.set_numbers(numbers)
+        self._update()
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.numbers_input = tag(w.Textarea(placeholder="Phone numbers, one per line or comma separated",
+                                            description="Numbers", continuous_update=False,
+                                            layout=w.Layout(flex="1 1 auto", width="auto", height="8em")),
+                                 NAME, "numbers")
+        self.upload = tag(w.FileUpload(accept=".csv,.xlsx", multiple=False, description="CSV / XLSX"), NAME, "upload")
+        self.column = tag(w.Dropdown(options=[], description="Column", disabled=True), NAME, "column")
+        self.message_input = tag(w.Textarea(value=self._message, placeholder="Message text", description="Message",
+                                            continuous_update=True, layout=w.Layout(width="95%", height="6em")),
+                                 NAME, "message")
+        self.counter = tag(w.Label(), NAME, "counter")
+        self.advice = tag(w.HTML(), NAME, "advice")
+        self.apply_button = tag(w.Button(description="Use suggestion", icon="magic",
+                                         layout=w.Layout(display="none")), NAME, "apply")
+        self.quote_button = tag(w.Button(description="Exact quote", icon="calculator", button_style="primary",
+                                         disabled=self.client is None,
+                                         tooltip="Price with the API" if self.client else "No client: offline only"),
+                                NAME, "quote")
+        self.progress = tag(w.Output(), NAME, "progress")
+        self.status = tag(w.HTML(), NAME, "status")
+        self.totals = tag(w.HTML(), NAME, "totals")
+        self.table_view = tag(w.HTML(), NAME, "table")
+        self.chart = tag(w.Output(), NAME, "chart")
+        self.invalid_box = tag(w.HTML(layout=w.Layout(display="none", border="1px solid #f59e0b", padding="4px")),
+                               NAME, "invalid")
+        self.widget = tag(w.VBox([
+            w.HBox([self.numbers_input, w.VBox([self.upload, self.column])]),
+            self.invalid_box,
+            self.message_input,
+            self.counter,
+            w.HBox([self.advice, self.apply_button]),
+            w.HBox([self.quote_button, self.status]),
+            self.progress,
+            self.totals,
+            self.table_view,
+            self.chart,
+        ]), NAME, "app")
+        self.numbers_input.observe(self._on_numbers_text, "value")
+        self.upload.observe(self._on_upload, "value")
+        self.column.observe(self._on_column, "value")
+        self.message_input.observe(self._on_message, "value")
+        self.apply_button.on_click(lambda _: self.apply_suggestion())
+        self.quote_button.on_click(lambda _: self.exact_quote())
+
+    def _load_rates(self, rates: pd.DataFrame | None) -> RateTable | None:
+        try:
+            if rates is None and self.client is not None:
+                rates = self.client.rates()
+            return RateTable.from_frame(rates) if rates is not None else None
+        except SMSgicError as exc:
+            self._show_error(exc)  # the app still counts segments and checks numbers
+            return None
+
+    # -- public methods ----------------------------------------------------------------------
+
+    def set_numbers(self, numbers: Any) -> None:
+        """Use these numbers (list, Series -- its index names rows in reports -- or pasted text).
+
+        A new audience drops the exact quote (it priced other numbers) and goes back offline.
+        """
+        if isinstance(numbers, str):
+            series = parse_numbers(numbers)
+        elif isinstance(numbers, pd.Series):
+            series = numbers.astype(object)
+        elif isinstance(numbers, pd.DataFrame):
+            raise TypeError("set_numbers: pass one column (a Series), not a whole DataFrame")
+        else:
+            series = pd.Series(list(numbers), dtype=object)
+        self._set_series(series)
+        if not isinstance(numbers, str):
+            self._echo_numbers(series)
+
+    def set_message(self, text: str) -> None:
+        """Use this message (the same as typing it): the counter, advice and prices follow."""
+        if not isinstance(text, str):
+            raise TypeError(f"set_message: the message is a str, got {type(text).__name__}")
+        self.message_input.value = text  # the observer updates the rest
+
+    def apply_suggestion(self) -> None:
+        """Replace the message with the advisor's GSM-7 suggestion."""
+        advice = advise(self._message)
+        if advice.suggested_text != self._message:
+            self.set_message(advice.suggested_text)
+
+    def exact_quote(self) -> Quote | None:
+        """Price the message to the numbers with the API (``client.calculate``); None on error.
+
+        The error (its class and the API's message) is shown in the app and kept in ``.error``.
+        """
+        if self.client is None:
+            self._show_error(TypeError("no client: pass EstimatorApp(client=...) to quote with the API"))
+            return None
+        self.quote_button.disabled = True
+        self.status.value = note_html(f"Quoting {len(self._recipients.numbers):,} number(s) with the API...")
+        self.progress.outputs = ()
+        quote: Quote | None = None
+        failure: BaseException | None = None
+        try:
+            # tqdm.auto draws its bar in here (chunked audiences).  The try is inside the
+            # block because in a kernel the Output swallows exceptions that leave it.
+            with self.progress:
+                try:
+                    quote = self.client.calculate(self._message, self._numbers, progress=True, on_invalid="report")
+                except SMSgicError as exc:
+                    failure = exc
+        finally:
+            self.quote_button.disabled = False
+        if quote is None:
+            self._show_error(failure or RuntimeError("the quote failed: see the traceback above the table"))
+            return None
+        self.error = None
+        self._quote = quote
+        self._whatif = {}
+        self.status.value = note_html(f"Exact quote: {len(quote.numbers):,} number(s) priced by the API in "
+                                      f"{quote.chunks} request(s).", "#047857")
+        self._update(force=True)
+        return quote
+
+    # -- properties --------------------------------------------------------------------------
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The cost table shown: by country and operator (offline: low/expected/high and basis;
+        quote and what-if: total and share)."""
+        return self._table.copy()
+
+    @property
+    def total(self) -> Decimal | None:
+        """The campaign total shown: the (what-if) quote's total, or the offline expected total."""
+        priced = self._priced(self._message)
+        if isinstance(priced, Quote):
+            return priced.total
+        if isinstance(priced, OfflineEstimate):
+            return priced.totals.expected
+        return None
+
+    @property
+    def mode(self) -> str | None:
+        """"quote" (the API's quote for this text), "what-if" (re-priced locally), "offline", or None."""
+        priced = self._priced(self._message)
+        if isinstance(priced, Quote):
+            return QUOTE if priced.source == "api" else WHAT_IF
+        return OFFLINE if priced is not None else None
+
+    @property
+    def counter_text(self) -> str:
+        return self.counter.value
+
+    @property
+    def invalid(self) -> pd.DataFrame:
+        """Input rows that are not phone numbers the API accepts: DataFrame[index, value, reason]."""
+        return self._recipients.invalid.copy()
+
+    @property
+    def duplicates(self) -> pd.DataFrame:
+        """Repeated numbers (priced once): DataFrame[index, value, number, first_index]."""
+        return self._recipients.duplicates.copy()
+
+    @property
+    def quote(self) -> Quote | None:
+        """The API quote, re-priced for the current text when it was edited since (what-if)."""
+        priced = self._priced(self._message)
+        return priced if isinstance(priced, Quote) else None
+
+    @property
+    def estimate(self) -> OfflineEstimate | None:
+        """The offline estimate for the current text (None without a rates table or message)."""
+        return self._offline_for(self._message) if self._rates is not None and self._message else None
+
+    # -- pricing -----------------------------------------------------------------------------
+
+    def _offline_for(self, text: str) -> OfflineEstimate:
+        count = segments(text).segments
+        if count not in self._offline:
+            self._offline[count] = offline_estimate(self._numbers, text, self._rates)
+        return dataclasses.replace(self._offline[count], message=text)
+
+    def _priced(self, text: str) -> Quote | OfflineEstimate | None:
+        """The price of ``text`` to the numbers: from the quote if there is one, else offline."""
+        if not text:
+            return None
+        if self._quote is not None:
+            if text == self._quote.message:
+                return self._quote
+            count = segments(text).segments
+            if count not in self._whatif:
+                self._whatif[count] = self._quote.reprice(message=text)
+            return dataclasses.replace(self._whatif[count], message=text)
+        if self._rates is not None and len(self._numbers):
+            return self._offline_for(text)
+        return None
+
+    @staticmethod
+    def _amount(priced: Quote | OfflineEstimate) -> Decimal:
+        return priced.total if isinstance(priced, Quote) else priced.totals.expected
+
+    # -- observers ---------------------------------------------------------------------------
+
+    def _on_numbers_text(self, change: dict[str, Any]) -> None:
+        if not self._syncing:
+            self._set_series(parse_numbers(change["new"]))
+
+    def _on_message(self, change: dict[str, Any]) -> None:
+        self._message = change["new"]
+        self._update()
+
+    def _on_upload(self, change: dict[str, Any]) -> None:
+        files = upload_files(change["new"])
+        if not files:
+            return
+        name, content = files[0]
+        try:
+            table = read_table(name, content)
+        except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file: show it
+            self._show_error(ValueError(f"{name}: cannot read the file ({exc})"))
+            return
+        self._upload = table
+        columns = [str(c) for c in table.columns]
+        table.columns = columns
+        self._syncing = True
+        try:
+            self.column.options = columns
+            self.column.value = guess_phone_column(columns)
+            self.column.disabled = False
+        finally:
+            self._syncing = False
+        self.status.value = note_html(f"{name}: {len(table):,} row(s), column {self.column.value!r} used.")
+        self.set_numbers(table[self.column.value])
+
+    def _on_column(self, change: dict[str, Any]) -> None:
+        if not self._syncing and self._upload is not None and change["new"] is not None:
+            self.set_numbers(self._upload[change["new"]])
+
+    # -- state changes -----------------------------------------------------------------------
+
+    def _set_series(self, series: pd.Series) -> None:
+        self._numbers = series
+        self._recipients = normalize_recipients(series, on_invalid="report")
+        self._offline, self._whatif, self._quote = {}, {}, None
+        self._update(force=True)
+
+    def _echo_numbers(self, series: pd.Series) -> None:
+        """Show numbers set from Python in the textarea (a placeholder for big audiences)."""
+        self._syncing = True
+        try:
+            if len(series) <= TEXTAREA_LIMIT:
+                self.numbers_input.value = "\n".join("" if v is None else str(v) for v in series.tolist())
+            else:
+                self.numbers_input.value = ""
+                self.numbers_input.placeholder = (f"{len(series):,} numbers set from Python; "
+                                                  "paste here to replace them")
+        finally:
+            self._syncing = False
+
+    def _show_error(self, exc: BaseException) -> None:
+        self.error = exc
+        self.status.value = error_html(exc)
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def _update(self, force: bool = False) -> None:
+        """Counter and advice on every change; prices only when what they depend on changed."""
+        text = self._message
+        self.counter.value = counter_text(text)
+        priced = self._priced(text)
+        self._render_advice(advise(text, recipients=len(self._recipients.numbers)), priced)
+        mode = priced.source if isinstance(priced, Quote) else type(priced).__name__
+        key = (id(self._numbers), id(self._quote), mode, segments(text).segments if text else None)
+        if force or key != self._shown:
+            self._shown = key
+            self._render_prices(priced)
+            self._render_invalid(priced)
+
+    def _render_advice(self, advice: Advice, priced: Quote | OfflineEstimate | None) -> None:
+        """Which characters force UCS-2, and what the GSM-7 suggestion saves in parts and money."""
+        suggestion = advice.suggested_text if advice.suggested_text != advice.text else None
+        self.apply_button.layout.display = "" if advice.forcing and suggestion is not None else "none"
+        if not advice.forcing:
+            self.advice.value = ""
+            return
+        chars = ", ".join(f"{html.escape(repr(f.char))} ×{len(f.positions)}" for f in advice.forcing)
+        line = f"<b>UCS-2 because of</b> {chars}."
+        if suggestion is not None:
+            line += f" Suggested text: {advice.after.encoding}, {advice.after.segments} segment(s)"
+            if advice.segments_saved > 0:
+                line += f", saves {advice.segments_saved} part(s) per message ({advice.parts_saved:,} in all)"
+                after = self._priced(suggestion)
+                if priced is not None and after is not None:
+                    line += f", {self._amount(priced) - self._amount(after)} {html.escape(priced.currency or '')}"
+            else:
+                line += ", saves no part"
+            if advice.after.ucs2_chars:
+                line += f"; still UCS-2 because of {html.escape(', '.join(map(repr, advice.after.ucs2_chars)))}"
+            line += "."
+        self.advice.value = line
+
+    def _render_prices(self, priced: Quote | OfflineEstimate | None) -> None:
+        if priced is None:
+            self._table = pd.DataFrame()
+            why = ("Type a message to price it." if not self._message else
+                   "Paste or upload numbers to price them." if not len(self._numbers) else
+                   "No rates table: pass rates= or a client, or use the exact quote.")
+            self.totals.value = note_html(why)
+            self.table_view.value = ""
+            show_figure(self.chart, None)
+            return
+        cur = priced.currency or ""
+        if isinstance(priced, Quote):
+            self._table = priced.by_operator()
+            by_country = priced.by_country()
+            what = ("<b>Exact quote</b> (API)" if priced.source == "api" else
+                    f"<b>What-if</b> (re-priced from the quote, no API call; the quoted text costs "
+                    f"{self._quote.total if self._quote else ''} {html.escape(cur)})")
+            self.totals.value = (f"{what} · {len(priced.numbers):,} numbers · {priced.sms_count:,} SMS · "
+                                 f"subtotal {priced.subtotal} · tax {priced.tax} · "
+                                 f"<b>total {priced.total} {html.escape(cur)}</b>")
+            title = "Cost by country (exact quote)" if priced.source == "api" else "Cost by country (what-if)"
+        else:
+            self._table = priced.by_operator()
+            by_country = priced.by_country().rename(columns={"expected": "total"})[["country", "total"]]
+            t = priced.totals
+            self.totals.value = (f"<b>Offline estimate</b> (rates table, no API call) · {len(priced.rows):,} numbers"
+                                 f" · {priced.sms_count:,} SMS · <b>expected {t.expected} {html.escape(cur)}</b>"
+                                 f" (range {t.low} to {t.high})")
+            title = "Cost by country (offline, expected)"
+        self.table_view.value = frame_html(self._table, empty="No priced numbers.", percent=("share",))
+        figure = charts.cost_by_country(by_country, currency=cur or None)
+        figure.update_layout(title_text=title)
+        show_figure(self.chart, figure)
+
+    def _render_invalid(self, priced: Quote | OfflineEstimate | None) -> None:
+        parts = []
+        invalid = self._recipients.invalid
+        if len(invalid):
+            parts.append(f"<b>{len(invalid):,} invalid number(s)</b>, not priced (row: value, reason):"
+                         + frame_html(invalid.rename(columns={"index": "row"}), max_rows=200))
+        duplicates = self._recipients.duplicates
+        if len(duplicates):
+            parts.append(f"{len(duplicates):,} duplicate(s) priced once:"
+                         + frame_html(duplicates.rename(columns={"index": "row", "first_index": "first row"}),
+                                      max_rows=50))
+        if isinstance(priced, OfflineEstimate) and len(priced.unplaced) > len(invalid):
+            unplaced = priced.unplaced[~priced.unplaced["index"].isin(invalid["index"].tolist())]
+            parts.append(f"{len(unplaced):,} valid number(s) the rates table cannot place (the exact quote "
+                         "prices them):" + frame_html(unplaced[["index", "value", "reason"]]
+                                                      .rename(columns={"index": "row"}), max_rows=200))
+        self.invalid_box.value = "".join(parts)
+        self.invalid_box.layout.display = "" if parts else "none"

@@ -1,0 +1,165 @@
+"""Small pieces the apps share: the display protocol, CSS classes, figures, tables, input parsing.
+
+Figures are shown as plotly's own mime bundle (``application/vnd.plotly.v1+json``) inside an
+``ipywidgets.Output``.  Why: plotly >= 6's ``FigureWidget`` needs ``anywidget`` (not a
+dependency here), an ``ipywidgets.HTML`` never runs the ``<script>`` a plotly HTML export
+needs, and ``include_plotlyjs="cdn"`` needs the network.  The ``jupyterlab-plotly`` mime
+renderer ships inside the plotly wheel with plotly.js bundled, and both JupyterLab and Voilà
+(>= 0.5 loads federated mime extensions) render the bundle offline.  Setting
+``Output.outputs`` directly (instead of ``with output: display(...)``) also works with no
+kernel, so tests and scripts can drive the apps.
+"""
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+import ipywidgets as w
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+_SPLIT = re.compile(r"[\n,;\t]+")
+_PHONE_COLUMN = re.compile(r"phone|number|msisdn|mobile|recipient|tel", re.IGNORECASE)
+TABLE_STYLE = "max-height:22em;overflow:auto"
+
+
+class App:
+    """Base of the apps: ``.widget`` is the container; displaying the app displays it."""
+
+    widget: w.Widget
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def tag(widget: w.Widget, app: str, role: str) -> w.Widget:
+    """Give ``widget`` the stable CSS class ``smsgic-<app>-<role>`` (browser tests select by it)."""
+    widget.add_class(f"smsgic-{app}-{role}")
+    return widget
+
+
+def figure_bundle(fig: go.Figure) -> dict[str, Any]:
+    """The display_data output plotly's mime renderer draws (plain JSON: no numpy, no Decimal)."""
+    spec = json.loads(pio.to_json(fig, validate=False))
+    title = (fig.layout.title.text or "plotly figure") if fig.layout.title else "plotly figure"
+    return {
+        "output_type": "display_data",
+        "data": {PLOTLY_MIME: {"data": spec.get("data", []), "layout": spec.get("layout", {}),
+                               "config": {"displaylogo": False, "responsive": True}},
+                 "text/plain": f"<Figure: {title}>"},
+        "metadata": {},
+    }
+
+
+def show_figure(output: w.Output, fig: go.Figure | None) -> None:
+    """Replace what ``output`` shows with ``fig`` (nothing when None)."""
+    output.outputs = (figure_bundle(fig),) if fig is not None else ()
+
+
+def _cell(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, Decimal):
+        return str(value)  # exact, as priced
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def frame_html(df: pd.DataFrame | None, empty: str = "Nothing to show.", max_rows: int = 500,
+               percent: Iterable[str] = ()) -> str:
+    """An HTML table of ``df`` (Decimals printed exactly, ``percent`` columns as %), scrollable.
+
+    Rows past ``max_rows`` are not drawn and a line says how many (the data stays on the app).
+    """
+    if df is None or len(df) == 0:
+        return f"<p><i>{html.escape(empty)}</i></p>"
+    percent = set(percent)
+    shown = df.head(max_rows)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    rows = []
+    for record in shown.itertuples(index=False):
+        cells = []
+        for col, value in zip(shown.columns, record):
+            text = f"{value:.1%}" if col in percent and isinstance(value, float) else _cell(value)
+            align = "right" if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) else "left"
+            cells.append(f"<td style='text-align:{align}'>{html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = (f"<p><i>{len(df) - max_rows:,} more row(s) not drawn; the full table is on the app's "
+            f"<code>.table</code></i></p>") if len(df) > max_rows else ""
+    return (f"<div style='{TABLE_STYLE}'><table class='smsgic-table'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>{more}")
+
+
+def error_text(exc: BaseException) -> str:
+    """``ClassName: message`` -- the specific class tells the analyst which rule was broken."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def error_html(exc: BaseException) -> str:
+    return f"<span style='color:#b91c1c'><b>{html.escape(type(exc).__name__)}</b>: {html.escape(str(exc))}</span>"
+
+
+def note_html(text: str, color: str = "#374151") -> str:
+    return f"<span style='color:{color}'>{html.escape(text)}</span>"
+
+
+def parse_numbers(text: str) -> pd.Series:
+    """Numbers pasted one per line or separated by commas/semicolons/tabs, as text.
+
+    The index is the 1-based entry number, so an invalid entry can be named; blank entries
+    (empty lines, ``a,,b``) hold no data and are skipped.
+    """
+    entries = [e.strip() for e in _SPLIT.split(text or "")]
+    entries = [e for e in entries if e]
+    return pd.Series(entries, index=range(1, len(entries) + 1), dtype=object)
+
+
+def read_table(name: str, content: bytes) -> pd.DataFrame:
+    """A CSV or XLSX upload as a DataFrame whose index is the spreadsheet row (header = row 1).
+
+    CSV cells stay text (leading zeros kept); XLSX cells keep their type, so an integral
+    number becomes its digits and ``447700900123.5`` is reported invalid rather than altered.
+    """
+    lower = name.lower()
+    if lower.endswith((".xlsx", ".xlsm")):
+        df = pd.read_excel(io.BytesIO(content), dtype=object, engine="openpyxl")
+    elif lower.endswith((".csv", ".txt")):
+        df = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, na_values=[""])
+    else:
+        raise ValueError(f"{name}: upload a .csv or .xlsx file")
+    if df.columns.empty:
+        raise ValueError(f"{name}: no columns found")
+    df.index = range(2, len(df) + 2)
+    return df
+
+
+def guess_phone_column(columns: Iterable[Any]) -> Any:
+    """The first column whose name looks like a phone number column, else the first column."""
+    columns = list(columns)
+    for column in columns:
+        if _PHONE_COLUMN.search(str(column)):
+            return column
+    return columns[0] if columns else None
+
+
+def upload_files(value: Any) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each file in a ``FileUpload.value`` (ipywidgets 8: a tuple of dicts)."""
+    items: Iterable[Any] = value.values() if isinstance(value, Mapping) else value or ()
+    out = []
+    for item in items:
+        content = item["content"]
+        out.append((str(item["name"]), content.tobytes() if isinstance(content, memoryview) else bytes(content)))
+    return out

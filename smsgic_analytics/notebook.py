@@ -1,0 +1,208 @@
+"""``notebook_session``: the one setup call at the top of every notebook.
+
+Without SMSGIC_TOKEN it starts the in-process sandbox (fixed seed, frozen clock, a fresh
+temporary database and a fresh temporary cache/ledger folder), so re-running a notebook
+draws exactly the same outputs -- which is what lets nbval check the committed outputs.
+With SMSGIC_TOKEN set it connects to the real API (SMSGIC_BASE_URL) and has no sandbox
+controls.  Either way it prints one line without URLs, ports, paths or the token.
+
+It also makes plotly figures display reproducibly: the ``application/vnd.plotly.v1+json``
+mime bundle (JupyterLab draws it natively), plus -- for HTML reports (SMSGIC_REPORT=1, set
+by ``smsgic-analytics report``) -- ``text/html`` with plotly.js embedded once, so the report
+needs no CDN.  Div ids are numbered, not random.
+
+>>> import smsgic_analytics as sa
+>>> client, control = sa.notebook_session(seed=7, clock="2026-03-02T09:00:00Z")  # doctest: +SKIP
+Sandbox SMSgic API: seed 7, clock frozen at 2026-03-02 09:00:00 UTC, fresh database, cache and ledger.
+"""
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import shutil
+import tempfile
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
+
+from .client import Client, connect
+from .config import ENV_TOKEN
+from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from .sandbox import SandboxControl
+
+# plotly and the sandbox (FastAPI, uvicorn) are imported when a session starts, not with the
+# package: ``import smsgic_analytics`` stays quick.
+
+ENV_REPORT = "SMSGIC_REPORT"
+RENDERER = "smsgic"
+DEFAULT_CLOCK = "2026-03-02T09:00:00Z"
+SANDBOX_TOKEN = "demo-token"  # the sandbox's demo account; never printed
+
+Figures = Literal["auto", "json", "html"]
+
+_current: "NotebookSession | None" = None
+
+
+def _figure_renderer(html: bool) -> Any:
+    """The plotly mime bundle, plus optionally deterministic ``text/html`` (numbered div ids,
+    no mathjax, plotly.js loaded once by ``notebook_session``)."""
+    import plotly.io as pio
+    from plotly.io._base_renderers import PlotlyRenderer
+
+    class FigureRenderer(PlotlyRenderer):
+        def __init__(self) -> None:
+            super().__init__(config={"displaylogo": False})
+            self._ids = itertools.count(1)
+
+        def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
+            bundle = super().to_mimebundle(fig_dict)
+            if html:
+                bundle["text/html"] = pio.to_html(
+                    fig_dict, config=self.config, full_html=False, include_plotlyjs=False,
+                    include_mathjax=False, div_id=f"smsgic-figure-{next(self._ids)}", validate=False)
+            return bundle
+
+    return FigureRenderer()
+
+
+def _plotlyjs_html() -> str:
+    """plotly.js inline, once per page.  AMD ``define`` (require.js, if a page has it) is
+    hidden while the bundle runs so that it sets ``window.Plotly`` as the figures expect."""
+    from plotly.offline import get_plotlyjs
+
+    return ("<script>window.PlotlyConfig = {MathJaxConfig: 'local'};"
+            "window.__smsgicDefine = window.define; window.define = undefined;</script>"
+            f"<script>{get_plotlyjs()}</script>"
+            "<script>window.define = window.__smsgicDefine;</script>")
+
+
+def use_figure_renderer(figures: Figures = "auto") -> str:
+    """Make plotly display through the deterministic renderer; returns "json" or "html".
+
+    "auto" is "html" when SMSGIC_REPORT is set (an HTML report), else "json".
+    """
+    if figures not in ("auto", "json", "html"):
+        raise ValueError(f"figures must be 'auto', 'json' or 'html', not {figures!r}")
+    import plotly.io as pio
+
+    mode = ("html" if os.environ.get(ENV_REPORT) else "json") if figures == "auto" else figures
+    pio.renderers[RENDERER] = _figure_renderer(html=mode == "html")
+    pio.renderers.default = RENDERER
+    if mode == "html":
+        try:
+            from IPython.display import HTML, display
+        except ImportError:  # pragma: no cover - plain Python: nothing to display into
+            return mode
+        display(HTML(_plotlyjs_html()))
+    return mode
+
+
+class NotebookSession:
+    """A connected ``client`` and, on the sandbox, its ``control`` (clock, faults, accounts).
+
+    Unpacks as ``client, control = session``; ``control`` is None on the real API.
+    """
+
+    def __init__(self, client: Client, control: "SandboxControl | None", *, seed: int | None,
+                 clock: str | None, stack: ExitStack) -> None:
+        self.client = client
+        self.control = control
+        self.seed = seed
+        self.clock = clock
+        self._stack = stack
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.client
+        yield self.control
+
+    def __repr__(self) -> str:
+        if self.control is None:
+            return "NotebookSession(api)"
+        return f"NotebookSession(sandbox, seed={self.seed}, clock={self.clock!r})"
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.control is not None
+
+    def now(self) -> datetime:
+        """The API's clock: the sandbox clock, or wall time (UTC) on the real API."""
+        return self.control.now() if self.control is not None else datetime.now(UTC)
+
+    def ledger(self) -> Ledger:
+        """The client's ledger (next to its cache), timed by ``now()`` so sandbox runs repeat."""
+        clock: Callable[[], datetime] = self.now
+        return Ledger.for_settings(self.client.settings, clock=clock)
+
+    def close(self) -> None:
+        """Stop the sandbox, close the client and remove the temporary folders (idempotent)."""
+        self._stack.close()
+
+
+def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figures: Figures = "auto",
+                     calculate_per_minute: int | None = None) -> NotebookSession:
+    """Connect a notebook: the sandbox when SMSGIC_TOKEN is unset, else the real API.
+
+    Sandbox: ``seed`` fixes the rate card and which sendings fail; ``clock`` freezes the
+    sandbox clock at that instant (None or "real" follow wall time); the database and the
+    client's cache and ledger are fresh temporary files, and the ledger is stamped with the
+    sandbox clock.  API (SMSGIC_TOKEN set -- your account, or the persistent sandbox
+    ``make lab`` starts): ``seed`` and ``clock`` are not used and ``control`` is None.
+
+    The sandbox lives as long as the kernel (stopped at exit); calling this again stops the
+    previous session first, so re-running the setup cell starts over.
+
+    >>> client, control = notebook_session(seed=7)   # doctest: +SKIP
+    """
+    global _current
+    if _current is not None:
+        _current.close()
+        _current = None
+    use_figure_renderer(figures)
+    stack = ExitStack()
+    try:
+        if os.environ.get(ENV_TOKEN):
+            client = stack.enter_context(connect())
+            session = NotebookSession(client, None, seed=None, clock=None, stack=stack)
+            print("SMSgic API: connected with SMSGIC_TOKEN; sends spend that account's balance.")
+        else:
+            session = _sandbox_session(stack, seed, clock, calculate_per_minute)
+            print(f"Sandbox SMSgic API: seed {seed}, {_clock_text(clock)}, fresh database, cache and ledger.")
+    except BaseException:
+        stack.close()
+        raise
+    _current = session
+    return session
+
+
+def _clock_text(clock: str | None) -> str:
+    if clock in (None, "real"):
+        return "wall clock"
+    instant = datetime.fromisoformat(clock.replace("Z", "+00:00"))
+    instant = instant.astimezone(UTC) if instant.tzinfo else instant  # naive means UTC, as in the sandbox
+    return f"clock frozen at {instant:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _sandbox_session(stack: ExitStack, seed: int, clock: str | None,
+                     calculate_per_minute: int | None) -> NotebookSession:
+    from .sandbox import SandboxControl, running
+
+    work = tempfile.mkdtemp(prefix="smsgic-notebook-")
+    stack.callback(shutil.rmtree, work, True)  # runs last: after the server and client stopped
+    options: dict[str, Any] = {"calculate_per_minute": calculate_per_minute} if calculate_per_minute else {}
+    url = stack.enter_context(running(tokens=(SANDBOX_TOKEN,), db=os.path.join(work, "sandbox.sqlite"),
+                                      seed=seed, clock=clock, **options))
+    client = stack.enter_context(connect(token=SANDBOX_TOKEN, base_url=url, cache_dir=os.path.join(work, "cache")))
+    session = NotebookSession(client, SandboxControl(url), seed=seed, clock=clock, stack=stack)
+    # The ledger stamps quotes, sends and balance snapshots with the sandbox's clock, not the
+    # wall clock: spend by day and the duplicate window then follow the sandbox (and repeat).
+    client.ledger = session.ledger()
+    return session
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    if _current is not None:
+        _current.close()

@@ -1,0 +1,141 @@
+"""``sa.notebook_session``: the notebooks' setup call, over a real sandbox on 127.0.0.1."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+import requests
+
+import smsgic_analytics as sa
+from smsgic_analytics import notebook, sandbox
+
+CLOCK = "2026-03-02T09:00:00Z"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No token from the caller's shell; plotly's renderer and any session restored afterwards."""
+    for name in ("SMSGIC_TOKEN", "SMSGIC_BASE_URL", "SMSGIC_CACHE_DIR", notebook.ENV_REPORT):
+        monkeypatch.delenv(name, raising=False)
+    renderer = pio.renderers.default
+    yield
+    if notebook._current is not None:
+        notebook._current.close()
+        notebook._current = None
+    pio.renderers.default = renderer
+
+
+def test_sandbox_session_is_connected_frozen_and_quiet(capsys: pytest.CaptureFixture[str]) -> None:
+    session = sa.notebook_session(seed=5, clock=CLOCK)
+    client, control = session
+    printed = capsys.readouterr().out
+    assert printed == ("Sandbox SMSgic API: seed 5, clock frozen at 2026-03-02 09:00:00 UTC, "
+                       "fresh database, cache and ledger.\n")
+    assert session.is_sandbox and control is session.control
+    assert client.status() is True
+    assert client.balance().amount == Decimal("450.000")
+    assert control.now() == START
+    assert repr(session) == "NotebookSession(sandbox, seed=5, clock='2026-03-02T09:00:00Z')"
+    assert "demo-token" not in repr(session) + repr(client) + printed
+
+
+def test_the_ledger_follows_the_sandbox_clock() -> None:
+    client, control = sa.notebook_session(seed=5, clock=CLOCK)
+    client.balance()
+    control.advance(3600)
+    client.balance()
+    taken = list(client.balance_history()["taken_at"])
+    assert taken == [START, START + timedelta(hours=1)]
+
+
+def test_calling_again_starts_over_and_stops_the_previous_sandbox() -> None:
+    first = sa.notebook_session(seed=5, clock=CLOCK)
+    old_url, old_cache = first.control.url, Path(first.client.settings.cache_dir)
+    rates = first.client.rates()
+    first.client.send("Hello from the test", ["37120000001"], "MegaShop", confirm=True)
+    assert len(first.client.sendings()) == 1
+
+    second = sa.notebook_session(seed=5, clock=CLOCK)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{old_url}/status", timeout=5)
+    assert not old_cache.exists(), "the previous session's temporary folder was left behind"
+    assert second.client.sendings().empty, "the new session did not get a fresh database"
+    assert second.client.balance().amount == Decimal("450.000")
+    # Same seed, same rate card: reruns of a notebook see the same prices.
+    assert second.client.rates().equals(rates)
+
+
+def test_close_is_idempotent() -> None:
+    session = sa.notebook_session(seed=1, clock=CLOCK)
+    url = session.control.url
+    session.close()
+    session.close()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/status", timeout=5)
+
+
+def test_with_a_token_it_connects_to_that_api_without_controls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # The "real API" here is a second sandbox with its own account: the session must use the
+    # environment's URL and token, and not start a sandbox of its own.
+    with sandbox.running(tokens=("a-real-looking-token",), clock=CLOCK) as url:
+        control = sandbox.SandboxControl(url)
+        control.set_balance("a-real-looking-token", "12.5")
+        monkeypatch.setenv("SMSGIC_TOKEN", "a-real-looking-token")
+        monkeypatch.setenv("SMSGIC_BASE_URL", url)
+        monkeypatch.setenv("SMSGIC_CACHE_DIR", str(tmp_path))
+        session = sa.notebook_session(seed=5, clock=CLOCK)
+        client, no_control = session
+        printed = capsys.readouterr().out
+        assert no_control is None and not session.is_sandbox
+        assert client.balance().amount == Decimal("12.500")
+        assert repr(session) == "NotebookSession(api)"
+        assert "a-real-looking-token" not in printed and url not in printed
+        assert printed.startswith("SMSgic API: connected with SMSGIC_TOKEN")
+        session.close()
+
+
+def test_figures_render_as_the_plotly_json_bundle_only() -> None:
+    sa.notebook_session(seed=1, clock=CLOCK)
+    fig = go.Figure(go.Bar(x=["a"], y=[1]), layout={"title": {"text": "t"}})
+    bundle = pio.renderers[pio.renderers.default].to_mimebundle(fig.to_dict())
+    assert set(bundle) == {"application/vnd.plotly.v1+json"}
+    assert bundle["application/vnd.plotly.v1+json"]["data"][0]["x"] == ["a"]
+
+
+def test_report_mode_adds_html_with_numbered_ids_and_no_cdn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(notebook.ENV_REPORT, "1")
+    assert notebook.use_figure_renderer() == "html"
+    renderer = pio.renderers[pio.renderers.default]
+    fig = go.Figure(go.Bar(x=["a"], y=[1]))
+    first, second = renderer.to_mimebundle(fig.to_dict()), renderer.to_mimebundle(fig.to_dict())
+    assert 'id="smsgic-figure-1"' in first["text/html"] and 'id="smsgic-figure-2"' in second["text/html"]
+    for html in (first["text/html"], second["text/html"]):
+        assert not re.search(r"<script[^>]+src=", html), "a figure loads a script from elsewhere"
+        assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}", html), "a random id in the figure's HTML"
+    assert "application/vnd.plotly.v1+json" in first
+    js = notebook._plotlyjs_html()
+    assert "window.Plotly" in js or "Plotly" in js
+    assert len(js) > 1_000_000, "plotly.js is not embedded"
+
+
+def test_figures_argument_is_checked() -> None:
+    with pytest.raises(ValueError, match="figures must be 'auto', 'json' or 'html'"):
+        notebook.use_figure_renderer("svg")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("clock, text", [
+    ("2026-03-02T11:00:00+02:00", "clock frozen at 2026-03-02 09:00:00 UTC"),
+    ("2026-03-02T09:00:00", "clock frozen at 2026-03-02 09:00:00 UTC"),
+    ("real", "wall clock"),
+    (None, "wall clock"),
+])
+def test_the_clock_is_announced_in_utc(clock: str | None, text: str) -> None:
+    assert notebook._clock_text(clock) == text

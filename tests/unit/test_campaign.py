@@ -1,0 +1,259 @@
+"""Campaign parts that need no server: local validation, the campaign key, the preview text,
+the reconciliation match, and the ledger's atomic claim under threads (real SQLite files).
+
+Local validation runs on a real ``Client`` pointed at a port where nothing listens: a check
+that reached for the network would raise ``APIConnectionError`` instead of the error asserted.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+import smsgic_analytics as sa
+from smsgic_analytics import spec
+from smsgic_analytics.campaign import Campaign, Preview, match_sending
+from smsgic_analytics.errors import DuplicateSendError
+from smsgic_analytics.ledger import Ledger, LedgerError
+
+ACCOUNT = "0123456789abcdef"
+
+
+@pytest.fixture
+def offline_client(tmp_path: Path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = sa.connect(token="unit-token", base_url=f"http://127.0.0.1:{port}", cache_dir=tmp_path / "cache",
+                        max_retries=0, timeout=2.0)
+    yield client
+    client.close()
+
+
+# --- local validation ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, fields, needle", [
+    ({"message": ""}, ["message"], spec.MSG_MISSING_MESSAGE),
+    ({"message": " \n"}, ["message"], spec.MSG_MISSING_MESSAGE),
+    ({"message": None}, ["message"], spec.MSG_MISSING_MESSAGE),
+    ({"message": "a" * 153 * 256}, ["message"], "the message needs 256 segments (GSM-7, 39,168 characters); a "
+                                                 "concatenated SMS has at most 255"),
+    ({"sender": ""}, ["sender"], spec.MSG_MISSING_SENDER),
+    ({"type": "fax"}, ["type"], "Choose one of default, infobip, twilio, messente, trumpia; got 'fax'"),
+    ({"scheduled_at": datetime(2001, 9, 9, 1, 46, 40)}, ["scheduled_at"], "2001-09-09 01:46:40 UTC is in the past"),
+    ({"scheduled_at": "09/09/2031"}, ["scheduled_at"], "'09/09/2031'"),
+    ({"recipients": []}, ["recipients"], spec.MSG_MISSING_RECIPIENTS),
+    ({"message": "", "type": "fax", "recipients": ["1"]}, ["message", "recipients.0", "type"], spec.MSG_INVALID_DATA),
+])
+def test_local_checks_refuse_without_a_request(offline_client, kwargs, fields, needle):
+    args = {"message": "Hi", "recipients": ["4915123456789"], "sender": "MegaShop", **kwargs}
+    with pytest.raises(sa.ValidationError) as info:
+        Campaign(offline_client, **args).validate()
+    assert sorted(info.value.field_errors) == fields
+    assert needle in str(info.value)
+
+
+def test_the_longest_concatenated_message_is_allowed(offline_client):
+    with pytest.raises(sa.APIConnectionError):  # passed the local checks: /senders is next
+        Campaign(offline_client, "a" * 153 * 255, ["4915123456789"], "MEGA").validate()
+
+
+def test_past_schedule_names_the_time_it_was_compared_against(offline_client):
+    before = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    with pytest.raises(sa.ValidationError) as info:
+        Campaign(offline_client, "Hi", ["4915123456789"], "MEGA", scheduled_at=before - timedelta(seconds=1)).validate()
+    compared = str(info.value).split("compared against now, ")[1][:19]
+    assert datetime.strptime(compared, spec.SCHEDULED_AT_FORMAT) >= before
+
+
+def test_aware_schedule_is_converted_to_utc_before_the_past_check(offline_client):
+    # 10:00 at UTC+14 is 20:00 UTC the day before: both far in the past.
+    when = datetime(2020, 6, 1, 10, 0, tzinfo=timezone(timedelta(hours=14)))
+    with pytest.raises(sa.ValidationError, match="2020-05-31 20:00:00 UTC is in the past"):
+        Campaign(offline_client, "Hi", ["4915123456789"], "MEGA", scheduled_at=when).validate()
+
+
+def test_only_invalid_recipients_raise_invalid_recipients_error(offline_client):
+    with pytest.raises(sa.InvalidRecipientsError) as info:
+        Campaign(offline_client, "Hi", ["4915123456789", "+44 (0) abc", 12], "MEGA").validate()
+    assert sorted(info.value.field_errors) == ["recipients.1", "recipients.2"]
+    assert "row 1 '+44 (0) abc'" in str(info.value) and "row 2 12: too short" in str(info.value)
+
+
+def test_the_sender_check_asks_the_server(offline_client):
+    with pytest.raises(sa.APIConnectionError):  # every local check passed; /senders is next
+        Campaign(offline_client, "Hi", ["4915123456789"], "MEGA").validate()
+
+
+def test_duplicate_window_must_be_positive(offline_client):
+    with pytest.raises(ValueError, match="duplicate_window"):
+        Campaign(offline_client, "Hi", ["4915123456789"], "MEGA", duplicate_window=timedelta(0))
+
+
+def test_repr_shows_no_token(offline_client):
+    campaign = Campaign(offline_client, "A long message " * 5, ["4915123456789"], "MEGA")
+    assert "unit-token" not in repr(campaign) and "A long message" in repr(campaign)
+
+
+# --- identity and payload -------------------------------------------------------------------
+
+def key(client, message="Hi", recipients=("4915123456789", "37121234567"), sender="MEGA", scheduled_at=None):
+    return Campaign(client, message, list(recipients), sender, scheduled_at=scheduled_at).key
+
+
+def test_campaign_key_ignores_order_and_formatting(offline_client):
+    base = key(offline_client)
+    assert key(offline_client, recipients=["+371 2123 4567", "0049-151-23456789"]) == base
+    with pytest.warns(UserWarning, match="1 duplicate recipients"):
+        assert key(offline_client, recipients=["37121234567", "4915123456789", "37121234567"]) == base
+    assert key(offline_client, scheduled_at="2031-01-01 10:00:00") == key(
+        offline_client, scheduled_at=datetime(2031, 1, 1, 11, 0, tzinfo=ZoneInfo("Europe/Paris")))
+    others = {key(offline_client, message="Hi!"), key(offline_client, sender="MegaShop"),
+              key(offline_client, recipients=["4915123456789"]), key(offline_client, scheduled_at="2031-01-01 10:00:00")}
+    assert base not in others and len(others) == 4
+
+
+def test_payload_is_normalised_and_deduplicated(offline_client):
+    with pytest.warns(UserWarning, match="1 duplicate recipients will get the SMS once"):
+        campaign = Campaign(offline_client, "Hi", ["+49 151 23456789", "4915123456789", "37121234567"], "MEGA",
+                            scheduled_at="2031-01-01T12:00:00+02:00", type="infobip")
+        payload = campaign.payload()
+    assert payload == {"message": "Hi", "recipients": ["4915123456789", "37121234567"], "sender": "MEGA",
+                       "type": "infobip", "scheduled_at": "2031-01-01 10:00:00"}
+
+
+def test_preview_text_and_balance_flag():
+    preview = Preview(message="Sale", sender="MegaShop", scheduled_at=None, type="default", recipients=3,
+                      sms_count=3, total=Decimal("0.4173"), currency="GBP", balance=Decimal("0.417"))
+    assert str(preview) == "Send 'Sale' from MegaShop to 3 recipients (3 SMS), now: total 0.4173 GBP (balance 0.417 GBP)"
+    assert preview.enough_balance is False
+    later = Preview(message="x" * 50, sender="MEGA", scheduled_at="2031-01-01 10:00:00", type="twilio",
+                    recipients=1, sms_count=1, total=Decimal("0.1"), currency="GBP", balance=None)
+    assert str(later) == (f"Send '{'x' * 39}…' from MEGA via twilio to 1 recipients (1 SMS), at 2031-01-01 10:00:00 UTC:"
+                          " total 0.1 GBP")
+    assert later.enough_balance is None
+
+
+# --- reconciliation match ------------------------------------------------------------------
+
+SENT_AT = datetime(2024, 5, 1, 12, 0, 0, 250000, tzinfo=UTC)
+
+
+def sendings(*rows):
+    frame = pd.DataFrame(rows, columns=["id", "text", "created_at", "scheduled_at", "status", "total_sms"])
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    frame["scheduled_at"] = pd.to_datetime(frame["scheduled_at"], utc=True)
+    return frame
+
+
+SERVER = sendings(
+    (301, "Sale", "2024-05-01T11:50:00Z", "2024-05-01 11:50:00", "Sent", 3),       # 10 min before
+    (302, "Sale", "2024-05-01T12:00:02Z", "2024-05-01 12:00:02", "Pending", 3),    # 2 s after
+    (303, "Sale", "2024-05-01T12:00:00Z", "2024-05-01 12:00:00", "Pending", 4),    # other SMS count
+    (304, "Sale!", "2024-05-01T12:00:00Z", "2024-05-01 12:00:00", "Pending", 3),   # other text
+    (305, "Sale", "2024-05-01T12:04:00Z", "2024-06-01 09:00:00", "Pending", 3),    # scheduled
+)
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({}, 302),
+    ({"exclude": {302}}, 305),  # already linked elsewhere: the next closest
+    ({"exclude": {302, 305}}, None),  # 301 is outside the 5 minutes
+    ({"exclude": {302, 305}, "tolerance": timedelta(minutes=11)}, 301),
+    ({"sms_count": 4}, 303),
+    ({"text": "Sale!"}, 304),
+    ({"text": "sale"}, None),
+    ({"scheduled_at": pd.Timestamp("2024-06-01 09:00", tz="UTC")}, 305),
+    ({"scheduled_at": pd.Timestamp("2024-06-02 09:00", tz="UTC")}, None),
+    ({"scheduled_at": pd.NaT}, 302),
+    ({"created_at": datetime(2024, 5, 1, 12, 3, 50)}, 305),  # naive = UTC
+])
+def test_match_sending(kwargs, expected):
+    args = {"text": "Sale", "sms_count": 3, "created_at": SENT_AT, **kwargs}
+    assert match_sending(SERVER, **args) == expected
+
+
+def test_match_sending_tie_goes_to_the_lower_id():
+    server = sendings((402, "Hi", "2024-05-01T12:00:01Z", None, "Pending", 1),
+                      (401, "Hi", "2024-05-01T11:59:59Z", None, "Pending", 1))
+    assert match_sending(server, text="Hi", sms_count=1, created_at=datetime(2024, 5, 1, 12, 0, tzinfo=UTC)) == 401
+    assert match_sending(server.iloc[0:0], text="Hi", sms_count=1, created_at=SENT_AT) is None
+
+
+# --- the ledger's claim ------------------------------------------------------------------------
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger(tmp_path / "ledger.sqlite")
+
+
+def claim(ledger: Ledger, window: timedelta | None = timedelta(hours=24), key: str = "k") -> int:
+    return ledger.claim_send(ACCOUNT, key, None, "MEGA", None, "default", 1, duplicate_window=window)
+
+
+def test_claim_lets_exactly_one_of_many_threads_through(ledger: Ledger):
+    workers = 8
+    barrier = threading.Barrier(workers)
+    won: list[int] = []
+    refused: list[DuplicateSendError] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            won.append(claim(ledger))
+        except DuplicateSendError as exc:
+            refused.append(exc)
+
+    threads = [threading.Thread(target=attempt) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1 and len(refused) == workers - 1
+    assert {e.previous["id"] for e in refused} == set(won)
+    assert len(ledger.sends(ACCOUNT)) == 1
+
+
+@pytest.mark.parametrize("window", [timedelta(hours=24), None], ids=["window", "allow_duplicate"])
+def test_an_unresolved_send_blocks_however_old(tmp_path: Path, window):
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    now = [start]
+    ledger = Ledger(tmp_path / "ledger.sqlite", clock=lambda: now[0])
+    first = claim(ledger, window)
+    ledger.mark_unknown(first, "read timeout")
+    now[0] = start + timedelta(days=30)  # far outside any window
+    for attempt in (lambda: claim(ledger, window), lambda: ledger.check_send(ACCOUNT, "k", window)):
+        with pytest.raises(DuplicateSendError, match="outcome is unknown.*client.reconcile") as info:
+            attempt()
+        assert info.value.previous["id"] == first
+        assert "2024-01-01 00:00:00 UTC (ledger send 1" in str(info.value)
+    ledger.reconcile(first, None)  # not found on the server -> failed -> free again
+    assert claim(ledger, window) == 2
+    assert claim(ledger, window=None, key="other") == 3  # other campaigns were never blocked
+
+
+def test_check_send_is_read_only_and_matches_claim(ledger: Ledger):
+    ledger.check_send(ACCOUNT, "k", timedelta(hours=1))
+    assert ledger.sends(ACCOUNT).empty
+    sid = claim(ledger)
+    ledger.complete_send(sid, 501)
+    with pytest.raises(DuplicateSendError, match="sending 501"):
+        ledger.check_send(ACCOUNT, "k", timedelta(hours=1))
+    ledger.check_send(ACCOUNT, "k", None)  # allow_duplicate: a created send does not block
+
+
+def test_one_sending_is_linked_to_one_send(ledger: Ledger):
+    a, b = claim(ledger, key="a"), claim(ledger, key="b")
+    ledger.complete_send(a, 700)
+    ledger.mark_unknown(b, "timeout")
+    with pytest.raises(LedgerError, match="sending 700 is already linked to ledger send 1"):
+        ledger.reconcile(b, 700)
+    assert ledger.get_send(b)["state"] == "unknown"
+    ledger.reconcile(b, 701)
+    assert ledger.get_send(b)["sending_id"] == 701
