@@ -10,6 +10,10 @@
 * ``sandbox_factory`` (function) ``sandbox_factory(**running_kwargs) -> (url, control)``
                     starts a private sandbox (e.g. a frozen clock or a low rate limit),
                     stopped at the end of the test.
+* ``make_client``   (function) ``make_client(token="demo-token", url=None, **settings)``
+                    builds a real ``Client`` on the session sandbox (or ``url``) with its own
+                    SQLite cache in ``cache_dir`` (a temporary folder) and a short backoff,
+                    closed after the test.
 
 State on the session sandbox is shared: tests must not assume a balance or history they
 did not create (use ``fresh_token``).
@@ -18,10 +22,12 @@ from __future__ import annotations
 
 import uuid
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
+import smsgic_analytics as sa
 from smsgic_analytics.sandbox import SandboxControl, running
 
 TOKENS = ("demo-token", "other-token")
@@ -65,3 +71,25 @@ def sandbox_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
             return url, SandboxControl(url)
 
         yield start
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def make_client(sandbox_url: str, cache_dir: Path) -> Iterator[Callable[..., sa.Client]]:
+    clients: list[sa.Client] = []
+
+    def make(token: str | None = "demo-token", url: str | None = None, **overrides: Any) -> sa.Client:
+        overrides.setdefault("backoff_factor", 0.01)  # retries are exercised, not waited for
+        overrides.setdefault("timeout", 10.0)
+        overrides.setdefault("cache_dir", cache_dir)
+        client = sa.connect(token=token, base_url=url or sandbox_url, **overrides)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

@@ -14,7 +14,7 @@ from smsgic_analytics import spec
 from smsgic_analytics.apps.widgets import PLOTLY_MIME
 from smsgic_analytics.pricing.estimate import offline_estimate
 
-from conftest_client import cache_dir, make_client, phone_numbers  # noqa: F401  (fixtures)
+from phonebook import phone_numbers
 
 POST_SENDINGS = ("POST", spec.SENDINGS)
 CALCULATE = ("POST", spec.CALCULATE)

@@ -23,7 +23,7 @@ from smsgic_analytics import spec
 from smsgic_analytics.campaign import Campaign
 from smsgic_analytics.ledger import LEDGER_FILENAME, Ledger
 
-from conftest_client import cache_dir, make_client, phone_numbers  # noqa: F401  (fixtures)
+from phonebook import phone_numbers
 
 POST_SENDINGS = ("POST", spec.SENDINGS)
 POST_CALCULATE = ("POST", spec.CALCULATE)

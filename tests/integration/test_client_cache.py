@@ -10,7 +10,7 @@ import pytest
 import smsgic_analytics as sa
 from smsgic_analytics import spec
 
-from conftest_client import cache_dir, make_client, phone_numbers  # noqa: F401  (fixtures)
+from phonebook import phone_numbers
 
 CALC = ("POST", spec.CALCULATE)
 RATES = ("GET", spec.RATES)

@@ -11,7 +11,7 @@ from smsgic_analytics import spec
 from smsgic_analytics.client import plan_chunks
 from smsgic_analytics.quote import DESTINATIONS_COLUMNS, NUMBERS_COLUMNS
 
-from conftest_client import cache_dir, make_client, phone_numbers  # noqa: F401  (fixtures)
+from phonebook import phone_numbers
 
 CALC = ("POST", spec.CALCULATE)
 MESSAGE = "Spring sale: 20% off everything until Sunday. Reply STOP to opt out. " * 5  # 345 GSM-7 chars: 3 parts

@@ -11,7 +11,6 @@ import smsgic_analytics as sa
 from smsgic_analytics import frames, spec
 from smsgic_analytics.client import format_scheduled_at
 
-from conftest_client import cache_dir, make_client  # noqa: F401  (fixtures)
 
 
 def test_status_needs_no_token(make_client):

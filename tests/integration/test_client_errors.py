@@ -8,7 +8,6 @@ import pytest
 import smsgic_analytics as sa
 from smsgic_analytics import spec
 
-from conftest_client import cache_dir, make_client  # noqa: F401  (fixtures)
 
 SENDING = {"message": "Hi", "recipients": ["4915123456789"], "sender": "MegaShop", "type": "default"}
 

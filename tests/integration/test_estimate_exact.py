@@ -19,7 +19,6 @@ from smsgic_analytics.pricing.numbering import sample_numbers
 from smsgic_analytics.pricing.segments import segments
 from smsgic_analytics.sandbox import SandboxControl
 
-from conftest_client import cache_dir, make_client  # noqa: F401  (fixtures)
 
 MESSAGE = "Flash sale today only: 20% off everything in store. Reply STOP to opt out."  # 73 GSM-7 chars
 AUDIENCE = sample_numbers(3000, seed=11)  # campaign mix + a long tail the card does not cover
