@@ -148,8 +148,9 @@ def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figure
     Sandbox: ``seed`` fixes the rate card and which sendings fail; ``clock`` freezes the
     sandbox clock at that instant (None or "real" follow wall time); the database and the
     client's cache and ledger are fresh temporary files, and the ledger is stamped with the
-    sandbox clock.  API (SMSGIC_TOKEN set -- your account, or the persistent sandbox
-    ``make lab`` starts): ``seed`` and ``clock`` are not used and ``control`` is None.
+    sandbox clock.  SMSGIC_TOKEN set: ``seed`` and ``clock`` are not used; on the real API
+    ``control`` is None, on the persistent local sandbox ``make lab`` starts it is that
+    sandbox's controls (so the notebooks' sandbox-only cells run there too).
 
     The sandbox lives as long as the kernel (stopped at exit); calling this again stops the
     previous session first, so re-running the setup cell starts over.
@@ -165,8 +166,13 @@ def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figure
     try:
         if os.environ.get(ENV_TOKEN):
             client = stack.enter_context(connect())
-            session = NotebookSession(client, None, seed=None, clock=None, stack=stack)
-            print("SMSgic API: connected with SMSGIC_TOKEN; sends spend that account's balance.")
+            control = _local_sandbox(client.settings.base_url)
+            session = NotebookSession(client, control, seed=None, clock=None, stack=stack)
+            if control is None:
+                print("SMSgic API: connected with SMSGIC_TOKEN; sends spend that account's balance.")
+            else:
+                client.ledger = session.ledger()
+                print("Local sandbox SMSgic API (make lab): persistent database, sandbox clock.")
         else:
             session = _sandbox_session(stack, seed, clock, calculate_per_minute)
             print(f"Sandbox SMSgic API: seed {seed}, {_clock_text(clock)}, fresh database, cache and ledger.")
@@ -175,6 +181,25 @@ def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figure
         raise
     _current = session
     return session
+
+
+def _local_sandbox(base_url: str) -> "SandboxControl | None":
+    """Controls for a sandbox on this machine (the one ``make lab`` starts), else None.
+
+    Only loopback URLs are asked, so a real API is never probed for test endpoints.
+    """
+    from urllib.parse import urlparse
+
+    if urlparse(base_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    from .sandbox import SandboxControl, SandboxControlError
+
+    control = SandboxControl(base_url)
+    try:
+        control.now()
+    except (SandboxControlError, OSError, ValueError, KeyError):
+        return None
+    return control
 
 
 def _clock_text(clock: str | None) -> str:

@@ -81,25 +81,38 @@ def test_close_is_idempotent() -> None:
         requests.get(f"{url}/status", timeout=5)
 
 
-def test_with_a_token_it_connects_to_that_api_without_controls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    # The "real API" here is a second sandbox with its own account: the session must use the
-    # environment's URL and token, and not start a sandbox of its own.
-    with sandbox.running(tokens=("a-real-looking-token",), clock=CLOCK) as url:
-        control = sandbox.SandboxControl(url)
-        control.set_balance("a-real-looking-token", "12.5")
-        monkeypatch.setenv("SMSGIC_TOKEN", "a-real-looking-token")
+def test_with_a_token_on_the_make_lab_sandbox_it_uses_that_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # `make lab` runs a persistent sandbox and exports its URL and token: the session must use
+    # that account (not start a sandbox of its own) and expose that sandbox's controls.
+    with sandbox.running(tokens=("lab-token",), clock=CLOCK) as url:
+        sandbox.SandboxControl(url).set_balance("lab-token", "12.5")
+        monkeypatch.setenv("SMSGIC_TOKEN", "lab-token")
         monkeypatch.setenv("SMSGIC_BASE_URL", url)
         monkeypatch.setenv("SMSGIC_CACHE_DIR", str(tmp_path))
         session = sa.notebook_session(seed=5, clock=CLOCK)
-        client, no_control = session
+        client, control = session
         printed = capsys.readouterr().out
-        assert no_control is None and not session.is_sandbox
+        assert control is not None and control.url == url
         assert client.balance().amount == Decimal("12.500")
-        assert repr(session) == "NotebookSession(api)"
-        assert "a-real-looking-token" not in printed and url not in printed
-        assert printed.startswith("SMSgic API: connected with SMSGIC_TOKEN")
+        assert client.ledger.now() == control.now()  # the ledger follows that sandbox's clock
+        assert "lab-token" not in printed and url not in printed
+        assert printed.startswith("Local sandbox SMSgic API (make lab)")
         session.close()
+
+
+def test_a_remote_api_is_never_probed_for_sandbox_controls() -> None:
+    # Not loopback: answered without any request (the host does not even resolve).
+    assert notebook._local_sandbox("https://api.smsgic.invalid") is None
+
+
+def test_a_loopback_url_that_is_no_sandbox_has_no_controls() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    assert notebook._local_sandbox(f"http://127.0.0.1:{port}") is None
 
 
 def test_figures_render_as_the_plotly_json_bundle_only() -> None:
