@@ -1,0 +1,129 @@
+"""Voilà in a real Chromium, against a sandbox this test starts and inspects.
+
+The Voilà kernels get SMSGIC_BASE_URL/SMSGIC_TOKEN of that sandbox (so the notebooks run in
+"real API" mode and send nothing by themselves) and a shared SMSGIC_CACHE_DIR (so the
+dashboard's spend joins the ledger of the sends made here).
+
+* notebook 03: click Send and Confirm twice, fast -> exactly one sending exists on the server.
+* notebook 04: the dashboard draws its plotly charts over the account's sendings, and
+  Refresh picks up a sending made after the page loaded.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from browser_support import free_port, server_env
+
+import smsgic_analytics as sa
+from smsgic_analytics import spec
+from smsgic_analytics.sandbox import SandboxControl, running
+
+pytestmark = pytest.mark.browser
+
+PAGE_TIMEOUT = 150_000  # ms: a kernel starts and runs every cell before the app shows
+SENDER_APP_MESSAGE = "Doors open at 10:00 tomorrow. See you there!"  # what notebook 03's sender app holds
+EXAMPLES = ("447400123456", "37121234567", "4915123456789", "33612345678", "4534412345", "46701234567")
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, SandboxControl, Path]]:
+    """(url, token, control, cache_dir): a sandbox with one account, and the cache dir the kernels share."""
+    token = f"voila-{secrets.token_hex(8)}"
+    folder = tmp_path_factory.mktemp("voila-api")
+    with running(tokens=(token,), db=folder / "sandbox.sqlite", seed=3, clock="real") as url:
+        yield url, token, SandboxControl(url), folder / "cache"
+
+
+@pytest.fixture(scope="module")
+def voila(serve, notebook_copy: Path, token: str, api, tmp_path_factory: pytest.TempPathFactory) -> str:
+    url, api_token, _, cache_dir = api
+    port = free_port()
+    env = server_env(tmp_path_factory.mktemp("voila-home"), SMSGIC_BASE_URL=url, SMSGIC_TOKEN=api_token,
+                     SMSGIC_CACHE_DIR=str(cache_dir))
+    cmd = [sys.executable, "-m", "voila", str(notebook_copy), "--no-browser", f"--port={port}",
+           "--Voila.ip=127.0.0.1", f"--token={token}", "--show_tracebacks=True", "--VoilaExecutor.timeout=180"]
+    base = f"http://127.0.0.1:{port}"
+    serve(cmd, f"{base}/?token={token}", env, cwd=notebook_copy)
+    return base
+
+
+def server_sendings(url: str, token: str) -> list[dict[str, Any]]:
+    """GET /sendings with plain requests: what the server really holds."""
+    response = requests.get(url + spec.SENDINGS, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    response.raise_for_status()
+    return response.json()["sendings"]
+
+
+def open_notebook(page: Any, voila: str, token: str, name: str, app: str) -> Any:
+    page.goto(f"{voila}/voila/render/{name}?token={token}")
+    locator = page.locator(f".smsgic-{app}-app")
+    locator.wait_for(state="visible", timeout=PAGE_TIMEOUT)
+    assert page.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
+    return locator
+
+
+def test_sender_double_clicks_send_exactly_once(voila: str, token: str, api, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    url, api_token, control, _ = api
+    assert not [s for s in server_sendings(url, api_token) if s["text"] == SENDER_APP_MESSAGE]
+    app = open_notebook(page, voila, token, "03_send_campaign.ipynb", "sender")
+    app.scroll_into_view_if_needed()
+    send = page.locator(".smsgic-sender-send")
+    confirm = page.locator(".smsgic-sender-confirm")
+    expect(send).to_be_enabled(timeout=PAGE_TIMEOUT)  # the notebook quoted it: Send is live
+    summary = page.locator(".smsgic-sender-summary").inner_text()
+    total = re.search(r"Total (\d+(?:\.\d+)?) GBP", summary)
+    assert total, summary
+    control.reset_stats()
+
+    send.dblclick()
+    expect(page.locator(".smsgic-sender-confirm-panel")).to_be_visible()
+    expect(page.locator(".smsgic-sender-confirm-text")).to_contain_text(f"for exactly {total.group(1)} GBP")
+    confirm.dblclick()
+    confirm.click(force=True)  # a third, impatient click on a (by now) disabled button
+
+    result = page.locator(".smsgic-sender-result")
+    expect(result).to_contain_text("Sent: sending id", timeout=60_000)
+    sending_id = int(re.search(r"sending id (\d+)", result.inner_text()).group(1))
+    mine = [s for s in server_sendings(url, api_token) if s["text"] == SENDER_APP_MESSAGE]
+    assert [s["id"] for s in mine] == [sending_id]
+    assert mine[0]["total_sms"] == 12  # the twelve recipients the notebook put in the app
+    assert control.stats().get(("POST", spec.SENDINGS), 0) == 1
+    expect(confirm).to_be_disabled()
+    expect(send).to_be_disabled()  # a new send needs a new quote
+
+
+def test_dashboard_renders_its_charts_and_refreshes(voila: str, token: str, api, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    url, api_token, control, cache_dir = api
+    created = []
+    with sa.connect(token=api_token, base_url=url, cache_dir=cache_dir) as client:
+        for i, sender in enumerate(("MegaShop", "DSTLCKDM", "MEGA")):
+            message = f"Dashboard test campaign {i + 1}: 20% off this week. Reply STOP to opt out"
+            created.append(client.send(message, list(EXAMPLES[i:i + 3]), sender, confirm=True).sending_id)
+    control.advance(2 * 3600)  # past Processing: final statuses
+
+    app = open_notebook(page, voila, token, "04_status_and_spend.ipynb", "dashboard")
+    app.scroll_into_view_if_needed()
+    for role in ("status", "spend", "country"):
+        expect(page.locator(f".smsgic-dashboard-{role} .main-svg").first).to_be_visible(timeout=60_000)
+    table = page.locator(".smsgic-dashboard-sendings")
+    for sending_id in created:
+        expect(table).to_contain_text(str(sending_id))
+    assert page.locator(".jp-OutputArea-output .main-svg").count() >= 6  # the notebook's own charts too
+
+    with sa.connect(token=api_token, base_url=url, cache_dir=cache_dir) as client:
+        later = client.send("Dashboard test: one more, after the page loaded", [EXAMPLES[-1]], "MegaShop",
+                            confirm=True).sending_id
+    assert str(later) not in table.inner_text()
+    page.locator(".smsgic-dashboard-refresh").click()
+    expect(table).to_contain_text(str(later), timeout=60_000)

@@ -1,0 +1,96 @@
+"""Helpers shared by the reliability tests: phone numbers the sandbox prices, a sandbox child
+process that can be killed and restarted, and an exact single-request reference price.
+
+Kept out of conftest.py so subprocess scripts and tests can import them by name (pytest puts
+this folder and tests/ on sys.path; subprocesses get both through PYTHONPATH).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from phonebook import phone_numbers  # noqa: F401  (re-exported for the tests)
+from smsgic_analytics import spec
+
+HERE = Path(__file__).resolve().parent
+
+
+
+def reference_quote(url: str, token: str, message: str, numbers: Sequence[str]) -> dict[str, Any]:
+    """The sandbox's own price for all ``numbers`` in ONE calculate request, read with plain
+    ``requests`` (not the project's client): the yardstick a chunked, faulted, resumed quote
+    must equal.  Returns {"total", "subtotal", "sms_count", "per_number": {number: total}}."""
+    response = requests.post(f"{url}{spec.CALCULATE}", json={"message": message, "recipients": list(numbers)},
+                             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                             timeout=120)
+    response.raise_for_status()
+    calc = json.loads(response.content, parse_float=Decimal)["calculate"]
+    per_number = {str(n["phone_number"]): n["total"] for d in calc["destinations"] for n in d["numbers"]}
+    info = calc["info"]
+    return {"total": info["total"], "subtotal": info["subtotal"], "sms_count": info["sms_count"],
+            "per_number": per_number}
+
+
+class SandboxProcess:
+    """``smsgic-analytics sandbox`` as a child process on a fixed port and db: kill it with
+    SIGKILL (no clean shutdown) and start it again on the same port and file."""
+
+    def __init__(self, db: Path, tokens: Sequence[str], port: int = 0) -> None:
+        self.db, self.tokens, self.port = db, tuple(tokens), port
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        cmd = [sys.executable, "-m", "smsgic_analytics.cli", "sandbox", "--host", "127.0.0.1",
+               "--port", str(self.port), "--db", str(self.db), "--log-level", "warning"]
+        for token in self.tokens:
+            cmd += ["--token", token]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()  # the URL, printed once it accepts requests
+        if not line.startswith("http://"):
+            raise RuntimeError(f"the sandbox did not start (exit code {self.proc.poll()}, said {line!r})")
+        self.url = line.strip()
+        self.port = int(self.url.rsplit(":", 1)[1])  # a restart reuses it: cache keys hold the URL
+        return self.url
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs, in-flight requests die with the process."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.02) -> None:
+    """Poll ``predicate`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for a child Python: this folder importable, no SMSGIC_* leaking in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGIC_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), str(HERE.parent), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
