@@ -13,9 +13,12 @@ no ISO-3 code, no date) are named in a note on the figure, never dropped silentl
 """
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from collections import defaultdict
 from decimal import Decimal
+from importlib import resources
 from itertools import accumulate
 from typing import Any, Iterable, Sequence
 
@@ -32,6 +35,9 @@ BAR_COLOR = "#2563EB"
 LINE_COLOR = "#111827"
 BALANCE_COLOR = "#059669"
 OTHER_COLOR = "#6B7280"
+LAND_COLOR = "#E5E7EB"
+NO_FETCH_ANCHOR = "offline map anchor"  # name of the maps' first, invisible trace (see _choropleth)
+WORLD_GEOJSON = "world_countries.geojson"  # package data: ISO-3-keyed outlines, see data/README.md
 COLORSCALE = "Viridis"
 STATUS_COLORS = {
     spec.DRAFT: "#9CA3AF",
@@ -121,7 +127,8 @@ def _sum_by(df: pd.DataFrame, keys: Sequence[str], col: str, what: str) -> pd.Da
 def _note(fig: go.Figure, text: str | None) -> go.Figure:
     """A footnote under the plot naming what could not be drawn."""
     if text:
-        fig.add_annotation(text=text, x=0, y=-0.12, xref="paper", yref="paper", showarrow=False,
+        below = sum(1 for a in fig.layout.annotations if a.yanchor == "top" and a.y is not None and a.y < 0)
+        fig.add_annotation(text=text, x=0, y=-0.12 - 0.05 * below, xref="paper", yref="paper", showarrow=False,
                            xanchor="left", yanchor="top", font={"size": 11, "color": OTHER_COLOR})
     return fig
 
@@ -289,9 +296,32 @@ def _iso3_per_country(df: pd.DataFrame) -> dict[str, str | None]:
     return found
 
 
+@functools.cache
+def _outlines() -> dict[str, dict[str, Any]]:
+    """ISO-3 -> GeoJSON feature of the vendored world map, read once per process."""
+    path = resources.files(__package__).joinpath("data", WORLD_GEOJSON)
+    return {feature["id"]: feature for feature in json.loads(path.read_text(encoding="utf-8"))["features"]}
+
+
+def world_geojson(iso3: Iterable[str] | None = None) -> dict[str, Any]:
+    """The vendored country outlines (Natural Earth via world-atlas) as a GeoJSON
+    FeatureCollection whose feature ``id`` is the ISO 3166-1 alpha-3 code; only ``iso3``'s
+    countries when given.  Maps embed these outlines so they draw without a network
+    (plotly's ISO-3 mode fetches them from a CDN when the figure is viewed).
+
+    >>> [f["id"] for f in world_geojson(["LVA", "DNK"])["features"]]
+    ['DNK', 'LVA']
+    """
+    outlines = _outlines()
+    codes = sorted(outlines) if iso3 is None else sorted(set(iso3) & set(outlines))
+    # A fresh copy: a caller (or plotly) editing it must not change every later map.
+    return {"type": "FeatureCollection", "features": [copy.deepcopy(outlines[c]) for c in codes]}
+
+
 def _choropleth(title: str, per_country: pd.DataFrame, codes: dict[str, str | None], colorbar_title: str,
                 hover_unit: str, combine: str) -> go.Figure:
-    """per_country: [country, value, exact, detail], drawn by ISO-3 in ISO-3 order."""
+    """per_country: [country, value, exact, detail], drawn by ISO-3 in ISO-3 order over a grey
+    world, from the vendored outlines only: nothing is fetched when the figure is viewed."""
     per_country = per_country.assign(iso3=per_country["country"].map(codes))
     unmapped = sorted(per_country.loc[per_country["iso3"].isna(), "country"])
     mapped = per_country.dropna(subset=["iso3"])
@@ -299,15 +329,36 @@ def _choropleth(title: str, per_country: pd.DataFrame, codes: dict[str, str | No
     joined = " / ".join
     mapped = mapped.groupby("iso3", sort=True).agg(
         {"value": combine, "country": joined, "exact": joined, "detail": joined}).reset_index()
+    has_outline = mapped["iso3"].isin(_outlines().keys())
+    no_outline = [f"{c} ({i})" for c, i in zip(mapped.loc[~has_outline, "country"], mapped.loc[~has_outline, "iso3"])]
+    mapped = mapped[has_outline]
     fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    # plotly.js (2.x to 4.1 at least) fetches its world topojson from cdn.plot.ly whenever the
+    # *first* geo trace has a locationmode, which every choropleth has, even one with its own
+    # geojson.  So the first trace is an invisible lon/lat point, which has none: with the base
+    # layers off (geo.visible=False) the map then needs nothing but the outlines it carries.
+    # tests/unit/test_charts.py renders a map in Chromium with the network blocked to prove it.
+    fig.add_trace(go.Scattergeo(lon=[0], lat=[0], mode="markers", marker={"opacity": 0, "size": 1},
+                                hoverinfo="skip", showlegend=False, name=NO_FETCH_ANCHOR))
+    world = world_geojson()
+    fig.add_trace(go.Choropleth(  # the backdrop: every country in grey, silent on hover
+        geojson=world, featureidkey="id", locationmode="geojson-id",
+        locations=[f["id"] for f in world["features"]], z=[0] * len(world["features"]),
+        colorscale=[[0, LAND_COLOR], [1, LAND_COLOR]], showscale=False, hoverinfo="skip",
+        marker_line_color="white", marker_line_width=0.5, name="World", showlegend=False))
     fig.add_trace(go.Choropleth(
-        locations=mapped["iso3"].tolist(), z=mapped["value"].tolist(), locationmode="ISO-3",
+        geojson=world_geojson(mapped["iso3"]), featureidkey="id", locationmode="geojson-id",
+        locations=mapped["iso3"].tolist(), z=mapped["value"].tolist(),
         text=mapped["country"].tolist(), customdata=list(zip(mapped["exact"], mapped["detail"])),
-        colorscale=COLORSCALE, marker_line_color="white", colorbar={"title": {"text": colorbar_title}},
+        colorscale=COLORSCALE, marker_line_color="white", marker_line_width=0.5,
+        colorbar={"title": {"text": colorbar_title}}, name=colorbar_title,
         hovertemplate=f"%{{text}}<br>%{{customdata[0]}} {hover_unit}<br>%{{customdata[1]}}<extra></extra>",
     ))
-    fig.update_geos(showframe=False, showcoastlines=False, projection_type="natural earth")
-    return _note(fig, _names_note("Not on the map (no ISO-3 code)", unmapped))
+    # geo.visible=False: no base layers, so plotly.js never fetches its topojson from the CDN.
+    fig.update_geos(visible=False, projection_type="natural earth", lataxis_range=[-58, 84])
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 50, "b": 40})
+    _note(fig, _names_note("Not on the map (no ISO-3 code)", unmapped))
+    return _note(fig, _names_note("Not on the map (no outline at this scale)", no_outline))
 
 
 def _is_default_mnc(value: Any) -> bool:
@@ -372,6 +423,37 @@ def _check_freq(freq: str) -> None:
         raise ValueError(f"freq: must be one of {', '.join(FREQS)} (day, week, month), got {freq!r}")
 
 
+_DAY_MS = 86_400_000
+_BAR_FILL_PCT = 90  # share of its period a bar covers, centred in it: a gap between neighbours
+_PERIOD0 = "2024-01-01"  # a Monday, 1st of a month: where plotly starts counting periods
+
+
+def _period_ms(start: pd.Timestamp, freq: str) -> int:
+    """Length of the period starting at ``start`` in milliseconds (months vary)."""
+    if freq == "D":
+        return _DAY_MS
+    if freq == "W":
+        return 7 * _DAY_MS
+    return start.days_in_month * _DAY_MS
+
+
+def _period_bars(periods: Sequence[pd.Timestamp], freq: str) -> dict[str, list[int]]:
+    """Bar ``offset``/``width`` (ms on a date axis) that put each bar inside its own period.
+
+    Plotly centres a bar on its x (the period start), so a day's bar would straddle two days.
+    """
+    lengths = [_period_ms(p, freq) for p in periods]
+    return {"offset": [n * (100 - _BAR_FILL_PCT) // 200 for n in lengths],
+            "width": [n * _BAR_FILL_PCT // 100 for n in lengths]}
+
+
+def _period_points(freq: str) -> dict[str, Any]:
+    """Scatter attributes that draw a point given at a period's start in the middle of the period,
+    over its bar; the data (and hover) keep the period start."""
+    period: int | str = "M1" if freq == "M" else _period_ms(pd.Timestamp(_PERIOD0), freq)
+    return {"xperiod": period, "xperiod0": _PERIOD0, "xperiodalignment": "middle"}
+
+
 def status_over_time(sendings_df: pd.DataFrame | None, freq: str = "D") -> go.Figure:
     """Stacked bars: sendings per period by status, in the API's status order.
 
@@ -396,7 +478,7 @@ def status_over_time(sendings_df: pd.DataFrame | None, freq: str = "D") -> go.Fi
     periods = counts.index.tolist()
     for status in order:
         fig.add_bar(x=periods, y=counts[status].astype(int).tolist(), name=status,
-                    marker_color=STATUS_COLORS.get(status, OTHER_COLOR))
+                    marker_color=STATUS_COLORS.get(status, OTHER_COLOR), **_period_bars(periods, freq))
     return _note(fig, f"{undated} sending(s) without created_at not shown" if undated else None)
 
 
@@ -428,10 +510,10 @@ def spend_over_time(spend_df: pd.DataFrame | None, balance_df: pd.DataFrame | No
         cumulative = list(accumulate(amounts))
         fig.add_trace(go.Bar(x=periods, y=[float(a) for a in amounts], name=f"Spend per {FREQS[freq]}",
                              customdata=[str(a) for a in amounts], marker_color=BAR_COLOR,
-                             hovertemplate=f"%{{x}}<br>%{{customdata}} {cur}<extra></extra>"), **secondary)
+                             **_period_bars(periods, freq), hovertemplate=f"%{{x}}<br>%{{customdata}} {cur}<extra></extra>"), **secondary)
         fig.add_trace(go.Scatter(x=periods, y=[float(c) for c in cumulative], name="Cumulative spend",
                                  mode="lines+markers", customdata=[str(c) for c in cumulative],
-                                 line={"color": LINE_COLOR},
+                                 line={"color": LINE_COLOR}, **_period_points(freq),
                                  hovertemplate=f"%{{x}}<br>%{{customdata}} {cur}<extra></extra>"), **secondary)
     if has_balance:
         _require(balance_df, ["taken_at"], "spend_over_time balance_df")

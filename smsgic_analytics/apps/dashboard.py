@@ -107,7 +107,8 @@ class DashboardApp(App):
         show_figure(self.spend_chart, self.figures["spend"])
         show_figure(self.country_chart, self.figures["country"])
         self.summary.value = _summary(sendings, priced, balance.amount, balance.currency,
-                                      unpriced=int((~spend["priced"]).sum()) if len(spend) else 0)
+                                      unpriced=int((~spend["priced"]).sum()) if len(spend) else 0,
+                                      refreshed=_clock_now(client))
         # The table goes last: once it shows a new sending, the charts and summary already do.
         self.table_view.value = frame_html(self._table.assign(text=self._table["text"].map(_short)),
                                            empty="No sendings yet.")
@@ -139,13 +140,22 @@ def _sendings_table(sendings: pd.DataFrame, spend: pd.DataFrame, currency: str) 
     return table[TABLE_COLUMNS]
 
 
-def _summary(sendings: pd.DataFrame, priced: pd.DataFrame, balance: Decimal, currency: str, unpriced: int) -> str:
+def _clock_now(client: "Client") -> datetime:
+    """The ledger's clock (a notebook session sets it to the sandbox clock, so outputs are
+    reproducible), else wall time; always UTC."""
+    now = getattr(getattr(client, "ledger", None), "now", None)
+    stamp = now() if callable(now) else datetime.now(UTC)
+    return stamp.astimezone(UTC) if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _summary(sendings: pd.DataFrame, priced: pd.DataFrame, balance: Decimal, currency: str, unpriced: int,
+             refreshed: datetime) -> str:
     counts = sendings["status"].value_counts(sort=False) if len(sendings) else pd.Series(dtype=int)
     by_status = ", ".join(f"{status} {int(n)}" for status, n in counts.items() if n) or "none"
     total = sum(priced["cost"], Decimal(0)) if len(priced) else Decimal(0)
     cur = html.escape(currency)
     line = (f"{len(sendings):,} sending(s) ({html.escape(by_status)}) · spend {total} {cur} · "
-            f"balance <b>{balance} {cur}</b> · refreshed {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+            f"balance <b>{balance} {cur}</b> · refreshed {refreshed:%Y-%m-%d %H:%M:%S} UTC")
     if unpriced:
         line += " · " + note_html(f"{unpriced} sending(s) not in the local ledger: no cost known", "#b45309")
     return line

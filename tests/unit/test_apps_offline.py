@@ -274,10 +274,10 @@ def test_rate_explorer_names_operators_and_filters_sorts_compares():
 
 def test_rate_explorer_map_follows_the_filter():
     app = RateExplorerApp(rates=RATES)
-    locations = app.map.outputs[0]["data"][PLOTLY_MIME]["data"][0]["locations"]
+    locations = app.map.outputs[0]["data"][PLOTLY_MIME]["data"][-1]["locations"]
     assert sorted(locations) == ["DNK", "LVA"]
     app.filter(country="den")
-    assert app.map.outputs[0]["data"][PLOTLY_MIME]["data"][0]["locations"] == ["DNK"]
+    assert app.map.outputs[0]["data"][PLOTLY_MIME]["data"][-1]["locations"] == ["DNK"]
     app.filter(country="nowhere")
     assert app.table.empty and "No rate matches" in app.table_view.value
 

@@ -1,6 +1,7 @@
 """Chart figures checked by their data: trace types, values, order, titles and axis units."""
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,6 +36,21 @@ def ts(*days: str) -> list[pd.Timestamp]:
 
 def annotations(fig) -> list[str]:
     return [a.text for a in fig.layout.annotations]
+
+
+def map_traces(fig):
+    """A map's (anchor, grey world, data) traces, checked to be drawn from embedded outlines only."""
+    anchor, world, data = fig.data
+    assert anchor.type == "scattergeo" and anchor.locations is None  # no locationmode: no CDN fetch
+    assert fig.layout.geo.visible is False  # no base layers: they would need plotly's topojson
+    for trace in (world, data):
+        assert trace.type == "choropleth" and trace.locationmode == "geojson-id" and trace.featureidkey == "id"
+        ids = [f["id"] for f in trace.geojson["features"]]
+        assert set(trace.locations) <= set(ids)  # every location has its outline in the figure
+    assert list(data.locations) == [f["id"] for f in data.geojson["features"]]  # only what it draws
+    assert world.hoverinfo == "skip" and world.showscale is False
+    assert "http" not in json.dumps(fig.to_plotly_json()["data"])
+    return data
 
 
 # --------------------------------------------------------------------------- costs
@@ -118,8 +134,7 @@ RATES = pd.DataFrame({
 
 def test_rates_map_default_rate_by_iso3() -> None:
     fig = charts.rates_map(RATES)
-    (geo,) = fig.data
-    assert geo.type == "choropleth" and geo.locationmode == "ISO-3"
+    geo = map_traces(fig)
     # ISO-3 order; Russia is found by the numbering table's name, not mobile-codes' "Russian Federation".
     assert list(geo.locations) == ["DNK", "GBR", "LVA", "RUS"]
     # Latvia's default (mnc null) row wins over its operator rows; Denmark has none: highest operator rate.
@@ -133,12 +148,15 @@ def test_rates_map_default_rate_by_iso3() -> None:
 
 def test_rates_map_prefers_iso3_or_region_columns() -> None:
     with_iso = RATES.assign(iso3=["LVA", "LVA", "LVA", "GBR", "RUS", "DNK", "ATL"])
-    assert list(charts.rates_map(with_iso).data[0].locations) == ["ATL", "DNK", "GBR", "LVA", "RUS"]
+    fig = charts.rates_map(with_iso)
+    # ATL is a code, but no country's outline: named in a note, not drawn.
+    assert list(map_traces(fig).locations) == ["DNK", "GBR", "LVA", "RUS"]
+    assert annotations(fig) == ["Not on the map (no outline at this scale): Atlantis (ATL)"]
     renamed = pd.DataFrame({"country": ["Lettland", "Vereinigtes Königreich"], "region": ["LV", "GB"],
                             "mnc": [None, None], "rate": [0.4, 0.05]})
     fig = charts.rates_map(renamed, "EUR")
-    assert list(fig.data[0].locations) == ["GBR", "LVA"] and annotations(fig) == []
-    assert fig.data[0].colorbar.title.text == "Rate (EUR per SMS)"
+    assert list(map_traces(fig).locations) == ["GBR", "LVA"] and annotations(fig) == []
+    assert map_traces(fig).colorbar.title.text == "Rate (EUR per SMS)"
 
 
 def test_rates_map_falls_back_to_an_unambiguous_mcc() -> None:
@@ -146,20 +164,20 @@ def test_rates_map_falls_back_to_an_unambiguous_mcc() -> None:
                        "rate": [0.4, 0.01], "currency": "GBP"})
     fig = charts.rates_map(df)
     # 247 is Latvia's alone; 310 is shared by the US, Guam and Puerto Rico: no guess.
-    assert list(fig.data[0].locations) == ["LVA"]
+    assert list(map_traces(fig).locations) == ["LVA"]
     assert annotations(fig) == ["Not on the map (no ISO-3 code): Somewhere"]
 
 
 def test_rates_map_without_numbering_uses_mobile_codes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "smsgic_analytics.pricing.numbering", None)  # import now fails
     fig = charts.rates_map(RATES.replace({"country": {"United Kingdom": "united kingdom"}}))
-    assert list(fig.data[0].locations) == ["DNK", "GBR", "LVA", "RUS"]  # Russia by its MCC 250 alone
+    assert list(map_traces(fig).locations) == ["DNK", "GBR", "LVA", "RUS"]  # Russia by its MCC 250 alone
     assert annotations(fig) == ["Not on the map (no ISO-3 code): Atlantis"]
 
 
 def test_quoted_cost_map() -> None:
     fig = charts.quoted_cost_map(DESTINATIONS.assign(currency="GBP"))
-    (geo,) = fig.data
+    geo = map_traces(fig)
     assert list(geo.locations) == ["DNK", "LVA", "SGP", "SWE"]
     assert list(geo.z) == [1.35, 0.4397, 0.05, 0.4]
     assert [c[0] for c in geo.customdata] == ["1.35", "0.4397", "0.05", "0.4"]
@@ -169,7 +187,7 @@ def test_quoted_cost_map() -> None:
 def test_map_notes_many_unmapped_countries_briefly() -> None:
     df = pd.DataFrame({"country": [f"Nowhere {i:02d}" for i in range(11)], "total": [1] * 11})
     fig = charts.quoted_cost_map(df, "GBP")
-    assert list(fig.data[0].locations) == []
+    assert list(map_traces(fig).locations) == []
     assert annotations(fig) == ["Not on the map (no ISO-3 code): " + ", ".join(f"Nowhere {i:02d}" for i in range(8))
                                 + " and 3 more"]
 
@@ -252,6 +270,46 @@ def test_spend_over_time_monthly_without_balance(ledger_frames) -> None:
     assert fig.layout.xaxis.title.text == "Month (UTC)"
 
 
+DAY_MS = 86_400_000
+
+
+def bar_spans(bar) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Where each bar is drawn: x + offset to x + offset + width (ms on a date axis)."""
+    return [(x + pd.Timedelta(milliseconds=o), x + pd.Timedelta(milliseconds=o + w))
+            for x, o, w in zip(bar.x, bar.offset, bar.width)]
+
+
+@pytest.mark.parametrize(("freq", "starts", "days"), [
+    ("D", ["2024-03-04", "2024-03-06"], [1, 1]),
+    ("W", ["2024-02-26", "2024-03-04"], [7, 7]),
+    ("M", ["2024-02-01", "2024-03-01"], [29, 31]),  # a leap February: months differ in length
+])
+def test_spend_bars_lie_inside_their_period(freq: str, starts: list[str], days: list[int]) -> None:
+    spend = pd.DataFrame({"created_at": pd.to_datetime(["2024-02-29T23:59:59Z", "2024-03-04T00:00:00Z",
+                                                        "2024-03-06T12:00:00Z"], utc=True),
+                          "cost": [Decimal("1"), Decimal("2"), Decimal("4")], "currency": "GBP"})
+    if freq == "D":
+        spend = spend.iloc[1:]
+    bars, cumulative = charts.spend_over_time(spend, freq=freq).data
+    assert list(bars.x) == ts(*starts)
+    for (start, end), period_start, n in zip(bar_spans(bars), bars.x, days):
+        period_end = period_start + pd.Timedelta(days=n)
+        # Inside its own period, centred, with a gap to the next: never straddling two periods.
+        assert period_start < start < end < period_end
+        assert start - period_start == period_end - end
+    assert list(bars.width) == [n * DAY_MS * charts._BAR_FILL_PCT // 100 for n in days]
+    # The cumulative line keeps the period starts as data and is drawn mid-period, over its bar.
+    assert list(cumulative.x) == list(bars.x) and cumulative.xperiodalignment == "middle"
+    assert cumulative.xperiod == ("M1" if freq == "M" else days[0] * DAY_MS)
+    assert pd.Timestamp(cumulative.xperiod0).day_of_week == 0 and pd.Timestamp(cumulative.xperiod0).day == 1
+
+
+def test_status_bars_lie_inside_their_day() -> None:
+    fig = charts.status_over_time(SENDINGS)
+    for bar in fig.data:
+        assert bar_spans(bar) == [(x + pd.Timedelta(hours=1.2), x + pd.Timedelta(hours=22.8)) for x in bar.x]
+
+
 def test_spend_over_time_checks_currencies(ledger_frames) -> None:
     spend, balance = ledger_frames
     with pytest.raises(ValueError, match="balance_df.currency: rows are in EUR, but currency='GBP'"):
@@ -311,3 +369,84 @@ def test_titled_templated_and_deterministic(fn, data, kw) -> None:
     assert fig.layout.title.text and fig.data
     assert fig.layout.template == pio.templates[charts.TEMPLATE]
     assert fig.to_json() == fn(data.copy(), **kw).to_json()
+
+
+# --------------------------------------------------------------------------- offline maps
+
+
+def test_world_geojson_is_small_iso3_keyed_and_loaded_once() -> None:
+    path = Path(charts.__file__).parent / "data" / charts.WORLD_GEOJSON
+    assert path.stat().st_size < 300_000  # every map figure embeds it
+    world = charts.world_geojson()
+    ids = [f["id"] for f in world["features"]]
+    assert len(ids) == len(set(ids)) > 230 and ids == sorted(ids)
+    assert all(len(i) == 3 and i.isupper() for i in ids)
+    # Big, small and split-off countries are all there: Malta, Singapore, Réunion (not France).
+    assert {"USA", "BRA", "LVA", "MLT", "SGP", "VAT", "REU", "GUF", "FRA"} <= set(ids)
+    for feature in world["features"]:
+        assert feature["geometry"]["type"] == "MultiPolygon"
+        for polygon in feature["geometry"]["coordinates"]:
+            for ring in polygon:
+                assert len(ring) >= 4 and ring[0] == ring[-1], feature["id"]
+                assert all(-180 <= lon <= 180 and -90 <= lat <= 90 for lon, lat in ring)
+    assert [f["id"] for f in charts.world_geojson(["SGP", "LVA", "XXX"])["features"]] == ["LVA", "SGP"]
+    charts.world_geojson()["features"][0]["id"] = "changed"  # a caller's edit stays its own
+    assert charts.world_geojson()["features"][0]["id"] == ids[0]
+    assert charts._outlines.cache_info().currsize == 1
+
+
+def test_map_figure_carries_the_outlines_it_colours() -> None:
+    fig = charts.quoted_cost_map(DESTINATIONS, "GBP")
+    geo = map_traces(fig)
+    outline = charts.world_geojson(["LVA"])["features"][0]
+    assert next(f for f in geo.geojson["features"] if f["id"] == "LVA") == outline
+    world = fig.data[1]
+    assert len(world.locations) == len(charts.world_geojson()["features"])
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_map_draws_in_a_browser_with_the_network_blocked(tmp_path: Path) -> None:
+    """The real check: plotly.js draws the countries and asks for nothing beyond the file."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    fig = charts.quoted_cost_map(DESTINATIONS, "GBP")
+    page_file = tmp_path / "map.html"
+    fig.write_html(page_file, include_plotlyjs=True, full_html=True)
+    blocked: list[str] = []
+    errors: list[str] = []
+
+    def route(r) -> None:
+        if r.request.url.startswith(("file:", "data:", "blob:")):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 600})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.route("**/*", route)
+            page.goto(page_file.as_uri())
+            page.wait_for_selector(".geo .choroplethlayer path", state="attached", timeout=30_000)
+            drawn = page.eval_on_selector_all(
+                ".geo .choroplethlayer > .trace",
+                "ts => ts.map(t => Array.from(t.querySelectorAll('path'), p => p.__data__.loc))")
+            # Hover over Latvia's shape: the data trace answers with its exact total.
+            box = page.eval_on_selector_all(
+                ".geo .choroplethlayer > .trace:last-child path",
+                "ps => { const r = ps.find(p => p.__data__.loc === 'LVA').getBoundingClientRect();"
+                " return [r.x + r.width / 2, r.y + r.height / 2]; }")
+            page.mouse.move(*box)
+            page.wait_for_selector(".hoverlayer .hovertext", timeout=10_000)
+            hover = page.eval_on_selector(".hoverlayer", "h => h.textContent")
+        finally:
+            browser.close()
+    assert blocked == [] and errors == []
+    assert drawn == [[f["id"] for f in charts.world_geojson()["features"]], list(map_traces(fig).locations)]
+    assert "Latvia" in hover and "0.4397 GBP" in hover
