@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from .display import summary_table, warn
 from .errors import ServerError
 from .recipients import Recipients
 
@@ -138,15 +139,12 @@ class Quote:
         if len(self.duplicates):
             rows.append(("Duplicates merged", f"{len(self.duplicates):,}"))
         if len(self.invalid):
-            rows.append(("<span style='color:#b00'>Invalid, not priced</span>",
-                         f"<span style='color:#b00'>{len(self.invalid):,} (see <code>.invalid</code>)</span>"))
-        summary = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:right'>{v}</td></tr>"
-                          for k, v in rows)
+            rows.append((warn("Invalid, not priced"), warn(f"{len(self.invalid):,} (see <code>.invalid</code>)")))
         top = self.by_country().head(10).copy()
         top["share"] = top["share"].map("{:.1%}".format)
         top["total"] = top["total"].map(lambda t: f"{t} {self.currency or ''}")
         return (f"<div><b>Quote</b> for a {len(self.message)}-character message"
-                f"<table>{summary}</table><p>Top countries</p>{top.to_html(index=False)}</div>")
+                f"{summary_table(rows)}<p>Top countries</p>{top.to_html(index=False)}</div>")
 
     @classmethod
     def build(

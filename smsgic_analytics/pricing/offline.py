@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .. import spec
+from ..display import summary_table, warn
 from ..errors import ValidationError
 from ..recipients import normalize_recipients
 from .numbering import classify
@@ -129,13 +130,10 @@ class OfflineEstimate:
         if len(self.duplicates):
             lines.append(("Duplicates merged", f"{len(self.duplicates):,}"))
         if len(self.unplaced):
-            lines.append(("<span style='color:#b00'>Not priced</span>",
-                          f"<span style='color:#b00'>{len(self.unplaced):,} (see <code>.unplaced</code>)</span>"))
-        table = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:right'>{v}</td></tr>"
-                        for k, v in lines)
+            lines.append((warn("Not priced"), warn(f"{len(self.unplaced):,} (see <code>.unplaced</code>)")))
         top = self.by_country().head(10)
         return (f"<div><b>Offline estimate</b> (from a rates table, not an API quote)"
-                f"<table>{table}</table><p>Top countries</p>{top.to_html(index=False)}</div>")
+                f"{summary_table(lines)}<p>Top countries</p>{top.to_html(index=False)}</div>")
 
 
 def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rates: pd.DataFrame | RateTable,
