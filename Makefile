@@ -25,7 +25,7 @@ chromium: $(CHROMIUM)
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -q
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium fonts-dejavu-core
 
 # Every test: unit, integration (real HTTP to the sandbox), nbval on every notebook, browser.
 test: install chromium
