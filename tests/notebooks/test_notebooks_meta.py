@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 import nbformat
 import pytest
+
+from smsgic_analytics import spec
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -115,7 +118,7 @@ def test_reads_as_a_report(notebook) -> None:
 
 def test_never_mentions_the_production_api(notebook) -> None:
     path, _, raw = notebook
-    assert "api.smsgic.com" not in raw.lower(), path.name
+    assert urlparse(spec.BASE_URL).hostname not in raw.lower(), path.name
 
 
 def test_contains_no_token(notebook) -> None:
