@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import numbers
 import os
-import warnings
 import weakref
 from collections import defaultdict
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
@@ -359,35 +358,6 @@ def format_scheduled_at(value: datetime | str | None) -> str | None:
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value.strftime(spec.SCHEDULED_AT_FORMAT)
-
-
-def sending_payload(message: str, recipients: Any, sender: str, *, scheduled_at: datetime | str | None = None,
-                    type: str = "default") -> dict[str, Any]:
-    """Check a sending's inputs and build the POST /sendings body (recipients as a JSON array).
-
-    Invalid recipients raise ``InvalidRecipientsError``; duplicates are sent once, with a warning.
-    """
-    errors: dict[str, list[str]] = {}
-    if not isinstance(message, str) or message == "":
-        errors["message"] = [spec.MSG_MISSING_MESSAGE]
-    if not isinstance(sender, str) or sender == "":
-        errors["sender"] = [spec.MSG_MISSING_SENDER]
-    if type not in spec.SEND_TYPES:
-        errors["type"] = [f"{spec.MSG_INVALID_TYPE} Choose one of {', '.join(spec.SEND_TYPES)}; got {type!r}"]
-    if errors:
-        text = next(iter(errors.values()))[0] if len(errors) == 1 else spec.MSG_INVALID_DATA
-        raise ValidationError(text, field_errors=errors)
-    people = normalize_recipients(recipients)
-    if not people.numbers:
-        raise ValidationError(spec.MSG_MISSING_RECIPIENTS, field_errors={"recipients": [spec.MSG_MISSING_RECIPIENTS]})
-    if len(people.duplicates):
-        warnings.warn(f"{len(people.duplicates)} duplicate recipients will get the SMS once: "
-                      f"{list(people.duplicates['value'][:5])}", stacklevel=3)
-    payload: dict[str, Any] = {"message": message, "recipients": list(people.numbers), "sender": sender, "type": type}
-    when = format_scheduled_at(scheduled_at)
-    if when is not None:
-        payload["scheduled_at"] = when
-    return payload
 
 
 def _shape(build: Callable[[Any], T], data: Any, key: str, path: str) -> T:
