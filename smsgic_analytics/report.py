@@ -7,10 +7,9 @@ HTML uses JupyterLab's look but loads nothing from a CDN: no require.js, MathJax
 (the notebooks use none of them) and no ipywidgets manager -- a static page cannot run the
 apps, so each app output says so instead.
 
-One thing still comes from the network when a report is viewed: plotly's world maps fetch
-their country outlines (topojson) from cdn.plot.ly; offline those maps stay blank.
+World maps carry their own country outlines (``charts.world_geojson``), so they draw offline too.
 
->>> paths = build_reports(Path("notebooks"), Path("reports"))   # doctest: +SKIP
+>>> build_report(Path("notebooks/01_estimate_campaign_cost.ipynb"), Path("reports"))   # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -81,8 +80,3 @@ def build_report(notebook: Path, out_dir: Path, timeout: int = TIMEOUT) -> Path:
     path = out_dir / f"{notebook.stem}.html"
     path.write_text(body, encoding="utf-8")
     return path
-
-
-def build_reports(notebooks: Path, out_dir: Path, timeout: int = TIMEOUT) -> list[Path]:
-    """Every ``*.ipynb`` in ``notebooks`` (sorted) as HTML in ``out_dir``."""
-    return [build_report(nb, out_dir, timeout) for nb in sorted(Path(notebooks).glob("*.ipynb"))]
