@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from .campaign import Campaign, Preview, SendResult
-from .client import Balance, Client, connect
+from .client import Client, connect
 from .config import Settings
 from .errors import (
     APIConnectionError,
@@ -25,13 +25,15 @@ from .errors import (
     ValidationError,
 )
 from .http import CacheInfo
-from .ledger import spend_summary
 from .notebook import NotebookSession, notebook_session
+from .phone import normalize_number
 from .pricing.numbering import classify, sample_numbers
 from .pricing.segments import Advice, Segments, advise, segment_counts, segments, smart_encode
 from .pricing.estimate import OfflineEstimate, RateTable, TemplateError, Totals, compare, estimate, fill_template
 from .quote import Quote
 from .recipients import Recipients, normalize_recipients
+from .records import Balance
+from .spend import spend_summary, spend_totals
 
 __version__ = "0.1.0"
 
@@ -56,12 +58,14 @@ __all__ = [
     "Recipients",
     "Settings",
     "connect",
+    "normalize_number",
     "normalize_recipients",
     # safe sending and spend
     "Campaign",
     "Preview",
     "SendResult",
     "spend_summary",
+    "spend_totals",
     # notebooks
     "NotebookSession",
     "notebook_session",

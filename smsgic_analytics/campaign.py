@@ -3,7 +3,12 @@
 POST /sendings spends money and is not idempotent, so every step that can refuse runs
 before it, and the ledger row exists before the request leaves: whatever happens to the
 answer, the notebook knows a sending may exist.  A lost answer is never retried; it is
-settled by :func:`reconcile` from GET /sendings.
+settled by :func:`reconcile`, which links a sending only when it can prove it is the send's
+own (see ``sendstate``), and never calls a send safe to repeat while its request could still
+be committing on the server.
+
+A ``Campaign`` needs the account's endpoint calls (``.api``), its ledger (``.ledger``) and its
+settings (``.settings``): a ``Client`` has all three.
 
 >>> campaign = Campaign(client, "Sale today!", df["phone"], "MegaShop")   # doctest: +SKIP
 >>> print(campaign.preview())                                              # doctest: +SKIP
@@ -18,40 +23,49 @@ import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 
-from . import ledger as ledger_mod
 from . import spec
-from .client import Balance, format_scheduled_at
+from .api import Api
+from .config import Settings
+from .dates import format_scheduled_at, parse_scheduled_at
 from .errors import (
     ConfirmationRequiredError,
+    DuplicateSendError,
     InsufficientBalanceError,
     SMSgicError,
     UnknownOutcomeError,
     ValidationError,
 )
-from .ledger import campaign_key
+from .ledger import Ledger, LedgerError, campaign_key
+from .pricing import exact
 from .pricing.segments import segments
 from .quote import Quote
+from .records import Balance
 from .recipients import Recipients, normalize_recipients
-
-if TYPE_CHECKING:
-    from .client import Client
+from .sendstate import CREATED, RULED_NOT_SENT, RULED_SENT, InvalidTransitionError, decide
 
 DUPLICATE_WINDOW = timedelta(hours=24)
 # A concatenated SMS has at most 255 parts: the UDH part counter is one octet.
 MAX_SEGMENTS = 255
-# A sending the server created carries the server's clock; the ledger row carries ours.
-RECONCILE_TOLERANCE = timedelta(minutes=5)
-RECONCILE_COLUMNS = ["send_id", "created_at", "previous_state", "state", "sending_id", "note"]
+RECONCILE_COLUMNS = ["send_id", "created_at", "previous_state", "state", "sending_id", "candidates",
+                     "seconds_left", "note"]
+
+
+class Account(Protocol):
+    """What sending needs of a client: endpoint calls, the ledger and the settings."""
+
+    api: Api
+    ledger: Ledger
+    settings: Settings
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """What a send did: the API's ``sending_id``, the quoted ``total`` debited (Decimal) and the
-    ledger's ``state`` ('created'); ``send_id`` is the ledger row."""
+    """What a send did: the API's ``sending_id``, the quoted ``total`` debited (Decimal), the
+    ledger's ``state`` ('created') and ``send_id``, and the ``scheduled_at`` it was sent with."""
 
     sending_id: int | None
     total: Decimal
@@ -60,6 +74,7 @@ class SendResult:
     send_id: int
     recipients: int
     sms_count: int
+    scheduled_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +83,7 @@ class Preview:
 
     message: str
     sender: str
-    scheduled_at: str | None  # Y-m-d H:i:s, UTC
+    scheduled_at: str | None  # Y-m-d H:i:s, UTC; None: now
     type: str
     recipients: int
     sms_count: int
@@ -98,15 +113,17 @@ class Campaign:
     ``confirm=True``, records the send in the ledger and POSTs it once.  ``preview()`` shows
     an app what confirming would spend.  The quote is asked once per campaign (build a new
     ``Campaign`` to re-price).  Safe to ``run()`` from two threads or two notebooks at once:
-    the ledger lets exactly one of them send.
+    the ledger lets exactly one of them send, and the server's own list of sendings guards
+    notebooks that keep different ledgers.
     """
 
-    def __init__(self, client: "Client", message: str, recipients: Any, sender: str,
+    def __init__(self, client: Account, message: str, recipients: Any, sender: str,
                  scheduled_at: datetime | str | None = None, type: str = "default",
-                 duplicate_window: timedelta = DUPLICATE_WINDOW, *, progress: bool = True) -> None:
+                 duplicate_window: timedelta = DUPLICATE_WINDOW, *, progress: bool = True,
+                 default_region: str | None = None) -> None:
         if not isinstance(duplicate_window, timedelta) or duplicate_window <= timedelta(0):
             raise ValueError(f"duplicate_window: must be a positive timedelta, got {duplicate_window!r}")
-        self.client = client
+        self.api, self.ledger, self.settings = client.api, client.ledger, client.settings
         self.message = message
         self.recipients = recipients
         self.sender = sender
@@ -114,6 +131,7 @@ class Campaign:
         self.type = type
         self.duplicate_window = duplicate_window
         self.progress = progress
+        self.default_region = default_region
         self._lock = threading.Lock()  # one quote per campaign, even when two threads run() it
         self._people: Recipients | None = None
         self._quote: Quote | None = None
@@ -122,6 +140,11 @@ class Campaign:
     def __repr__(self) -> str:
         text = self.message if not isinstance(self.message, str) or len(self.message) <= 30 else self.message[:29] + "…"
         return f"Campaign(message={text!r}, sender={self.sender!r}, scheduled_at={self.scheduled_at!r}, type={self.type!r})"
+
+    @property
+    def account(self) -> str:
+        """The ledger's name for this account (a hash, never the token)."""
+        return self.settings.account
 
     # -- steps -------------------------------------------------------------------------
 
@@ -145,7 +168,7 @@ class Campaign:
         if self.type not in spec.SEND_TYPES:
             errors["type"] = [f"{spec.MSG_INVALID_TYPE} Choose one of {', '.join(spec.SEND_TYPES)}; got {self.type!r}"]
         try:
-            self._check_future(self.scheduled_text(), self.client.ledger.now())
+            self._check_future(self.scheduled_text(), self.ledger.now())
         except ValidationError as exc:
             errors["scheduled_at"] = [exc.message]  # the message names the value and the rule
         people = self._recipients()
@@ -167,12 +190,16 @@ class Campaign:
         return people
 
     def quote(self) -> Quote:
-        """The exact price (``client.calculate``, recorded in the ledger); asked once per campaign."""
+        """The exact price (POST /sendings/calculate, recorded in the ledger); asked once per campaign."""
         with self._lock:
             if self._quote is None:
                 people = self.validate()
-                quote = self.client.calculate(self.message, list(people.numbers), progress=self.progress)
-                self._quote, self._quote_id = quote, self.client._ledger_quote_id(quote)
+                countries = self.api.rates()["country"].cat.categories
+                quote = exact.calculate(self.api, self.message, people, countries=countries,
+                                        currency=self.api.currency(), progress=self.progress)
+                self._quote_id = self.ledger.record_quote(self.account, self.message,
+                                                          list(quote.numbers["number"]), quote)
+                self._quote = quote
             return self._quote
 
     def check_balance(self) -> Balance:
@@ -181,7 +208,7 @@ class Campaign:
         The balance is asked fresh (and snapshotted in the ledger) every time.
         """
         quote = self.quote()
-        balance = self.client.balance()
+        balance = self._balance()
         if quote.currency != balance.currency:
             raise ValidationError(f"the quote is in {quote.currency} but the balance in {balance.currency}: "
                                   "quote again", field_errors={"currency": [f"{quote.currency} != {balance.currency}"]})
@@ -191,10 +218,18 @@ class Campaign:
         return balance
 
     def check_duplicate(self, allow_duplicate: bool = False) -> None:
-        """Refuse (``DuplicateSendError``) a campaign sent within ``duplicate_window``, or one
-        whose earlier send is unresolved (even with ``allow_duplicate=True``: reconcile first)."""
-        self.client.ledger.check_send(self.client.settings.account, self.key,
-                                      None if allow_duplicate else self.duplicate_window)
+        """Refuse (``DuplicateSendError``) a campaign sent within ``duplicate_window``.
+
+        Two guards: this ledger (the same message, recipients, sender and schedule; an earlier
+        send whose outcome is unresolved refuses even with ``allow_duplicate=True``: reconcile
+        first), and the server (a recent sending with the same text and SMS count that no send
+        of this ledger owns: another notebook or machine on the account).  ``allow_duplicate``
+        must be exactly ``True`` to pass the window checks.
+        """
+        forced = allow_duplicate is True
+        self.ledger.check_send(self.account, self.key, None if forced else self.duplicate_window)
+        if not forced:
+            self._check_server_duplicate()
 
     def preview(self) -> Preview:
         """Validate and quote, and show what sending would cost against the current balance.
@@ -203,7 +238,7 @@ class Campaign:
         """
         people = self.validate()
         quote = self.quote()
-        balance = self.client.balance()
+        balance = self._balance()
         return Preview(message=self.message, sender=self.sender, scheduled_at=self.scheduled_text(),
                        type=self.type, recipients=len(people), sms_count=quote.sms_count, total=quote.total,
                        currency=str(quote.currency),
@@ -212,10 +247,11 @@ class Campaign:
     def run(self, confirm: bool = False, allow_duplicate: bool = False) -> SendResult:
         """Every step, then POST /sendings once; returns a ``SendResult``.
 
-        Without ``confirm=True`` raises ``ConfirmationRequiredError`` (its ``.preview`` and
-        text give the exact total).  A definite refusal by the API (4xx) marks the ledger row
-        'failed' and re-raises; a lost answer marks it 'unknown' and raises
-        ``UnknownOutcomeError``: run ``client.reconcile()``, never re-send blindly.
+        ``confirm`` must be exactly ``True`` (not ``"yes"``, not ``1``): anything else raises
+        ``ConfirmationRequiredError`` (its ``.preview`` and text give the exact total).  A
+        definite refusal by the API (4xx) marks the ledger row 'failed' and re-raises; a lost
+        answer marks it 'unknown' and raises ``UnknownOutcomeError``: run ``client.reconcile()``,
+        never re-send blindly.
         """
         people = self.validate()
         quote = self.quote()
@@ -224,24 +260,23 @@ class Campaign:
         preview = Preview(message=self.message, sender=self.sender, scheduled_at=self.scheduled_text(),
                           type=self.type, recipients=len(people), sms_count=quote.sms_count, total=quote.total,
                           currency=str(quote.currency), balance=balance.amount)
-        if not confirm:
+        if confirm is not True:
+            given = "" if confirm in (False, None) else f" (confirm={confirm!r} is not True)"
             error = ConfirmationRequiredError(
                 f"Sending costs {quote.total} {quote.currency} for {len(people)} recipients ({quote.sms_count} SMS). "
-                f"Nothing was sent: call run(confirm=True) (or send(..., confirm=True)) to send it. [{preview}]")
+                f"Nothing was sent{given}: call run(confirm=True) (or send(..., confirm=True)) to send it. [{preview}]")
             error.preview = preview  # type: ignore[attr-defined]
             raise error
-        payload = self.payload()
-        send_id = self.client.ledger.claim_send(
-            self.client.settings.account, self.key, self._quote_id, self.sender, self.scheduled_text(), self.type,
-            len(people), duplicate_window=None if allow_duplicate else self.duplicate_window)
-        sending_id = self._post(send_id, payload)
-        return SendResult(sending_id=sending_id, total=quote.total, currency=str(quote.currency),
-                          state=ledger_mod.CREATED, send_id=send_id, recipients=len(people),
-                          sms_count=quote.sms_count)
+        send_id, scheduled = self.ledger.claim_send(
+            self.account, self.key, self._quote_id, self.sender, self.scheduled_text(), self.type, len(people),
+            duplicate_window=None if allow_duplicate is True else self.duplicate_window)
+        sending_id = self._post(send_id, self.payload(scheduled))
+        return SendResult(sending_id=sending_id, total=quote.total, currency=str(quote.currency), state=CREATED,
+                          send_id=send_id, recipients=len(people), sms_count=quote.sms_count, scheduled_at=scheduled)
 
-    def reconcile(self, **kwargs: Any) -> pd.DataFrame:
-        """``reconcile(self.client)``: settle this account's unknown sends from GET /sendings."""
-        return reconcile(self.client, **kwargs)
+    def reconcile(self) -> pd.DataFrame:
+        """``reconcile(client)``: settle this account's unresolved sends from GET /sendings."""
+        return reconcile(self)
 
     # -- parts -------------------------------------------------------------------------
 
@@ -251,34 +286,60 @@ class Campaign:
         return campaign_key(self.message, self._recipients().numbers, self.sender, self.scheduled_text())
 
     def scheduled_text(self) -> str | None:
-        """``scheduled_at`` as the API gets it (``Y-m-d H:i:s`` UTC); malformed -> ``ValidationError``."""
+        """``scheduled_at`` as asked (``Y-m-d H:i:s`` UTC, None for now); malformed -> ``ValidationError``."""
         return format_scheduled_at(self.scheduled_at)
 
-    def payload(self) -> dict[str, Any]:
-        """The POST /sendings body (recipients as a JSON array, normalised and de-duplicated)."""
+    def payload(self, scheduled_at: str | None = None) -> dict[str, Any]:
+        """The POST /sendings body (recipients as a JSON array, normalised and de-duplicated).
+
+        ``scheduled_at`` is the one the ledger claimed: always explicit, so that the server's
+        sending can be told apart from any other with the same text (the send's fingerprint).
+        """
         body: dict[str, Any] = {"message": self.message, "recipients": list(self._recipients().numbers),
                                 "sender": self.sender, "type": self.type}
-        when = self.scheduled_text()
+        when = scheduled_at or self.scheduled_text()
         if when is not None:
             body["scheduled_at"] = when
         return body
 
+    def _balance(self) -> Balance:
+        balance = self.api.balance()
+        self.ledger.record_balance(self.account, balance.amount, balance.currency)
+        return balance
+
     def _recipients(self) -> Recipients:
         if self._people is None:
-            people = normalize_recipients(self.recipients, on_invalid="report")
+            people = normalize_recipients(self.recipients, on_invalid="report", default_region=self.default_region)
             if len(people.duplicates):
                 warnings.warn(f"{len(people.duplicates)} duplicate recipients will get the SMS once: "
                               f"{list(people.duplicates['value'][:5])}", stacklevel=4)
             self._people = people
         return self._people
 
+    def _check_server_duplicate(self) -> None:
+        """The server's guard: a sending with this text and SMS count within the window that no
+        send of this ledger owns (a ledger send of another campaign owns its sending)."""
+        quote = self.quote()
+        sendings = self.api.sendings()
+        since = pd.Timestamp(self.ledger.now() - self.duplicate_window)
+        mine = self.ledger.linked_sendings(self.account)
+        rows = sendings[(sendings["text"] == self.message) & (sendings["total_sms"] == quote.sms_count)
+                        & (sendings["created_at"] >= since) & ~sendings["id"].isin(list(mine))]
+        if len(rows):
+            latest = rows.sort_values("created_at").iloc[-1]
+            raise DuplicateSendError(
+                f"The server already has a sending with the same text and SMS count ({quote.sms_count}): sending "
+                f"{int(latest['id'])}, created {latest['created_at']:%Y-%m-%d %H:%M:%S} UTC, within the duplicate "
+                f"window of {self.duplicate_window}; this notebook's ledger did not send it (another notebook or "
+                "machine on this account?). Pass allow_duplicate=True to send this campaign anyway")
+
     @staticmethod
     def _check_future(when: str | None, now_utc: datetime) -> None:
         # "Now" is the ledger's clock: wall time, or the sandbox's when a notebook follows it.
         if when is None:
             return
-        now = now_utc.astimezone(UTC).replace(microsecond=0, tzinfo=None)
-        if datetime.strptime(when, spec.SCHEDULED_AT_FORMAT) <= now:
+        now = now_utc.astimezone(UTC).replace(microsecond=0)
+        if parse_scheduled_at(when) <= now:
             text = (f"scheduled_at {when} UTC is in the past (compared against now, {now:%Y-%m-%d %H:%M:%S} UTC; "
                     "a naive scheduled_at is taken as UTC)")
             raise ValidationError(text, field_errors={"scheduled_at": [text]})
@@ -294,121 +355,100 @@ class Campaign:
                 field_errors={"sender": [spec.MSG_INVALID_SENDER]})
 
     def _approved_senders(self, refresh: bool) -> list[str]:
-        names = [str(s) for s in self.client.senders(refresh=refresh)["sender"]]
+        names = [str(s) for s in self.api.senders(refresh=refresh)["sender"]]
         return names + [s for s in spec.DEFAULT_SENDERS if s not in names]
 
     def _post(self, send_id: int, payload: dict[str, Any]) -> int:
         """POST once; settle the ledger row from what came back (or did not)."""
-        ledger = self.client.ledger
         try:
-            sending_id = self.client._post_sending(payload)
+            sending_id = self.api.create_sending(payload)
         except UnknownOutcomeError as exc:
-            ledger.mark_unknown(send_id, str(exc))
-            raise _unknown(send_id, exc) from exc
+            self.ledger.mark_unknown(send_id, str(exc))
+            raise _unknown(send_id, exc, self.settings) from exc
         except SMSgicError as exc:
             status = exc.http_status
             if status is not None and status >= 500:
                 # A 500 may come after the server committed: as uncertain as a lost answer.
-                ledger.mark_unknown(send_id, str(exc))
-                raise _unknown(send_id, exc) from exc
+                self.ledger.mark_unknown(send_id, str(exc))
+                raise _unknown(send_id, exc, self.settings) from exc
             # 4xx: the API refused; no status: it never left (connection refused, no token).
-            ledger.fail_send(send_id, str(exc))
+            self.ledger.fail_send(send_id, str(exc))
             raise
         except BaseException as exc:
             # Interrupted (Ctrl-C in the notebook...) while the request may have been out.
-            ledger.mark_unknown(send_id, f"interrupted: {type(exc).__name__}")
+            self.ledger.mark_unknown(send_id, f"interrupted: {type(exc).__name__}")
             raise
-        ledger.complete_send(send_id, sending_id)
+        self.ledger.complete_send(send_id, sending_id)
         return sending_id
 
 
-def _unknown(send_id: int, cause: SMSgicError) -> UnknownOutcomeError:
+def _unknown(send_id: int, cause: SMSgicError, settings: Settings) -> UnknownOutcomeError:
+    window = settings.timeout + settings.commit_grace
     return UnknownOutcomeError(
         f"The sending may or may not exist: {cause.message}. It is recorded as ledger send {send_id} "
-        f"(state 'unknown'). Run client.reconcile() to find out (it links the sending if the server has it, "
-        f"or marks the send failed) before sending this campaign again; it will not be re-sent automatically.",
+        f"(state 'unknown') and will not be re-sent automatically. Run client.reconcile(): it links the "
+        f"sending once the server shows it; the send is only declared not sent when nothing like it is on the "
+        f"server {window:.0f} s after it left (the request may still be committing until then).",
         http_status=cause.http_status, body=cause.body)
 
 
 # --- reconciliation --------------------------------------------------------------------------
 
-def match_sending(sendings: pd.DataFrame, *, text: str, sms_count: int, created_at: datetime,
-                  scheduled_at: Any = None, exclude: set[int] | frozenset[int] = frozenset(),
-                  tolerance: timedelta = RECONCILE_TOLERANCE) -> int | None:
-    """The id of the /sendings row that a send with an unknown outcome created, or None.
+def reconcile(client: Account) -> pd.DataFrame:
+    """Settle the account's unresolved ('unknown', stale 'pending') sends from GET /sendings.
 
-    A match has the same text, ``total_sms == sms_count``, ``created_at`` within
-    ``tolerance`` of the send's time, the same ``scheduled_at`` when the send had one, and is
-    not in ``exclude`` (already linked to another ledger row).  Several -> the closest in time.
-    """
-    if sendings.empty:
-        return None
-    when = pd.Timestamp(created_at)
-    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
-    rows = sendings[(sendings["text"] == text) & (sendings["total_sms"] == int(sms_count))
-                    & ~sendings["id"].isin(list(exclude))]
-    distance = (rows["created_at"] - when).abs()
-    rows = rows[distance <= pd.Timedelta(tolerance)]
-    if scheduled_at is not None and not pd.isna(scheduled_at):
-        rows = rows[rows["scheduled_at"] == pd.Timestamp(scheduled_at)]
-    if rows.empty:
-        return None
-    order = pd.DataFrame({"distance": distance[rows.index], "id": rows["id"]}).sort_values(["distance", "id"])
-    return int(order["id"].iloc[0])
+    Each send is decided by ``sendstate.decide``: a sending proven to be its own -> 'reconciled'
+    with that id; nothing like it on the server once its request cannot be in flight any more
+    -> 'failed' (safe to send again); otherwise it stays as it is, with the ``candidates`` a
+    person should look at and a ``note`` saying why (``seconds_left`` while it may still be in
+    flight).  Nothing is ever re-sent.
 
-
-def reconcile(client: "Client", *, tolerance: timedelta = RECONCILE_TOLERANCE,
-              pending_after: timedelta | None = None) -> pd.DataFrame:
-    """Settle the account's 'unknown' (and stale 'pending') sends from GET /sendings.
-
-    Each is matched with :func:`match_sending` (text and SMS count of its quote, created
-    within ``tolerance`` of the send, not linked to another row): found -> 'reconciled' with
-    that id; none -> 'failed' (safe to send again).  Nothing is ever re-sent.  A 'pending'
-    row younger than ``pending_after`` (default twice the request timeout) may still be in
-    flight in another thread or notebook and is left alone.
-
-    Returns DataFrame[send_id, created_at, previous_state, state, sending_id, note].
+    Returns DataFrame[send_id, created_at, previous_state, state, sending_id, candidates,
+    seconds_left, note].
 
     >>> client.reconcile()   # doctest: +SKIP
     """
-    ledger, account = client.ledger, client.settings.account
-    if pending_after is None:
-        pending_after = timedelta(seconds=2 * client.settings.timeout)
-    open_sends = ledger.unresolved(account)
+    ledger, account, settings = client.ledger, client.settings.account, client.settings
+    facts = ledger.unresolved_facts(account)
     rows: list[dict[str, Any]] = []
-    if open_sends.empty:
-        return pd.DataFrame(rows, columns=RECONCILE_COLUMNS)
-    sendings = client.sendings()
-    quotes = ledger.quotes(account).set_index("id")
-    linked = {int(s) for s in ledger.sends(account)["sending_id"].dropna()}
-    now = pd.Timestamp(ledger.now())  # the clock the ledger rows were stamped with
-    for send in open_sends.to_dict("records"):
-        row = {"send_id": int(send["id"]), "created_at": send["created_at"], "previous_state": send["state"],
-               "state": send["state"], "sending_id": None, "note": ""}
-        rows.append(row)
-        if send["state"] == ledger_mod.PENDING and now - send["created_at"] < pd.Timedelta(pending_after):
-            row["note"] = "pending for less than pending_after: may still be in flight; left alone"
-            continue
-        if pd.isna(send["quote_id"]) or int(send["quote_id"]) not in quotes.index:
-            row["note"] = "no quote recorded for this send: cannot match it by text and SMS count; left alone"
-            continue
-        quote = quotes.loc[int(send["quote_id"])]
-        sending_id = match_sending(sendings, text=quote["message"], sms_count=int(quote["sms_count"]),
-                                   created_at=send["created_at"], scheduled_at=send["scheduled_at"],
-                                   exclude=linked, tolerance=tolerance)
-        try:
-            ledger.reconcile(row["send_id"], sending_id)
-        except ledger_mod.InvalidTransitionError:
-            row["state"] = ledger.get_send(row["send_id"])["state"]
-            row["note"] = "settled meanwhile by another thread or notebook"
-            continue
-        except ledger_mod.LedgerError as exc:  # the sending was linked meanwhile by another notebook
-            row["note"] = f"left alone: {exc}; run reconcile() again"
-            continue
-        if sending_id is None:
-            row["state"], row["note"] = ledger_mod.FAILED, "no matching sending on the server: safe to send again"
-        else:
-            linked.add(sending_id)
-            row["state"], row["sending_id"], row["note"] = ledger_mod.RECONCILED, sending_id, "found on the server"
+    if facts:
+        sendings = client.api.sendings()
+        linked = ledger.linked_sendings(account)
+        now = ledger.now()
+        in_flight = timedelta(seconds=settings.timeout + settings.commit_grace)
+        for send in facts:
+            verdict = decide(send, sendings, now=now, in_flight=in_flight, linked=linked)
+            row = {"send_id": send.send_id, "created_at": pd.Timestamp(send.created_at), "previous_state": send.state,
+                   "state": send.state, "sending_id": verdict.sending_id, "candidates": list(verdict.candidates),
+                   "seconds_left": verdict.seconds_left, "note": verdict.note}
+            rows.append(row)
+            if verdict.event is None:
+                continue
+            try:
+                row["state"] = ledger.apply(send.send_id, verdict.event, sending_id=verdict.sending_id,
+                                            note=f"reconcile: {verdict.note}")
+            except InvalidTransitionError:
+                row["state"] = ledger.get_send(send.send_id)["state"]
+                row["note"] = "settled meanwhile by another thread or notebook"
+                continue
+            except LedgerError as exc:  # the sending was linked meanwhile by another notebook
+                row["sending_id"], row["note"] = None, f"left alone: {exc}; run reconcile() again"
+                continue
+            if verdict.sending_id is not None:
+                linked.add(verdict.sending_id)
     frame = pd.DataFrame(rows, columns=RECONCILE_COLUMNS)
-    return frame.astype({"send_id": "int64", "sending_id": "Int64"})
+    return frame.astype({"send_id": "int64", "sending_id": "Int64", "seconds_left": "float64"})
+
+
+def resolve_send(client: Account, send_id: int, *, sending_id: int | None) -> str:
+    """A person's ruling on an unresolved send: ``sending_id`` is its sending on the server, or
+    None when they checked that it never went out (then it may be sent again).  Returns the new state.
+
+    The sending must exist on the server (``NotFoundError`` otherwise) and belong to no other
+    send of this ledger.
+    """
+    if sending_id is None:
+        return client.ledger.apply(send_id, RULED_NOT_SENT, note="resolved by hand: not sent")
+    client.api.sending(sending_id)  # NotFoundError for an id the account does not have
+    return client.ledger.apply(send_id, RULED_SENT, sending_id=sending_id,
+                               note=f"resolved by hand: sending {sending_id}")

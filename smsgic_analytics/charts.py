@@ -28,7 +28,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from . import spec
-from .ledger import FREQS, is_missing, period_start, to_decimal
+from .money import is_missing, parse_money, to_float
+from .spend import FREQS, period_start
 
 TEMPLATE = "plotly_white"
 BAR_COLOR = "#2563EB"
@@ -117,7 +118,7 @@ def _sum_by(df: pd.DataFrame, keys: Sequence[str], col: str, what: str) -> pd.Da
     """Exact Decimal totals per key (blank keys labelled "(unknown)"), largest first, ties by name."""
     totals: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
     for i, rec in enumerate(df[[*keys, col]].to_dict("records")):
-        totals[tuple(_label(rec[k]) for k in keys)] += to_decimal(rec[col], f"{what} row {i}: {col}")
+        totals[tuple(_label(rec[k]) for k in keys)] += parse_money(rec[col], f"{what} row {i}: {col}", floats=True)
     out = pd.DataFrame([(*k, v) for k, v in totals.items()], columns=[*keys, "amount"])
     out["value"] = out["amount"].map(float)
     out = out.sort_values(["value", *keys], ascending=[False, *([True] * len(keys))], kind="stable")
@@ -383,7 +384,7 @@ def rates_map(rates_df: pd.DataFrame | None, currency: str | None = None) -> go.
     cur = _currency(rated, currency, "rates_map")
     rows = []
     for label, group in rated.groupby(rated["country"].map(_label), sort=True):
-        rates = [to_decimal(r, f"rates_map {label}: rate") for r in group["rate"]]
+        rates = [parse_money(r, f"rates_map {label}: rate", floats=True) for r in group["rate"]]
         if "mnc" in group.columns:
             default = [r for r, mnc in zip(rates, group["mnc"]) if _is_default_mnc(mnc)]
         else:
@@ -518,8 +519,7 @@ def spend_over_time(spend_df: pd.DataFrame | None, balance_df: pd.DataFrame | No
     if has_balance:
         _require(balance_df, ["taken_at"], "spend_over_time balance_df")
         balance = balance_df.sort_values("taken_at", kind="stable")
-        values = (balance["amount_float"] if "amount_float" in balance.columns
-                  else balance["amount"].map(lambda v: float(to_decimal(v, "balance_df.amount"))))
+        values = balance["amount"].map(to_float)
         fig.add_trace(go.Scatter(x=pd.to_datetime(balance["taken_at"], utc=True).tolist(), y=values.tolist(),
                                  name="Balance", mode="lines+markers", line={"color": BALANCE_COLOR, "shape": "hv"}),
                       secondary_y=True)
@@ -535,7 +535,7 @@ def _spend_per_period(priced: pd.DataFrame, col: str, freq: str) -> tuple[list[p
         raise ValueError(f"spend_over_time spend_df: {int(periods.isna().sum())} priced row(s) have no {time_col}")
     totals: dict[pd.Timestamp, Decimal] = defaultdict(Decimal)
     for i, (period, amount) in enumerate(zip(periods, priced[col])):
-        totals[period] += to_decimal(amount, f"spend_over_time spend_df row {i}: {col}")
+        totals[period] += parse_money(amount, f"spend_over_time spend_df row {i}: {col}", floats=True)
     ordered = sorted(totals)
     return ordered, [totals[p] for p in ordered]
 

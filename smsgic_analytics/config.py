@@ -38,6 +38,10 @@ class Settings:
     base_url: str = spec.BASE_URL
     cache_dir: Path = field(default_factory=lambda: Path(user_cache_dir("smsgic-analytics")))
     timeout: float = 30.0  # seconds, connect and read, on every request
+    # Seconds a server may still commit a POST /sendings after the client stopped waiting for
+    # it; until timeout + commit_grace have passed, a send missing from /sendings is not proof
+    # that it was never created.
+    commit_grace: float = 300.0
     calculate_per_minute: int = spec.CALCULATE_PER_MINUTE
     max_retries: int = 5
     backoff_factor: float = 0.5  # seconds; doubled each retry, with jitter

@@ -8,18 +8,19 @@ Conventions shared by every frame:
   carry a ``Z``; ``scheduled_at`` is naive in the API (``Y-m-d H:i:s``) and is *treated as UTC*;
 * ``status`` is an ordered category in ``spec.STATUSES`` order (a status the docs do not
   list is appended, never turned into NaN);
-* rates are display data (``float64``); exact money lives in ``Quote`` as ``Decimal``.
+* money is exact: rates are ``Decimal`` objects as the wire gave them (``money.parse_money``);
+  charts turn them into floats for drawing, nothing else does.
 
 A record that lacks a required field raises ``ValueError`` naming the row and the field.
 """
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
 from . import spec
+from .money import parse_money
 
 UTC = "datetime64[us, UTC]"
 SENDERS_COLUMNS = ["id", "sender"]
@@ -77,20 +78,16 @@ def rates_frame(records: Sequence[Mapping[str, Any]], currency: str | None) -> p
     """``/rates`` -> DataFrame[mcc, mnc, is_default, country, rate, currency].
 
     ``mnc`` missing (JSON null) means the country's default rate: ``mnc`` is <NA> and
-    ``is_default`` is True.  ``rate`` is float64 for display; the currency comes from /balance.
+    ``is_default`` is True.  ``rate`` holds exact Decimals; the currency comes from /balance.
     """
     mnc = [None if m in (None, "", "null") else str(m) for m in _column(records, "mnc", "rates")]
-    rates = []
-    for i, r in enumerate(_column(records, "rate", "rates")):
-        if isinstance(r, bool) or not isinstance(r, (int, float, Decimal)):
-            raise ValueError(f"rates[{i}].rate: expected a number, got {r!r}")
-        rates.append(float(r))
+    rates = [parse_money(r, f"rates[{i}].rate") for i, r in enumerate(_column(records, "rate", "rates"))]
     return pd.DataFrame({
         "mcc": pd.Series([str(m) for m in _column(records, "mcc", "rates")], dtype="string"),
         "mnc": pd.Series(mnc, dtype="string"),
         "is_default": pd.Series([m is None for m in mnc], dtype="bool"),
         "country": pd.Series(_column(records, "country", "rates"), dtype="category"),
-        "rate": pd.Series(rates, dtype="float64"),
+        "rate": pd.Series(rates, dtype=object),
         "currency": pd.Series([currency] * len(records), dtype="string"),
     }, columns=RATES_COLUMNS)
 

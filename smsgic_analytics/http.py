@@ -87,6 +87,26 @@ def _endpoint(method: str, url: str) -> tuple[str, str]:
     return method, path
 
 
+# Whether a request may be sent again when an attempt's outcome is unknown -- the one table
+# retries and error mapping read.  Reads and pricing change nothing on the server; creating a
+# sending spends money and is not idempotent.  An endpoint missing here is treated as unsafe.
+SAFE_TO_REPEAT: dict[tuple[str, str], bool] = {
+    ("GET", spec.STATUS): True,
+    ("GET", spec.BALANCE): True,
+    ("GET", spec.SENDERS): True,
+    ("GET", spec.RATES): True,
+    ("GET", spec.SENDINGS): True,
+    ("GET", spec.SENDING): True,
+    ("POST", spec.CALCULATE): True,
+    ("POST", spec.SENDINGS): False,
+}
+
+
+def safe_to_repeat(method: str, path: str) -> bool:
+    """``SAFE_TO_REPEAT`` for a method and URL or path."""
+    return SAFE_TO_REPEAT.get(_endpoint(method.upper(), path), False)
+
+
 def expire_after_for(method: str, path: str, settings: Settings) -> int:
     """Seconds an answer may be reused, or ``DO_NOT_CACHE``.
 
@@ -268,13 +288,16 @@ class SMSgicSession(CacheMixin, _PauseMixin, LimiterMixin, requests.Session):
 
         ``cache=False`` bypasses the cache (no read, no write); ``refresh=True`` skips the read
         and stores the fresh answer; ``only_if_cached=True`` never touches the network and
-        returns None when the answer is not cached.  ``retry`` defaults to True for GET and
-        calculate only.
+        returns None when the answer is not cached.  ``retry`` defaults to ``SAFE_TO_REPEAT``
+        (GET and calculate); asking to retry an endpoint that is not safe to repeat is an error.
         """
         method = method.upper()
         endpoint = _endpoint(method, path)
+        repeatable = safe_to_repeat(method, path)
         if retry is None:
-            retry = method == "GET" or endpoint == ("POST", spec.CALCULATE)
+            retry = repeatable
+        elif retry and not repeatable:
+            raise ValueError(f"{method} {path} is not safe to repeat and is never retried")
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if auth:
             if not self.smsgic.token:
@@ -290,7 +313,7 @@ class SMSgicSession(CacheMixin, _PauseMixin, LimiterMixin, requests.Session):
                     expire_after=expire_after, force_refresh=refresh, only_if_cached=only_if_cached,
                     timeout=self.smsgic.timeout)
             except requests.RequestException as exc:
-                error = _transport_error(exc, method, path, sent_once=not retry)
+                error = _transport_error(exc, method, path, repeatable)
                 if retry and attempt < self.smsgic.max_retries:
                     log.info("%s %s: %s; retry %d", method, path, type(exc).__name__, attempt + 1)
                     time.sleep(self._backoff(attempt))
@@ -314,7 +337,7 @@ class SMSgicSession(CacheMixin, _PauseMixin, LimiterMixin, requests.Session):
                 attempt += 1
                 continue
             try:
-                return _decode(response, method, path, retry)
+                return _decode(response, method, path, repeatable)
             except SMSgicError:
                 if getattr(response, "cache_key", None):
                     self.cache.delete(response.cache_key)  # an unreadable answer must not be reused
@@ -379,22 +402,22 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return isinstance(reason, NewConnectionError)
 
 
-def _transport_error(exc: requests.RequestException, method: str, path: str, sent_once: bool) -> SMSgicError:
-    """Map a requests exception.  ``sent_once``: the request is never repeated (POST /sendings),
-    so a failure after it left the client is an unknown outcome, not a plain connection error."""
+def _transport_error(exc: requests.RequestException, method: str, path: str, repeatable: bool) -> SMSgicError:
+    """Map a requests exception.  A request that is not safe to repeat (POST /sendings) and may
+    have reached the server has an unknown outcome, not a plain connection error."""
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
-        if sent_once and method == "POST":
+        if not repeatable:
             return UnknownOutcomeError(
                 f"{method} {path}: the answer was cut short (truncated body); the request may have taken effect")
         return ServerError(f"{method} {path}: the answer was cut short (truncated body): {exc}")
-    if sent_once and method == "POST" and not _never_sent(exc):
+    if not repeatable and not _never_sent(exc):
         return UnknownOutcomeError(
             f"{method} {path} was sent but no answer came back ({type(exc).__name__}); it may have "
             "taken effect - reconcile before trying again")
     return APIConnectionError(f"{method} {path}: no response from the server ({type(exc).__name__}: {exc})")
 
 
-def _decode(response: requests.Response, method: str, path: str, retryable: bool) -> Any:
+def _decode(response: requests.Response, method: str, path: str, repeatable: bool) -> Any:
     """The JSON body of a 2xx answer (floats as Decimal), or the matching SMSgicError."""
     status = response.status_code
     if 200 <= status < 300:
@@ -404,11 +427,11 @@ def _decode(response: requests.Response, method: str, path: str, retryable: bool
             snippet = response.content[:80].decode("utf-8", "replace")
             text = (f"{method} {path} answered HTTP {status} with a body that is not valid JSON "
                     f"(garbage or truncated, {len(response.content)} bytes): {snippet!r}")
-            if method == "POST" and not retryable:
+            if not repeatable:
                 raise UnknownOutcomeError(text + "; the request may have taken effect", http_status=status,
                                           body=response.text, headers=response.headers) from None
             raise ServerError(text, http_status=status, body=response.text, headers=response.headers) from None
-    raise _error_for(response, method, path, retryable)
+    raise _error_for(response, method, path, repeatable)
 
 
 _FIELD_IN_MESSAGE = re.compile(r"Please send `(\w+)` post parameter")
@@ -434,7 +457,7 @@ def field_errors_of(body: Any) -> dict[str, list[str]]:
     return out
 
 
-def _error_for(response: requests.Response, method: str, path: str, retryable: bool = True) -> SMSgicError:
+def _error_for(response: requests.Response, method: str, path: str, repeatable: bool = True) -> SMSgicError:
     status = response.status_code
     try:
         body: Any = json.loads(response.content, parse_float=Decimal)
@@ -455,7 +478,7 @@ def _error_for(response: requests.Response, method: str, path: str, retryable: b
             return InsufficientBalanceError(text, field_errors=fields, **kw)
         return ValidationError(text, field_errors=fields, **kw)
     if status >= 500:
-        if method == "POST" and not retryable and status in (502, 504):
+        if not repeatable and status in (502, 504):
             # a gateway lost the answer: the server behind it may have acted
             return UnknownOutcomeError(f"{text} (gateway error: the request may have taken effect)", **kw)
         return ServerError(text, **kw)

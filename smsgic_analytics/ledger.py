@@ -1,4 +1,4 @@
-"""The local spend ledger: every quote, send and balance snapshot, in one SQLite file.
+"""The local ledger: every quote, send and balance snapshot, in one SQLite file -- the store.
 
 Why: the API's /sendings rows carry no cost, so spend can only be known from what the
 toolkit itself quoted and sent.  The file lives next to the HTTP cache
@@ -6,7 +6,10 @@ toolkit itself quoted and sent.  The file lives next to the HTTP cache
 notebooks (two processes) write at once: WAL journal, a busy timeout, one short
 ``BEGIN IMMEDIATE`` transaction per write and one connection per call.
 
-Accounts are named by ``config.account_key(token)``, never by the token.  Money is stored
+This module is the SQL store only: which state a send may move to is ``sendstate``'s
+transition table, and spend analytics are pure functions in ``spend``.
+
+Accounts are named by ``config.account_key(...)``, never by the token.  Money is stored
 as TEXT and read back as ``Decimal``.
 
 >>> from pathlib import Path; import tempfile
@@ -25,7 +28,7 @@ import re
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import Decimal
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -33,22 +36,39 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import pandas as pd
 
 from . import spec
-from .errors import DuplicateSendError
+from .dates import as_utc, format_scheduled_at, parse_scheduled_at
+from .errors import DuplicateSendError, ValidationError
+from .money import is_missing, parse_money
+from .sendstate import (
+    ABSENT,
+    ANSWERED,
+    CREATED,
+    FAILED,
+    FOUND,
+    LIVE_STATES,
+    LOST,
+    PENDING,
+    RECONCILED,
+    REFUSED,
+    RULED_NOT_SENT,
+    RULED_SENT,
+    SPENT_STATES,
+    STATES,
+    UNKNOWN,
+    UNRESOLVED,
+    InvalidTransitionError,
+    SendFacts,
+    next_state,
+)
 
 LEDGER_FILENAME = "ledger.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the other notebook's transaction
-
-PENDING, CREATED, FAILED, UNKNOWN, RECONCILED = "pending", "created", "failed", "unknown", "reconciled"
-STATES = (PENDING, CREATED, FAILED, UNKNOWN, RECONCILED)
-# States in which a sending may exist on the server: the duplicate guard counts them.
-LIVE_STATES = (PENDING, CREATED, UNKNOWN, RECONCILED)
-# States whose cost was spent: the sending exists on the server.
-SPENT_STATES = (CREATED, RECONCILED)
-UNKNOWN_STATUS = "unknown"  # /sendings status of a sending the API did not list
-
-FREQS = {"D": "day", "W": "week", "M": "month"}
-SUMMARY_KEYS = ("period", "country", "operator", "sender", "status", "destination", "sending_id", "currency")
+FINGERPRINT_SEARCH = 3600  # seconds after now searched for a free scheduled_at
+# An immediate send is scheduled 1-30 s ahead, at an offset drawn from the campaign (its
+# recipients): two ledgers (two machines) sending the same text to different audiences in the
+# same second pick different seconds 29 times in 30, so their sendings can be told apart.
+FINGERPRINT_SPREAD = 30
 
 # An account is a 16-hex-digit hash (or "anonymous"); anything else may be a raw token.
 _ACCOUNT_RE = re.compile(r"^(?:[0-9a-f]{16}|anonymous)$")
@@ -94,7 +114,8 @@ CREATE TABLE IF NOT EXISTS sends (
     state TEXT NOT NULL CHECK (state IN ('pending', 'created', 'failed', 'unknown', 'reconciled')),
     sending_id INTEGER,
     error TEXT,
-    resolved_at TEXT
+    resolved_at TEXT,
+    auto_schedule INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sends_campaign ON sends(account, campaign_key, created_at);
 CREATE INDEX IF NOT EXISTS sends_state ON sends(account, state);
@@ -107,23 +128,14 @@ CREATE TABLE IF NOT EXISTS balance_snapshots (
 );
 CREATE INDEX IF NOT EXISTS balance_account ON balance_snapshots(account, taken_at);
 """
-
-# Which state each transition may start from.
-_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "complete_send": (PENDING,),
-    "fail_send": (PENDING,),
-    "mark_unknown": (PENDING,),
-    # A pending row left by a crashed kernel is as uncertain as an unknown one.
-    "reconcile": (PENDING, UNKNOWN),
+# Schema upgrades, each from the version before it: an older file is upgraded in place, its rows kept.
+_MIGRATIONS = {
+    # 2: the client chooses every send's scheduled_at (the fingerprint) and says when it did.
+    2: ["ALTER TABLE sends ADD COLUMN auto_schedule INTEGER NOT NULL DEFAULT 0"],
 }
-
 
 class LedgerError(Exception):
     """Base class for ledger misuse."""
-
-
-class InvalidTransitionError(LedgerError, ValueError):
-    """A send was moved to a state its current state cannot reach (e.g. created -> failed)."""
 
 
 class SendNotFoundError(LedgerError, LookupError):
@@ -142,23 +154,6 @@ def recipients_hash(recipients: Iterable[str]) -> str:
     return _sha256(json.dumps(sorted(str(r) for r in recipients)))
 
 
-def format_scheduled_at(scheduled_at: datetime | str | None) -> str | None:
-    """``scheduled_at`` as the API's ``Y-m-d H:i:s`` text (aware datetimes converted to UTC)."""
-    if scheduled_at is None:
-        return None
-    if isinstance(scheduled_at, str):
-        try:
-            datetime.strptime(scheduled_at, spec.SCHEDULED_AT_FORMAT)
-        except ValueError:
-            raise ValueError(
-                f"scheduled_at: must be Y-m-d H:i:s (e.g. 2024-05-01 09:00:00), got {scheduled_at!r}"
-            ) from None
-        return scheduled_at
-    if scheduled_at.tzinfo is not None:
-        scheduled_at = scheduled_at.astimezone(UTC).replace(tzinfo=None)
-    return scheduled_at.strftime(spec.SCHEDULED_AT_FORMAT)
-
-
 def campaign_key(message: str, recipients: Iterable[str], sender: str,
                  scheduled_at: datetime | str | None = None) -> str:
     """Identity of a campaign for the duplicate guard: hash of message, sorted recipients, sender, scheduled_at.
@@ -170,26 +165,8 @@ def campaign_key(message: str, recipients: Iterable[str], sender: str,
     return _sha256(json.dumps(payload, ensure_ascii=False))
 
 
-def to_decimal(value: Any, field: str) -> Decimal:
-    """Exact Decimal from Decimal, int, str or float (via its shortest repr, so 0.45 stays 0.45)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{field}: expected an amount, got a boolean {value!r}")
-    try:
-        if isinstance(value, Decimal):
-            result = value
-        elif isinstance(value, Integral):
-            result = Decimal(int(value))
-        elif isinstance(value, Real):
-            result = Decimal(repr(float(value)))
-        elif isinstance(value, str):
-            result = Decimal(value.strip())
-        else:
-            raise TypeError
-    except (TypeError, InvalidOperation, ValueError):
-        raise ValueError(f"{field}: expected an amount, got {value!r}") from None
-    if not result.is_finite():
-        raise ValueError(f"{field}: amount must be finite, got {value!r}")
-    return result
+def _money_text(value: Any, field: str) -> str:
+    return str(parse_money(value, field))
 
 
 def _to_int(value: Any, field: str) -> int:
@@ -200,19 +177,9 @@ def _to_int(value: Any, field: str) -> int:
     return int(value)
 
 
-def _utc(dt: datetime) -> datetime:
-    """Aware UTC; naive datetimes are taken as UTC (the project's convention for the API's naive times)."""
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 def _ts(dt: datetime) -> str:
     # One fixed-width format so that text order is time order in SQL comparisons.
-    return _utc(dt).isoformat(timespec="microseconds")
-
-
-def is_missing(value: Any) -> bool:
-    """None, NaN, NA or NaT: a cell with no value."""
-    return value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT
+    return as_utc(dt).isoformat(timespec="microseconds")
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -227,58 +194,6 @@ def _check_account(account: str) -> str:
     if not isinstance(account, str) or not _ACCOUNT_RE.match(account):
         raise ValueError("account: must be config.account_key(token) (16 hex digits), never the token itself")
     return account
-
-
-def period_start(times: pd.Series, freq: str = "D") -> pd.Series:
-    """Start (UTC) of the day, Monday-based week or month each timestamp falls in.
-
-    >>> period_start(pd.Series(pd.to_datetime(["2024-05-15 13:00"], utc=True)), "M").iloc[0]
-    Timestamp('2024-05-01 00:00:00+0000', tz='UTC')
-    """
-    if freq not in FREQS:
-        raise ValueError(f"freq: must be one of {', '.join(FREQS)} (day, week, month), got {freq!r}")
-    times = pd.to_datetime(times, utc=True)
-    day = times.dt.floor("D")
-    if freq == "D":
-        return day
-    if freq == "W":
-        return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
-    return day - pd.to_timedelta(day.dt.day - 1, unit="D")
-
-
-def decimal_sum(values: Iterable[Any]) -> Decimal:
-    """Exact sum of the non-missing amounts."""
-    return sum((to_decimal(v, "amount") for v in values if not is_missing(v)), Decimal(0))
-
-
-def allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
-    """Split ``amount`` over ``weights`` proportionally, exactly (largest remainder method).
-
-    The shares are multiples of the finest decimal place among the inputs and always add
-    up to ``amount`` to the last digit: a sending's tax spread over its destinations.
-
-    >>> allocate(Decimal("0.10"), [Decimal("1"), Decimal("1"), Decimal("1")])
-    [Decimal('0.04'), Decimal('0.03'), Decimal('0.03')]
-    """
-    if not weights:
-        return []
-    exponent = min(int(d.as_tuple().exponent) for d in (amount, *weights))
-    quantum = Decimal(1).scaleb(exponent)
-    weight_total = sum(weights, Decimal(0))
-    if weight_total == 0:
-        shares = [Decimal(0).quantize(quantum)] * len(weights)
-        shares[-1] = amount.quantize(quantum)
-        return shares
-    sign = -1 if amount < 0 else 1
-    units = int((abs(amount) / quantum).to_integral_value())
-    exact = [Decimal(units) * w / weight_total for w in weights]
-    floors = [int(x.to_integral_value(rounding=ROUND_FLOOR)) for x in exact]
-    left = units - sum(floors)
-    # Hand the leftover units to the largest fractional parts; ties go to the earlier row.
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in order[:left]:
-        floors[i] += 1
-    return [(sign * Decimal(n) * quantum).quantize(quantum) for n in floors]
 
 
 # --------------------------------------------------------------------------- the ledger
@@ -348,9 +263,14 @@ class Ledger:
                     f"{self.path}: ledger schema version {version} is newer than this toolkit's "
                     f"({SCHEMA_VERSION}); upgrade smsgic-analytics"
                 )
+            fresh = conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sends'").fetchone()[0] == 0
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            if not fresh:
+                for step in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS.get(step, []):
+                        conn.execute(statement)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -361,7 +281,7 @@ class Ledger:
 
     def now(self) -> datetime:
         """The time (aware UTC) this ledger stamps its rows with: wall time unless a ``clock`` was given."""
-        return _utc(self._clock())
+        return as_utc(self._clock())
 
     def _now(self) -> str:
         return _ts(self._clock())
@@ -384,9 +304,9 @@ class Ledger:
         header = (
             account, self._now(), str(message), _sha256(str(message)), recipients_hash(recipients),
             len(recipients), _to_int(quote_like.sms_count, "quote.sms_count"),
-            str(to_decimal(quote_like.subtotal, "quote.subtotal")),
-            str(to_decimal(quote_like.tax, "quote.tax")),
-            str(to_decimal(quote_like.total, "quote.total")),
+            _money_text(quote_like.subtotal, "quote.subtotal"),
+            _money_text(quote_like.tax, "quote.tax"),
+            _money_text(quote_like.total, "quote.total"),
             str(currency),
         )
         rows = list(_destination_rows(quote_like.destinations))
@@ -429,62 +349,22 @@ class Ledger:
 
     # ------------------------------------------------------------ sends
 
-    def begin_send(self, account: str, campaign_key: str, quote_id: int | None, sender: str,
-                   scheduled_at: datetime | str | None, type: str, n_recipients: int, *,
-                   duplicate_window: timedelta | None = None) -> int:
-        """Record a send as 'pending' BEFORE the POST leaves; returns the send id.
-
-        With ``duplicate_window`` the duplicate check and the insert are one transaction, so
-        two notebooks sending the same campaign at the same moment cannot both pass:
-        the second gets ``DuplicateSendError``.
-        """
-        return self._insert_send(account, campaign_key, quote_id, sender, scheduled_at, type, n_recipients,
-                                 duplicate_window=duplicate_window, block_unresolved=False)
-
     def claim_send(self, account: str, campaign_key: str, quote_id: int | None, sender: str,
                    scheduled_at: datetime | str | None, type: str, n_recipients: int, *,
-                   duplicate_window: timedelta | None) -> int:
-        """``begin_send`` for campaign.py: also refuses while an earlier send of the campaign
-        is unresolved ('pending' or 'unknown', however old), whatever the window.
+                   duplicate_window: timedelta | None) -> tuple[int, str]:
+        """Record a send as 'pending' BEFORE the POST leaves: (send id, the scheduled_at to send).
 
         Check and insert are one BEGIN IMMEDIATE transaction: of two threads or notebooks
-        claiming the same campaign at once, exactly one gets a send id; the other gets
-        ``DuplicateSendError`` (``.previous`` is the earlier send).  ``duplicate_window=None``
-        (allow_duplicate) skips only the window check.
+        claiming the same campaign at once exactly one gets a send id; the other gets
+        ``DuplicateSendError`` (``.previous`` is the earlier send).  It refuses while an earlier
+        send of the campaign is unresolved ('pending' or 'unknown'), however old, and -- unless
+        ``duplicate_window`` is None (allow_duplicate) -- a live one within the window.
+
+        The returned ``scheduled_at`` is the send's fingerprint (see ``sendstate``): the one
+        asked for, or for "now" (None) a whole second 1-30 s ahead (``FINGERPRINT_SPREAD``) that
+        no other live send of this account and text uses.  An asked-for second that another live send of the same
+        text already uses is refused (``ValidationError`` naming the next free second).
         """
-        return self._insert_send(account, campaign_key, quote_id, sender, scheduled_at, type, n_recipients,
-                                 duplicate_window=duplicate_window, block_unresolved=True)
-
-    def check_send(self, account: str, campaign_key: str, duplicate_window: timedelta | None) -> None:
-        """Raise ``DuplicateSendError`` if ``claim_send`` would refuse now (a read: the early,
-        friendly check; ``claim_send`` repeats it atomically)."""
-        _check_account(account)
-        with self._connect() as conn:
-            self._guard(conn, account, campaign_key, duplicate_window, block_unresolved=True)
-
-    def _guard(self, conn: sqlite3.Connection, account: str, key: str, window: timedelta | None, *,
-               block_unresolved: bool) -> None:
-        if block_unresolved:
-            row = conn.execute(
-                "SELECT * FROM sends WHERE account = ? AND campaign_key = ? AND state IN (?, ?)"
-                " ORDER BY created_at DESC, id DESC LIMIT 1",
-                (account, key, PENDING, UNKNOWN),
-            ).fetchone()
-            if row is not None:
-                previous = _send_dict(row)
-                error = DuplicateSendError(_unresolved_message(previous))
-                error.previous = previous  # type: ignore[attr-defined]
-                raise error
-        if window is not None:
-            previous = self._recent(conn, account, key, window)
-            if previous is not None:
-                error = DuplicateSendError(_duplicate_message(previous, window))
-                error.previous = previous  # type: ignore[attr-defined]
-                raise error
-
-    def _insert_send(self, account: str, campaign_key: str, quote_id: int | None, sender: str,
-                     scheduled_at: datetime | str | None, type: str, n_recipients: int, *,
-                     duplicate_window: timedelta | None, block_unresolved: bool) -> int:
         _check_account(account)
         if type not in spec.SEND_TYPES:
             raise ValueError(f"type: must be one of {', '.join(spec.SEND_TYPES)}, got {type!r}")
@@ -493,72 +373,127 @@ class Ledger:
         n_recipients = _to_int(n_recipients, "n_recipients")
         if n_recipients < 0:
             raise ValueError(f"n_recipients: must be >= 0, got {n_recipients}")
-        scheduled_text = format_scheduled_at(scheduled_at)
+        asked = format_scheduled_at(scheduled_at)
         with self._write() as conn:
-            if quote_id is not None and conn.execute(
-                "SELECT 1 FROM quotes WHERE id = ? AND account = ?", (int(quote_id), account)
-            ).fetchone() is None:
-                raise ValueError(f"quote_id: no quote {quote_id} recorded for this account")
-            self._guard(conn, account, campaign_key, duplicate_window, block_unresolved=block_unresolved)
+            message = None
+            if quote_id is not None:
+                row = conn.execute("SELECT message FROM quotes WHERE id = ? AND account = ?",
+                                   (int(quote_id), account)).fetchone()
+                if row is None:
+                    raise ValueError(f"quote_id: no quote {quote_id} recorded for this account")
+                message = row["message"]
+            self._guard(conn, account, campaign_key, duplicate_window)
+            fingerprint = self._fingerprint(conn, account, message, asked, campaign_key)
             cur = conn.execute(
                 "INSERT INTO sends (account, created_at, campaign_key, quote_id, sender, scheduled_at,"
-                " type, recipients, state) VALUES (?,?,?,?,?,?,?,?,?)",
+                " type, recipients, state, auto_schedule) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (account, self._now(), campaign_key, None if quote_id is None else int(quote_id), sender,
-                 scheduled_text, type, n_recipients, PENDING),
+                 fingerprint, type, n_recipients, PENDING, int(asked is None)),
             )
-            return int(cur.lastrowid)
+            return int(cur.lastrowid), fingerprint
+
+    def _fingerprint(self, conn: sqlite3.Connection, account: str, message: str | None, asked: str | None,
+                     key: str) -> str:
+        """A scheduled_at no other live send of this account and text uses (see ``claim_send``)."""
+        taken = {r[0] for r in conn.execute(
+            "SELECT s.scheduled_at FROM sends s JOIN quotes q ON q.id = s.quote_id WHERE s.account = ?"
+            f" AND q.message IS ? AND s.scheduled_at IS NOT NULL AND s.state IN ({','.join('?' * len(LIVE_STATES))})",
+            (account, message, *LIVE_STATES))}
+        if asked is not None:
+            if asked not in taken:
+                return asked
+            start = parse_scheduled_at(asked)
+        else:
+            spread = int(_sha256(key)[:8], 16) % FINGERPRINT_SPREAD
+            start = self.now().replace(microsecond=0) + timedelta(seconds=1 + spread)
+        for step in range(FINGERPRINT_SEARCH):
+            candidate = (start + timedelta(seconds=step)).strftime(spec.SCHEDULED_AT_FORMAT)
+            if candidate not in taken:
+                break
+        else:  # pragma: no cover - an hour of same-text sends, one per second
+            raise LedgerError(f"no free scheduled_at within {FINGERPRINT_SEARCH} s of {start:%Y-%m-%d %H:%M:%S}")
+        if asked is None:
+            return candidate
+        text = (f"scheduled_at {asked} UTC is already taken by another send of the same text from this "
+                f"account: schedule this one at {candidate} (a second apart) so that the server's sendings "
+                "can be told apart")
+        raise ValidationError(text, field_errors={"scheduled_at": [text]})
+
+    def check_send(self, account: str, campaign_key: str, duplicate_window: timedelta | None) -> None:
+        """Raise ``DuplicateSendError`` if ``claim_send`` would refuse now (a read: the early,
+        friendly check; ``claim_send`` repeats it atomically)."""
+        _check_account(account)
+        with self._connect() as conn:
+            self._guard(conn, account, campaign_key, duplicate_window)
+
+    def _guard(self, conn: sqlite3.Connection, account: str, key: str, window: timedelta | None) -> None:
+        row = conn.execute(
+            f"SELECT * FROM sends WHERE account = ? AND campaign_key = ? AND state IN ({','.join('?' * len(UNRESOLVED))})"
+            " ORDER BY created_at DESC, id DESC LIMIT 1",
+            (account, key, *UNRESOLVED),
+        ).fetchone()
+        if row is not None:
+            previous = _send_dict(row)
+            error = DuplicateSendError(_unresolved_message(previous))
+            error.previous = previous  # type: ignore[attr-defined]
+            raise error
+        if window is not None:
+            previous = self._recent(conn, account, key, window)
+            if previous is not None:
+                error = DuplicateSendError(_duplicate_message(previous, window))
+                error.previous = previous  # type: ignore[attr-defined]
+                raise error
+
+    # Each entry point is one event of ``sendstate.TRANSITIONS``; the table decides where it may go.
 
     def complete_send(self, send_id: int, sending_id: int) -> None:
         """The API answered 200 with ``sending_id``: pending -> created."""
-        self._move(send_id, "complete_send", CREATED, sending_id=_to_int(sending_id, "sending_id"), resolved=True)
+        self.apply(send_id, ANSWERED, sending_id=sending_id)
 
     def fail_send(self, send_id: int, error: str) -> None:
-        """The API definitely did not create the sending (e.g. 422): pending -> failed."""
-        self._move(send_id, "fail_send", FAILED, error=str(error), resolved=True)
+        """The API definitely did not create the sending (a 4xx, or it never left): pending -> failed."""
+        self.apply(send_id, REFUSED, note=error)
 
     def mark_unknown(self, send_id: int, error: str) -> None:
-        """The POST left but its answer was lost: pending -> unknown (reconcile before re-sending)."""
-        self._move(send_id, "mark_unknown", UNKNOWN, error=str(error), resolved=False)
+        """The POST may have reached the server but its answer was lost: pending -> unknown."""
+        self.apply(send_id, LOST, note=error)
 
-    def reconcile(self, send_id: int, sending_id: int | None) -> None:
-        """Settle an unknown (or stale pending) send after looking at /sendings.
+    def apply(self, send_id: int, event: str, *, sending_id: int | None = None, note: str | None = None) -> str:
+        """Move a send by ``event`` (``sendstate.TRANSITIONS``) in one transaction; returns its new state.
 
-        Found (``sending_id`` given) -> 'reconciled' with that id; not found -> 'failed'.
+        ``found``/``answered``/``ruled sent`` link ``sending_id``; one sending is never linked to
+        two sends of an account (its cost would count twice).  ``note`` is appended to the
+        send's error text, so an unknown send that is later settled keeps both stories.
         """
-        if sending_id is None:
-            self._move(send_id, "reconcile", FAILED, resolved=True,
-                       error_suffix="reconcile: no matching sending found on the server")
-        else:
-            self._move(send_id, "reconcile", RECONCILED, sending_id=_to_int(sending_id, "sending_id"), resolved=True)
-
-    def _move(self, send_id: int, action: str, target: str, *, sending_id: int | None = None,
-              error: str | None = None, error_suffix: str | None = None, resolved: bool) -> None:
-        allowed = _TRANSITIONS[action]
+        linking = event in (ANSWERED, FOUND, RULED_SENT)
+        if linking:
+            sending_id = _to_int(sending_id, "sending_id")
+        elif sending_id is not None:
+            raise ValueError(f"event {event!r} links no sending; got sending_id={sending_id!r}")
         with self._write() as conn:
-            row = conn.execute("SELECT state, error FROM sends WHERE id = ?", (int(send_id),)).fetchone()
+            row = conn.execute("SELECT state, error, account FROM sends WHERE id = ?", (int(send_id),)).fetchone()
             if row is None:
                 raise SendNotFoundError(f"send {send_id}: no such send in {self.path}")
-            if row["state"] not in allowed:
-                raise InvalidTransitionError(
-                    f"send {send_id}: cannot go from '{row['state']}' to '{target}' ({action} needs state "
-                    f"{' or '.join(repr(s) for s in allowed)})"
-                )
-            if target == RECONCILED and sending_id is not None:
-                # One sending pays for one send: linking it twice would count its cost twice.
-                other = conn.execute(
-                    "SELECT id FROM sends WHERE sending_id = ? AND id != ? AND account ="
-                    " (SELECT account FROM sends WHERE id = ?)", (sending_id, int(send_id), int(send_id)),
-                ).fetchone()
+            try:
+                target = next_state(row["state"], event)
+            except InvalidTransitionError as exc:
+                raise InvalidTransitionError(f"send {send_id}: {exc}") from None
+            if linking:
+                other = conn.execute("SELECT id FROM sends WHERE sending_id = ? AND id != ? AND account = ?",
+                                     (sending_id, int(send_id), row["account"])).fetchone()
                 if other is not None:
                     raise LedgerError(
                         f"send {send_id}: sending {sending_id} is already linked to ledger send {other['id']}")
-            if error_suffix is not None:
-                error = f"{row['error']}; {error_suffix}" if row["error"] else error_suffix
+            error = row["error"]
+            if note:
+                error = f"{error}; {note}" if error else note
+            resolved = target in (CREATED, FAILED, RECONCILED)
             conn.execute(
-                "UPDATE sends SET state = ?, sending_id = COALESCE(?, sending_id), error = COALESCE(?, error),"
-                " resolved_at = ? WHERE id = ?",
+                "UPDATE sends SET state = ?, sending_id = COALESCE(?, sending_id), error = ?, resolved_at = ?"
+                " WHERE id = ?",
                 (target, sending_id, error, self._now() if resolved else None, int(send_id)),
             )
+            return target
 
     def get_send(self, send_id: int) -> dict[str, Any]:
         """One send as a dict (datetimes aware UTC)."""
@@ -592,7 +527,28 @@ class Ledger:
 
     def unresolved(self, account: str) -> pd.DataFrame:
         """Sends in state unknown or pending: they may exist on the server; reconcile them."""
-        return self._sends(account, (UNKNOWN, PENDING))
+        return self._sends(account, UNRESOLVED)
+
+    def unresolved_facts(self, account: str) -> list[SendFacts]:
+        """What reconciling needs of each unresolved send: its quote's text and SMS count, its fingerprint."""
+        _check_account(account)
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT s.id, s.state, s.created_at, s.scheduled_at, q.message, q.sms_count FROM sends s"
+                f" LEFT JOIN quotes q ON q.id = s.quote_id WHERE s.account = ? AND s.state IN"
+                f" ({','.join('?' * len(UNRESOLVED))}) ORDER BY s.id", (account, *UNRESOLVED)).fetchall()
+        return [SendFacts(send_id=int(r["id"]), state=r["state"], created_at=datetime.fromisoformat(r["created_at"]),
+                          message=r["message"], sms_count=None if r["sms_count"] is None else int(r["sms_count"]),
+                          scheduled_at=None if r["scheduled_at"] is None else parse_scheduled_at(r["scheduled_at"]))
+                for r in rows]
+
+    def linked_sendings(self, account: str) -> set[int]:
+        """Sending ids some send of the account is linked to."""
+        _check_account(account)
+        with self._connect() as conn:
+            rows = conn.execute("SELECT sending_id FROM sends WHERE account = ? AND sending_id IS NOT NULL",
+                                (account,)).fetchall()
+        return {int(r[0]) for r in rows}
 
     def _sends(self, account: str, states: Sequence[str]) -> pd.DataFrame:
         _check_account(account)
@@ -605,6 +561,7 @@ class Ledger:
         for col in ("created_at", "resolved_at"):
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
         frame["scheduled_at"] = pd.to_datetime(frame["scheduled_at"], utc=True, format=spec.SCHEDULED_AT_FORMAT)
+        frame["auto_schedule"] = frame["auto_schedule"].astype(bool)
         return frame.astype({"id": "int64", "quote_id": "Int64", "recipients": "int64", "sending_id": "Int64"})
 
     # ------------------------------------------------------------ balance
@@ -614,7 +571,7 @@ class Ledger:
         _check_account(account)
         if not currency:
             raise ValueError("currency: required (the /balance 'code', e.g. GBP)")
-        value = to_decimal(amount, "amount")
+        value = parse_money(amount, "amount")
         when = self._now() if taken_at is None else _ts(taken_at)
         with self._write() as conn:
             cur = conn.execute(
@@ -624,10 +581,7 @@ class Ledger:
             return int(cur.lastrowid)
 
     def balance_history(self, account: str) -> pd.DataFrame:
-        """DataFrame[taken_at, amount, amount_float, currency], oldest first.
-
-        ``amount`` holds exact Decimal objects; ``amount_float`` (float64) is for plotting.
-        """
+        """DataFrame[taken_at, amount, currency], oldest first; ``amount`` holds exact Decimals."""
         _check_account(account)
         with self._connect() as conn:
             rows = conn.execute(
@@ -637,67 +591,39 @@ class Ledger:
         frame = _frame(rows, ["taken_at", "amount", "currency"])
         frame["taken_at"] = pd.to_datetime(frame["taken_at"], utc=True, format="ISO8601")
         frame["amount"] = _decimals(frame["amount"])
-        frame.insert(2, "amount_float", frame["amount"].map(float).astype("float64"))
         return frame
 
-    # ------------------------------------------------------------ spend
+    # ------------------------------------------------------------ spend (analytics: spend.py)
 
-    def spend(self, account: str, sendings: pd.DataFrame | None = None, freq: str = "D") -> pd.DataFrame:
-        """Tidy spend table: one row per (sending, destination).
+    def spent(self, account: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The sends whose sending exists (created/reconciled) with their quote's totals, and those
+        quotes' destinations; one read snapshot.  ``spend.spend_frame`` joins them with /sendings.
 
-        Joins sends that exist on the server (created/reconciled) with their quote's
-        per-destination breakdown and with ``sendings`` (as ``client.sendings()`` returns;
-        None -> status 'unknown').  ``cost`` = the destination's quoted total plus its exact
-        share of the quote's tax (``net`` + ``tax``), so a sending's rows add up to the
-        quote's total, the amount the balance is debited.  Sendings the API lists that the
-        ledger never recorded appear as ``priced=False`` rows with no cost, not dropped.
-
-        Columns: period, sending_id, send_id, created_at, sender, status, destination,
-        country, operator, numbers, sms_count, net, tax, cost (Decimal), cost_float,
-        currency, priced.
-
-        >>> ledger.spend(settings.account, client.sendings(), freq="W")   # doctest: +SKIP
+        Sends: DataFrame[send_id, created_at, sender, sending_id, quote_id, tax, total, currency];
+        destinations: DataFrame[quote_id, destination, country, operator, numbers, sms_count, price, total].
         """
         _check_account(account)
-        if freq not in FREQS:
-            raise ValueError(f"freq: must be one of {', '.join(FREQS)} (day, week, month), got {freq!r}")
-        statuses = _status_lookup(sendings)
-        rows: list[dict[str, Any]] = []
-        seen: set[int] = set()
-        for send, dests in self._spent_sends(account):
-            seen.add(send["sending_id"])
-            status = statuses.get(send["sending_id"], {}).get("status", UNKNOWN_STATUS)
-            rows.extend(_spend_rows(send, dests, status))
-        for sid, info in statuses.items():
-            if sid not in seen:
-                rows.append(_unpriced_row(sid, info))
-        frame = pd.DataFrame(rows, columns=_ROW_COLUMNS)
-        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
-        frame = frame.sort_values(["created_at", "sending_id", "_order"], kind="stable").drop(columns="_order")
-        frame.insert(0, "period", period_start(frame["created_at"], freq))
-        frame["cost_float"] = frame["cost"].map(lambda v: float("nan") if v is None else float(v)).astype("float64")
-        return frame.astype({"sending_id": "Int64", "send_id": "Int64", "numbers": "Int64",
-                             "sms_count": "Int64", "priced": "bool"}).reset_index(drop=True)[SPEND_COLUMNS]
-
-    def _spent_sends(self, account: str) -> Iterator[tuple[dict[str, Any], list[sqlite3.Row]]]:
+        states = ",".join("?" * len(SPENT_STATES))
         with self._connect() as conn:
             conn.execute("BEGIN")  # one read snapshot for both queries
             sends = conn.execute(
                 "SELECT s.id AS send_id, s.created_at, s.sender, s.sending_id, s.quote_id, q.tax, q.total,"
-                " q.currency FROM sends s LEFT JOIN quotes q ON q.id = s.quote_id"
-                f" WHERE s.account = ? AND s.state IN ({','.join('?' * len(SPENT_STATES))}) ORDER BY s.id",
-                (account, *SPENT_STATES),
-            ).fetchall()
-            dests: dict[int, list[sqlite3.Row]] = {}
-            for row in conn.execute(
-                "SELECT * FROM quote_destinations WHERE quote_id IN (SELECT quote_id FROM sends"
-                f" WHERE account = ? AND state IN ({','.join('?' * len(SPENT_STATES))})) ORDER BY id",
-                (account, *SPENT_STATES),
-            ):
-                dests.setdefault(row["quote_id"], []).append(row)
+                f" q.currency FROM sends s LEFT JOIN quotes q ON q.id = s.quote_id WHERE s.account = ?"
+                f" AND s.state IN ({states}) ORDER BY s.id", (account, *SPENT_STATES)).fetchall()
+            dests = conn.execute(
+                "SELECT quote_id, destination, country, operator, numbers, sms_count, price, total"
+                f" FROM quote_destinations WHERE quote_id IN (SELECT quote_id FROM sends WHERE account = ?"
+                f" AND state IN ({states})) ORDER BY id", (account, *SPENT_STATES)).fetchall()
             conn.execute("COMMIT")
-        for send in sends:
-            yield dict(send), dests.get(send["quote_id"], [])
+        send_frame = _frame(sends, ["send_id", "created_at", "sender", "sending_id", "quote_id", "tax", "total",
+                                    "currency"])
+        for col in ("tax", "total"):
+            send_frame[col] = _decimals(send_frame[col])
+        send_frame["created_at"] = pd.to_datetime(send_frame["created_at"], utc=True, format="ISO8601")
+        dest_frame = _frame(dests, ["quote_id", *_DESTINATION_COLUMNS])
+        for col in ("price", "total"):
+            dest_frame[col] = _decimals(dest_frame[col])
+        return send_frame, dest_frame
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> str:
@@ -723,11 +649,7 @@ _QUOTE_COLUMNS = ["id", "account", "created_at", "message", "message_hash", "rec
                   "sms_count", "subtotal", "tax", "total", "currency"]
 _DESTINATION_COLUMNS = ["destination", "country", "operator", "numbers", "sms_count", "price", "total"]
 _SEND_COLUMNS = ["id", "account", "created_at", "campaign_key", "quote_id", "sender", "scheduled_at", "type",
-                 "recipients", "state", "sending_id", "error", "resolved_at"]
-SPEND_COLUMNS = ["period", "sending_id", "send_id", "created_at", "sender", "status", "destination", "country",
-                 "operator", "numbers", "sms_count", "net", "tax", "cost", "cost_float", "currency", "priced"]
-# What _spend_rows builds: the derived columns come later; _order keeps a quote's destination order.
-_ROW_COLUMNS = [*(c for c in SPEND_COLUMNS if c not in ("period", "cost_float")), "_order"]
+                 "recipients", "state", "sending_id", "error", "resolved_at", "auto_schedule"]
 
 
 def _frame(rows: Sequence[sqlite3.Row], columns: list[str]) -> pd.DataFrame:
@@ -788,102 +710,6 @@ def _destination_rows(destinations: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
             _text_or_none(rec["operator"]),
             _to_int(numbers, f"{where}: numbers"),
             _to_int(rec["sms_count"], f"{where}: sms_count"),
-            str(to_decimal(rec["price"], f"{where}: price")),
-            str(to_decimal(rec["total"], f"{where}: total")),
+            _money_text(rec["price"], f"{where}: price"),
+            _money_text(rec["total"], f"{where}: total"),
         )
-
-
-def _status_lookup(sendings: pd.DataFrame | None) -> dict[int, dict[str, Any]]:
-    if sendings is None:
-        return {}
-    missing = [c for c in ("id", "status") if c not in sendings.columns]
-    if missing:
-        raise ValueError(f"sendings: missing column(s) {', '.join(missing)} (expected client.sendings())")
-    lookup: dict[int, dict[str, Any]] = {}
-    for i, rec in enumerate(sendings.to_dict("records")):
-        if is_missing(rec["id"]):
-            raise ValueError(f"sendings row {i}: id is empty")
-        lookup[_to_int(rec["id"], f"sendings row {i}: id")] = rec
-    return lookup
-
-
-def _spend_rows(send: dict[str, Any], dests: list[sqlite3.Row], status: str) -> list[dict[str, Any]]:
-    base = {
-        "sending_id": send["sending_id"], "send_id": send["send_id"], "created_at": send["created_at"],
-        "sender": send["sender"], "status": status, "currency": send["currency"], "priced": True,
-    }
-    if not dests:
-        # A send without a quote breakdown still happened: one row, at the quote total if known.
-        cost = None if send["total"] is None else Decimal(send["total"])
-        return [{**base, "destination": None, "country": None, "operator": None, "numbers": None,
-                 "sms_count": None, "net": cost, "tax": None if cost is None else Decimal(0), "cost": cost,
-                 "priced": cost is not None, "_order": 0}]
-    nets = [Decimal(d["total"]) for d in dests]
-    taxes = allocate(Decimal(send["tax"]), nets)
-    return [
-        {**base, "destination": d["destination"], "country": d["country"], "operator": d["operator"],
-         "numbers": d["numbers"], "sms_count": d["sms_count"], "net": net, "tax": tax, "cost": net + tax,
-         "_order": i}
-        for i, (d, net, tax) in enumerate(zip(dests, nets, taxes))
-    ]
-
-
-def _unpriced_row(sending_id: int, info: Mapping[str, Any]) -> dict[str, Any]:
-    total_sms = info.get("total_sms")
-    created = info.get("created_at")
-    return {
-        "sending_id": sending_id, "send_id": None,
-        "created_at": None if is_missing(created) else pd.Timestamp(created).isoformat(),
-        "sender": None, "status": info.get("status"), "destination": None, "country": None, "operator": None,
-        "numbers": None, "sms_count": None if is_missing(total_sms) else int(total_sms),
-        "net": None, "tax": None, "cost": None, "currency": None, "priced": False, "_order": 0,
-    }
-
-
-def _priced_sum(costs: pd.Series) -> Decimal | None:
-    # A group with no known cost has an unknown total, not a total of zero.
-    known = [c for c in costs if not is_missing(c)]
-    return decimal_sum(known) if known else None
-
-
-def spend_summary(spend_df: pd.DataFrame, by: str | Sequence[str] = "period") -> pd.DataFrame:
-    """Totals of a ``Ledger.spend`` table grouped by period, country, operator, sender or status.
-
-    Always grouped by currency too (amounts in two currencies never add up).  ``cost`` is an
-    exact Decimal sum of the priced rows (None when none is priced); ``unpriced`` counts the
-    rows whose cost is unknown.
-
-    >>> spend_summary(ledger.spend(account), by=["period", "country"])   # doctest: +SKIP
-    """
-    keys = [by] if isinstance(by, str) else list(by)
-    bad = [k for k in keys if k not in SUMMARY_KEYS]
-    if bad or not keys:
-        raise ValueError(f"by: must name columns among {', '.join(SUMMARY_KEYS)}, got {by!r}")
-    missing = [c for c in (*keys, "cost", "sending_id") if c not in spend_df.columns]
-    if missing:
-        raise ValueError(f"spend_df: missing column(s) {', '.join(missing)} (expected Ledger.spend())")
-    if "currency" not in keys:
-        keys.append("currency")
-    out_cols = [*keys, "sendings", "numbers", "sms_count", "cost", "cost_float", "unpriced"]
-    if spend_df.empty:
-        return pd.DataFrame(columns=out_cols)
-    df = spend_df.copy()
-    if "priced" not in df.columns:
-        df["priced"] = df["cost"].map(lambda v: not is_missing(v))
-    for col in ("numbers", "sms_count"):
-        if col not in df.columns:
-            df[col] = pd.NA
-    grouped = df.groupby(keys, dropna=False, sort=False)
-    out = grouped.agg(
-        sendings=("sending_id", "nunique"),
-        numbers=("numbers", lambda s: int(pd.to_numeric(s, errors="coerce").sum())),
-        sms_count=("sms_count", lambda s: int(pd.to_numeric(s, errors="coerce").sum())),
-        cost=("cost", _priced_sum),
-        unpriced=("priced", lambda s: int((~s.astype(bool)).sum())),
-    ).reset_index()
-    out["cost_float"] = out["cost"].map(lambda v: float("nan") if v is None else float(v)).astype("float64")
-    if "period" in keys:
-        out = out.sort_values(keys, kind="stable")
-    else:
-        out = out.sort_values(["cost_float", *keys], ascending=[False, *([True] * len(keys))], kind="stable")
-    return out[out_cols].reset_index(drop=True)

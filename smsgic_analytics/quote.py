@@ -20,6 +20,8 @@ import pandas as pd
 
 from .display import summary_table, warn
 from .errors import ServerError
+from .money import parse_money
+from .pricing.whatif import reprice
 from .recipients import Recipients
 
 NUMBERS_COLUMNS = ["number", "destination", "country", "operator", "sms", "rate", "total"]
@@ -27,16 +29,8 @@ DESTINATIONS_COLUMNS = ["destination", "country", "operator", "numbers", "sms_co
 
 
 def money(value: Any, where: str) -> Decimal:
-    """A JSON number (already Decimal or int) as Decimal; anything else is a server error."""
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
-        raise ServerError(f"{where}: expected a number, got {value!r}")
-    try:
-        result = Decimal(value) if not isinstance(value, Decimal) else value
-    except ArithmeticError:
-        raise ServerError(f"{where}: expected a number, got {value!r}") from None
-    if not result.is_finite():
-        raise ServerError(f"{where}: expected a finite number, got {value!r}")
-    return result
+    """A JSON number of an answer (already Decimal or int) as Decimal; anything else is a server error."""
+    return parse_money(value, where, error=ServerError)
 
 
 def _count(value: Any, where: str) -> int:
@@ -124,7 +118,6 @@ class Quote:
                 data: pd.DataFrame | None = None) -> "Quote":
         """What-if: this quote re-priced locally for another text, or a per-recipient template
         filled from ``data``; no API call.  See ``smsgic_analytics.pricing.whatif``."""
-        from .pricing.whatif import reprice  # late: pricing imports this module
         return reprice(self, message=message, template=template, data=data)
 
     def _repr_html_(self) -> str:

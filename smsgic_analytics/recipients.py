@@ -1,9 +1,9 @@
-"""Normalise, de-duplicate and validate recipient lists, keeping a reason for every row.
+"""De-duplicate and validate recipient lists, keeping a reason for every row.
 
-The API accepts ASCII digits only, 8 to 20 of them (``spec.RECIPIENT_RE``).  Analysts paste
-numbers as ``+44 7700 900-123``, ``(0044) 7700.900.123`` or as floats out of a spreadsheet,
-so formatting is removed before checking.  A row that still fails is never dropped quietly:
-it is raised (default) or reported with its index, original value and the rule it breaks.
+Each value is normalised by ``phone.normalize_numbers`` (the project's one normaliser: the
+rules live there).  A row that cannot be normalised is never dropped quietly: it is raised
+(default) or reported with its index, original value and the rule it breaks; repeats of a
+number are merged and listed with the row they repeat.
 
 >>> r = normalize_recipients(["+44 7700 900123", "0044-7700-900123", "12ab"], on_invalid="report")
 >>> r.numbers, len(r.duplicates), r.invalid.loc[0, "reason"]
@@ -11,77 +11,17 @@ it is raised (default) or reported with its index, original value and the rule i
 """
 from __future__ import annotations
 
-import math
-import numbers
-import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Hashable, Iterable, Literal
 
+import numpy as np
 import pandas as pd
 
-from . import spec
 from .errors import InvalidRecipientsError
+from .phone import normalize_numbers
 
 OnInvalid = Literal["raise", "report"]
-
-# Formatting people put in phone numbers: plus, spaces, dashes, dots, parentheses.
-# Unicode spaces and dashes (NBSP, thin space, en dash, ...) count as formatting too.
-_SEPARATORS = " \t\r\n-.()/" + "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u2010\u2011\u2012\u2013\u2014\u2212"
-_STRIP = str.maketrans("", "", _SEPARATORS)
-MIN_DIGITS, MAX_DIGITS = 8, 20
 MAX_LISTED = 20  # rows spelled out in an error message; the full list is on ``.invalid``
-
-
-def normalize_number(value: Any) -> tuple[str | None, str | None]:
-    """Return ``(number, None)`` for a usable recipient or ``(None, reason)`` for a bad one.
-
-    Removes spaces, dashes, dots, parentheses, a leading ``+`` or ``00``; integral floats
-    (spreadsheet cells) become their digits.
-    """
-    text, reason = _as_text(value)
-    if reason:
-        return None, reason
-    assert text is not None
-    # NFKC turns full-width digits into ASCII; other scripts' digits are mapped by value.
-    text = unicodedata.normalize("NFKC", text).translate(_STRIP)
-    text = "".join(str(unicodedata.decimal(c)) if not c.isascii() and c.isdecimal() else c for c in text)
-    if text.startswith("+"):
-        text = text[1:]
-    elif text.startswith("00"):
-        text = text[2:]  # international call prefix, the same as "+"
-    if not text:
-        return None, "empty after removing formatting"
-    bad = sorted({c for c in text if not ("0" <= c <= "9")})
-    if bad:
-        return None, "contains characters other than digits: " + ", ".join(repr(c) for c in bad)
-    if len(text) < MIN_DIGITS:
-        return None, f"too short: {len(text)} digits, the API needs {MIN_DIGITS}-{MAX_DIGITS}"
-    if len(text) > MAX_DIGITS:
-        return None, f"too long: {len(text)} digits, the API needs {MIN_DIGITS}-{MAX_DIGITS}"
-    assert spec.RECIPIENT_RE.match(text)
-    return text, None
-
-
-def _as_text(value: Any) -> tuple[str | None, str | None]:
-    """The value as text, or the reason it cannot be a phone number at all."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None, "missing value"
-    if isinstance(value, bool):
-        return None, f"not a phone number: {value!r}"
-    if isinstance(value, str):
-        return (value, None) if value.strip() else (None, "missing value")
-    if isinstance(value, numbers.Integral):
-        return (str(int(value)), None) if value >= 0 else (None, "negative number")
-    if isinstance(value, (float, Decimal, numbers.Real)):
-        if isinstance(value, float) and math.isnan(value):
-            return None, "missing value"
-        if not math.isfinite(value) or value != int(value):
-            return None, f"not a whole number: {value!r}"
-        if isinstance(value, float) and abs(value) >= 2**53:
-            return None, f"float too large to hold every digit exactly: {value!r} (pass numbers as text)"
-        return (str(int(value)), None) if value >= 0 else (None, "negative number")
-    return None, f"not a phone number: {type(value).__name__}"
 
 
 @dataclass(frozen=True)
@@ -122,42 +62,35 @@ class Recipients:
         )
 
 
-def normalize_recipients(values: Any, *, on_invalid: OnInvalid = "raise") -> Recipients:
+def normalize_recipients(values: Any, *, on_invalid: OnInvalid = "raise",
+                         default_region: str | None = None) -> Recipients:
     """Normalise a list/Series/array of phone numbers, de-duplicate them, check each one.
 
     ``on_invalid="raise"`` (default) raises ``InvalidRecipientsError`` listing every bad row
     (index, original value, reason); ``"report"`` keeps going and returns them in ``.invalid``.
     Row indexes are the Series' index labels, or positions for other inputs.
+    ``default_region`` (e.g. ``"GB"``) reads national numbers (leading 0) as that region's.
 
     >>> normalize_recipients(pd.Series(["+371 2000 0001", "371-2000-0001"])).numbers
     ('37120000001',)
     """
     if on_invalid not in ("raise", "report"):
         raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
-    valid: list[str] = []
-    first_seen: dict[str, Hashable] = {}
-    invalid_rows: list[tuple[Hashable, Any, str]] = []
-    duplicate_rows: list[tuple[Hashable, Any, str, Hashable]] = []
-    total = 0
-    for index, value in _indexed(values):
-        total += 1
-        if (type(value) is str and value.isdigit() and value.isascii() and MIN_DIGITS <= len(value) <= MAX_DIGITS
-                and not value.startswith("00")):
-            number, reason = value, None  # already clean: the common case, kept fast for big lists
-        else:
-            number, reason = normalize_number(value)
-        if number is None:
-            invalid_rows.append((index, value, reason or "invalid"))
-        elif number in first_seen:
-            duplicate_rows.append((index, value, number, first_seen[number]))
-        else:
-            first_seen[number] = index
-            valid.append(number)
+    labels, items = _indexed(values)
+    digits, reasons = normalize_numbers(items, default_region)
+    refused = np.fromiter((r is not None for r in reasons), dtype=bool, count=len(items))
+    kept = np.flatnonzero(~refused)
+    numbers = pd.Series(digits[kept], dtype=object)
+    repeat = numbers.duplicated().to_numpy()
+    first_of = dict(zip(numbers[~repeat].tolist(), kept[~repeat].tolist()))
+    bad, again = np.flatnonzero(refused).tolist(), kept[repeat].tolist()
     result = Recipients(
-        numbers=tuple(valid),
-        invalid=_frame(invalid_rows, {"index": object, "value": object, "reason": "string"}),
-        duplicates=_frame(duplicate_rows, {"index": object, "value": object, "number": "string", "first_index": object}),
-        total=total,
+        numbers=tuple(numbers[~repeat].tolist()),
+        invalid=_frame([(labels[i], items[i], reasons[i]) for i in bad],
+                       {"index": object, "value": object, "reason": "string"}),
+        duplicates=_frame([(labels[i], items[i], digits[i], labels[first_of[digits[i]]]) for i in again],
+                          {"index": object, "value": object, "number": "string", "first_index": object}),
+        total=len(items),
     )
     if on_invalid == "raise":
         result.raise_for_invalid()
@@ -170,13 +103,14 @@ def _frame(rows: list[tuple[Any, ...]], dtypes: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(list(col), dtype=dtype) for (name, dtype), col in zip(dtypes.items(), columns)})
 
 
-def _indexed(values: Any) -> Iterable[tuple[Hashable, Any]]:
-    """(index, value) pairs: a Series keeps its labels, anything else is numbered from 0."""
+def _indexed(values: Any) -> tuple[list[Hashable], list[Any]]:
+    """(labels, values): a Series keeps its labels, anything else is numbered from 0."""
     if isinstance(values, pd.DataFrame):
         raise TypeError("pass one column of numbers (a Series), not a whole DataFrame")
     if isinstance(values, (pd.Series, pd.Index)):
         series = pd.Series(values)
-        return zip(series.index.tolist(), series.tolist())
+        return series.index.tolist(), series.tolist()
     if isinstance(values, (str, bytes, int)) or not isinstance(values, Iterable):
         values = [values]  # one number on its own, not its characters one by one
-    return enumerate(values)
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    return list(range(len(items))), items

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from .. import charts
 from ..errors import SMSgicError
-from ..ledger import FREQS
+from ..spend import FREQS
 from .widgets import App, error_html, frame_html, note_html, show_figure, tag
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class DashboardApp(App):
             sendings = client.sendings()
             balance = client.balance()  # also records a snapshot for the balance line
             # One /sendings snapshot for the table and the spend (client.spend() would fetch again).
-            spend = client.ledger.spend(client.settings.account, sendings, freq)
+            spend = client.spend(freq, sendings=sendings)
             history = client.balance_history()
         except SMSgicError as exc:
             self.error = exc

@@ -32,14 +32,15 @@ Mode = Literal["auto", "exact", "offline"]
 
 def estimate(numbers: Any, message: str | Sequence[str] | pd.Series, client: "Client | None" = None,
              rates: pd.DataFrame | None = None, mode: Mode = "auto", *, data: pd.DataFrame | None = None,
-             **calculate_options: Any) -> Quote | OfflineEstimate:
+             default_region: str | None = None, **calculate_options: Any) -> Quote | OfflineEstimate:
     """The cost of sending ``message`` to ``numbers``: an exact ``Quote`` or an ``OfflineEstimate``.
 
     ``mode="auto"`` is offline when a ``rates`` table is given, else exact with ``client``.
     ``mode="exact"`` needs a client (``calculate_options`` go to ``client.calculate``: progress,
     chunk_size, on_invalid...).  ``mode="offline"`` uses ``rates``, or ``client.rates()`` when only
     a client is given.  Offline, ``message`` may also be one text per number, or a ``{column}``
-    template with ``data`` (one row per number).
+    template with ``data`` (one row per number).  ``default_region`` (e.g. ``"GB"``) reads
+    national numbers (leading 0) as that region's, in both modes.
 
     >>> est = sa.estimate(df["phone"], "Sale today!", rates=client.rates())   # doctest: +SKIP
     >>> est.totals                                                             # doctest: +SKIP
@@ -59,11 +60,11 @@ def estimate(numbers: Any, message: str | Sequence[str] | pd.Series, client: "Cl
         if data is not None or not isinstance(message, str):
             raise TypeError("estimate(mode='exact') prices one text per API call; for personalised texts use "
                             "client.calculate(text, numbers).reprice(template=..., data=...) or mode='offline'")
-        return client.calculate(message, numbers, **calculate_options)
+        return client.calculate(message, numbers, default_region=default_region, **calculate_options)
     if calculate_options:
         raise TypeError(f"estimate(mode='offline') makes no API call: unexpected {sorted(calculate_options)}")
     if rates is None:
         if client is None:
             raise TypeError("estimate(mode='offline') needs rates= (a DataFrame like client.rates()) or client=")
         rates = client.rates()
-    return offline_estimate(numbers, message, rates, data=data)
+    return offline_estimate(numbers, message, rates, data=data, default_region=default_region)

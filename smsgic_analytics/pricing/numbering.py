@@ -9,9 +9,10 @@ Data sources
     No AGPL data is used.
 
 Rules
-    * ``number``: the input with ``+``, whitespace, ``-``, ``.``, ``(`` and ``)`` removed and a
-      leading ``00`` (international prefix) dropped.  The digits are read as an international
-      number: country calling code first.  Integers are accepted as their decimal digits.
+    * ``number``: the input normalised by ``phone.normalize_numbers`` (the project's one
+      normaliser, shared with the client: formatting removed, ``+``/``00`` prefixes read, floats
+      and national numbers without ``default_region`` refused).  A refused input is a row with
+      ``number`` missing, ``valid=False`` and the refusal in ``reason``.
     * ``valid``: what ``phonenumbers.is_valid_number(phonenumbers.parse("+" + number))`` says.
     * ``region``: ``phonenumbers.region_code_for_number`` (ISO 3166 alpha-2); missing when the
       number cannot be parsed, when a shared calling code (+1, +7, +44...) matches no region,
@@ -32,8 +33,9 @@ How it is fast
     a state and the number length give region, validity and whether it is a mobile number;
     a digit trie of the carrier prefixes gives the operator by longest prefix.  Both run as
     numpy table lookups, one per digit column, over all numbers at once.  The tables are
-    pickled in ``Settings.resolve().cache_dir / "numbering-<phonenumbers version>.pkl"`` and
-    rebuilt when that version (or the table format) changes.  The few numbers phonenumbers
+    cached (arrays and JSON, never a pickle) in ``Settings.resolve().cache_dir /
+    "numbering-<phonenumbers version>.npz"``, checked when loaded, and rebuilt when that
+    version (or the table format) changes or a check fails.  The few numbers phonenumbers
     would rewrite while parsing (those that start with the country's national prefix, e.g.
     ``+44 0 7700...``) are classified by phonenumbers itself, so results agree with it;
     ``classify(..., exact=True)`` does that for every number.
@@ -43,10 +45,8 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
-import math
 import random
 import re
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -56,6 +56,7 @@ from phonenumbers import PhoneNumberType, carrier, phonenumberutil
 from phonenumbers.phonemetadata import PhoneMetadata
 
 from .. import spec
+from ..phone import normalize_numbers
 from . import mccmnc
 from .numbering_tables import (
     MAX_DIGITS,
@@ -73,7 +74,6 @@ __all__ = [
     "country_table",
     "operator_table",
     "sample_numbers",
-    "normalise_number",
     "country_name",
     "load_tables",
     "build_tables",
@@ -82,25 +82,6 @@ __all__ = [
 ]
 
 _PAD = 10  # digit-matrix value after the end of a number
-_STRIP_RE = re.compile(r"[+\s\-.()]")
-
-
-def normalise_number(value: object) -> str | None:
-    """The digits of one number (None for a missing value); see the module rules.
-
-    >>> normalise_number("+44 (0)7700-900.123")
-    '4407700900123'
-    >>> normalise_number("0037120012345")
-    '37120012345'
-    """
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
-        return str(int(value))
-    if not isinstance(value, str):
-        return None
-    digits = _STRIP_RE.sub("", value)
-    return digits[2:] if digits.startswith("00") else digits
 
 
 # --- public tables -------------------------------------------------------------------------
@@ -158,151 +139,78 @@ def _as_strings(df: pd.DataFrame) -> pd.DataFrame:
 
 # --- classify ------------------------------------------------------------------------------
 
-# ASCII characters the normalisation removes: + - . ( ) and whitespace (as Python's \s).
-_STRIP_BYTES = np.zeros(256, dtype=bool)
-_STRIP_BYTES[[ord(c) for c in "+-.() \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"]] = True
-_WIDE = 40  # longer inputs (and non-ASCII ones) take the one-by-one path
 _CHUNK = 1 << 18  # rows per vectorised pass: bounds the temporary arrays' memory
 
 
-@dataclass
-class _Chunk:
-    numbers: np.ndarray  # (n,) object: normalised text per row (None: missing input)
-    digits: np.ndarray  # (MAX_DIGITS, n) uint8, _PAD after the end
-    length: np.ndarray  # (n,) digits after normalisation
-    fast: np.ndarray  # (n,) the tables can answer: digits only, at most MAX_DIGITS
-    slow: np.ndarray  # (n,) phonenumbers must answer: odd text, or digits only but too many
-
-
-def _as_text(values: list[Any]) -> tuple[list[str], np.ndarray]:
-    """Every value as text ("" for missing ones) and the mask of missing ones."""
-    missing = np.zeros(len(values), dtype=bool)
-    if set(map(type, values)) <= {str}:
-        return values, missing
-    text: list[str] = []
-    for i, v in enumerate(values):
-        if isinstance(v, str):
-            text.append(v)
-            continue
-        s = normalise_number(v)  # integers -> their digits; None, NaN, objects -> missing
-        if s is None:
-            missing[i] = True
-            s = ""
-        text.append(s)
-    return text, missing
-
-
-def _normalise_chunk(text: list[str], missing: np.ndarray) -> _Chunk:
-    """Normalise a block of strings at once, as a (rows, characters) code-point matrix."""
-    n = len(text)
-    lens = np.fromiter(map(len, text), dtype=np.int64, count=n)
-    odd = lens > _WIDE
-    short = [("" if o else s) for s, o in zip(text, odd)] if odd.any() else text
-    width = max(int(lens[~odd].max()) if (~odd).any() else 0, 2)
-    codes = np.array(short, dtype=f"<U{width}").view(np.uint32).reshape(n, width)
-    # Non-ASCII text (Unicode spaces, other scripts' digits) and embedded NULs: one by one.
-    odd |= (codes > 127).any(axis=1) | ((codes != 0).sum(axis=1) != np.where(odd, 0, lens))
-    m = codes.astype(np.uint8)
-    del codes
-    m[odd] = 0
-    strip = _STRIP_BYTES[m]
-    changed = strip.any(axis=1)
-    if changed.any():
-        # Pack each changed row's kept characters to the left (flat 1-D ops: fast).
-        rows = np.flatnonzero(changed)
-        sub = m[rows]
-        keep = ~strip[rows] & (sub != 0)
-        counts = keep.sum(axis=1)
-        kept = sub[keep]
-        starts = np.cumsum(counts) - counts
-        offset = np.arange(len(kept)) - np.repeat(starts, counts)
-        packed = np.zeros(sub.size, dtype=np.uint8)
-        packed[np.repeat(np.arange(len(rows)) * width, counts) + offset] = kept
-        m[rows] = packed.reshape(len(rows), width)
-    del strip
-    zz = (m[:, 0] == 48) & (m[:, 1] == 48)  # a leading "00" is the international prefix
-    if zz.any():
-        m[zz, :-2] = m[zz, 2:]
-        m[zz, -2:] = 0
-        changed |= zz
-    present = m != 0
-    length = present.sum(axis=1)
-    digit_only = ~(present & ((m < 48) | (m > 57))).any(axis=1) & ~odd & ~missing
-    fast = digit_only & (length <= MAX_DIGITS)
-    cols = min(width, MAX_DIGITS)
-    digits = np.full((MAX_DIGITS, n), _PAD, dtype=np.uint8)
-    digits[:cols] = np.where(present[:, :cols] & fast[:, None], m[:, :cols] - 48, _PAD).T
-
-    numbers = np.array(text, dtype=object)
-    rows = np.flatnonzero(changed & ~odd)
-    if len(rows):
-        numbers[rows] = m[rows].view(f"S{width}").ravel().astype(f"<U{width}").astype(object)
-    for i in np.flatnonzero(odd).tolist():
-        numbers[i] = normalise_number(text[i])
-    numbers[missing] = None
-    # Digits only but more than MAX_DIGITS: only a stripped national prefix could save it.
-    slow = odd & ~missing | (digit_only & (length > MAX_DIGITS))
-    return _Chunk(numbers, digits, length, fast, slow)
-
-
-def classify(numbers: pd.Series | Sequence[Any], exact: bool = False) -> pd.DataFrame:
-    """Place every number offline: DataFrame[number, valid, region, country, operator, mcc, mnc].
+def classify(numbers: pd.Series | Sequence[Any], exact: bool = False,
+             default_region: str | None = None) -> pd.DataFrame:
+    """Place every number offline: DataFrame[number, valid, region, country, operator, mcc, mnc, reason].
 
     One row per input, same order (and the Series' index); numbers that cannot be placed are
-    rows with ``valid=False`` and missing fields, never dropped.  ``exact=True`` asks
-    phonenumbers about every number instead of the compiled tables (same answers, slower).
+    rows with ``valid=False`` and missing fields, never dropped; ``reason`` says why a value
+    is not a phone number at all (missing where it is one).  ``exact=True`` asks phonenumbers
+    about every number instead of the compiled tables (same answers, slower).
+    ``default_region`` reads national numbers (leading 0) as that region's.
 
     >>> classify(["+371 2001 2345", "garbage"])[["number", "valid", "region", "country"]]
             number  valid region country
     0  37120012345   True     LV  Latvia
-    1      garbage  False   <NA>    <NA>
+    1         <NA>  False   <NA>    <NA>
     """
     index = numbers.index if isinstance(numbers, pd.Series) else None
-    values = numbers.tolist() if isinstance(numbers, pd.Series) else list(numbers)
+    digits, reasons = normalize_numbers(numbers if isinstance(numbers, pd.Series) else list(numbers),
+                                        default_region)
     t = load_tables()
-    text, missing = _as_text(values)
-    n = len(text)
-    out_numbers: list[np.ndarray] = []
+    n = len(digits)
     valid = np.zeros(n, dtype=bool)
     region = np.full(n, -1, dtype=np.int32)
     op = np.full(n, -1, dtype=np.int32)
     ridx, oidx = t.region_index, t.operator_index
     for lo in range(0, n, _CHUNK):
         hi = min(lo + _CHUNK, n)
-        chunk = _normalise_chunk(text[lo:hi], missing[lo:hi])
-        out_numbers.append(chunk.numbers)
-        lab, ops = _run_tables(t, chunk)
+        chunk = digits[lo:hi]
+        matrix, length = _digit_matrix(chunk)
+        lab, ops = _run_tables(t, matrix, length)
         region[lo:hi] = t.label_region[lab]
         valid[lo:hi] = t.label_valid[lab]
         op[lo:hi] = np.where(t.label_mobile[lab], ops, -1)
-        ask = chunk.slow | t.label_exact[lab] | (chunk.fast & exact)
+        ask = (length > 0) & (t.label_exact[lab] | exact)
         for i in np.flatnonzero(ask).tolist():
-            v, r, o = _exact_one(chunk.numbers[i] or "")
+            v, r, o = _exact_one(chunk[i])
             valid[lo + i], region[lo + i] = v, ridx[r] if r else -1
             if o is not None and o not in oidx:  # phonenumbers' own data: cannot happen
                 raise RuntimeError(f"row {lo + i}: operator {o!r} is missing from the carrier tables")
             op[lo + i] = oidx[o] if o else -1
-    all_numbers = np.concatenate(out_numbers) if out_numbers else np.array([], dtype=object)
-    return _frame(all_numbers, valid, region, op, t, index)
+    return _frame(digits, reasons, valid, region, op, t, index)
 
 
-def _run_tables(t: NumberingTables, chunk: _Chunk) -> tuple[np.ndarray, np.ndarray]:
+def _digit_matrix(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(MAX_DIGITS, n) uint8 digits, ``_PAD`` after each number's end, and each number's length
+    (0 for a refused row).  Normalised numbers are 8-20 ASCII digits: MAX_DIGITS holds them all."""
+    text = ["" if d is None else d for d in digits.tolist()]
+    codes = np.array(text, dtype=f"<U{MAX_DIGITS}").view(np.uint32).reshape(len(text), MAX_DIGITS)
+    present = codes != 0
+    matrix = np.where(present, codes - 48, _PAD).astype(np.uint8).T
+    return np.ascontiguousarray(matrix), present.sum(axis=1)
+
+
+def _run_tables(t: NumberingTables, digits: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Label index and carrier-prefix operator index of every row, one digit column at a time."""
-    n = chunk.digits.shape[1]
+    n = digits.shape[1]
     state = np.ones(n, dtype=np.int32)  # 1: the calling-code root
     node = np.ones(n, dtype=np.int32)
     ops = np.full(n, -1, dtype=np.int32)
     trans, ctrie = t.trans.ravel(), t.ctrie.ravel()
-    longest = int(chunk.length[chunk.fast].max()) if chunk.fast.any() else 0
+    longest = int(length.max(initial=0))
     for i in range(longest):
-        col = chunk.digits[i].astype(np.int32)
+        col = digits[i].astype(np.int32)
         state = trans[state * 11 + col]
         if i < t.ctrie_depth:
             node = ctrie[node * 11 + col]
             hit = t.ctrie_op[node]
             np.copyto(ops, hit, where=hit >= 0)  # longest prefix wins
-    lab = t.label[state, np.minimum(chunk.length, MAX_DIGITS)].astype(np.int32)
-    lab[~chunk.fast] = 0
+    lab = t.label[state, length].astype(np.int32)
+    lab[length == 0] = 0
     return lab, ops
 
 
@@ -321,6 +229,7 @@ def _exact_one(digits: str) -> tuple[bool, str | None, str | None]:
 
 def _frame(
     numbers: np.ndarray,
+    reasons: np.ndarray,
     valid: np.ndarray,
     region: np.ndarray,
     op: np.ndarray,
@@ -344,6 +253,7 @@ def _frame(
             "operator": _cat(op, t.operators),
             "mcc": _cat(mcc, t.mccs),
             "mnc": _cat(mnc, t.mncs),
+            "reason": pd.array(reasons, dtype="string"),
         },
         index=index,
     )

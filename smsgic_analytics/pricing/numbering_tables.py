@@ -8,18 +8,22 @@ trie (operator by longest prefix), and each (region, operator) pair gets its MCC
 ``mccmnc.match_operator``.  ``label`` reproduces phonenumbers' ``region_code_for_number``,
 ``_number_type_helper`` and ``is_valid_number`` rule by rule.
 
-The tables are pickled in ``Settings.resolve().cache_dir / "numbering-<phonenumbers
-version>.pkl"`` (a few MB, built in a second or two) and rebuilt when that version, the
-mobile-codes version or ``TABLE_FORMAT`` changes, or when the file is unreadable.
+The tables are cached in ``Settings.resolve().cache_dir / "numbering-<phonenumbers
+version>.npz"`` (a few MB, built in a second or two) as plain arrays plus a JSON block --
+never a pickle: the cache folder is user-writable, and loading must not run code from it.
+A file is checked before use (its key -- the phonenumbers and mobile-codes versions and
+``TABLE_FORMAT`` --, every array's dtype and shape, every index in range) and rebuilt when
+any check fails.
 """
 from __future__ import annotations
 
 import functools
 import importlib.metadata
+import json
 import logging
 import os
-import pickle
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -36,7 +40,7 @@ from .digitdfa import Condition, compile_conditions
 
 log = logging.getLogger(__name__)
 
-TABLE_FORMAT = 6  # bump when the pickled tables change shape
+TABLE_FORMAT = 7  # bump when the cached tables change shape
 MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.PAGER)
 NON_GEO = "001"
 MAX_DIGITS = 20  # 3-digit calling code + phonenumbers' 17-digit national maximum
@@ -109,9 +113,9 @@ def _cache_key(version: str) -> dict[str, Any]:
 
 
 def cache_path(cache_dir: Path | None = None, version: str | None = None) -> Path:
-    """Where the tables for a phonenumbers version are pickled."""
+    """Where the tables for a phonenumbers version are cached."""
     cache_dir = Path(cache_dir) if cache_dir is not None else Settings.resolve().cache_dir
-    return cache_dir / f"numbering-{version or phonenumbers.__version__}.pkl"
+    return cache_dir / f"numbering-{version or phonenumbers.__version__}.npz"
 
 
 _MEMORY: dict[Path, NumberingTables] = {}
@@ -135,28 +139,87 @@ def load_tables(cache_dir: Path | str | None = None, *, version: str | None = No
     return tables
 
 
+# The arrays of NumberingTables with their dtypes; the rest goes in the JSON block.
+_ARRAYS = {"trans": np.int32, "label": np.int16, "label_region": np.int16, "label_valid": np.bool_,
+           "label_mobile": np.bool_, "label_exact": np.bool_, "ctrie": np.int32, "ctrie_op": np.int32,
+           "region_mcc": np.int16, "pair_mcc": np.int16, "pair_mnc": np.int16}
+_JSON = "meta_json"
+
+
+class _Invalid(ValueError):
+    """A cache file that is not tables this version would build."""
+
+
 def _read(path: Path, key: dict[str, Any]) -> NumberingTables | None:
+    """The tables in ``path`` if it holds checked tables for ``key``; None means: rebuild."""
     try:
-        with open(path, "rb") as fh:
-            tables = pickle.load(fh)
+        with np.load(path, allow_pickle=False) as data:  # refuses object arrays: no pickle ever runs
+            arrays = {name: data[name] for name in (*_ARRAYS, _JSON)}
     except FileNotFoundError:
         return None
-    except Exception as exc:  # a truncated or foreign file is rebuilt, not trusted
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         log.warning("numbering cache %s unreadable (%s); rebuilding", path, exc)
         return None
-    if not isinstance(tables, NumberingTables) or tables.key != key:
-        log.info("numbering cache %s is for %s, not %s; rebuilding", path, getattr(tables, "key", None), key)
+    try:
+        meta = json.loads(arrays.pop(_JSON).tobytes().decode("utf-8"))
+        if not isinstance(meta, dict) or meta.get("key") != key:
+            log.info("numbering cache %s is for %s, not %s; rebuilding", path, meta.get("key"), key)
+            return None
+        tables = NumberingTables(
+            key=meta["key"], regions=_strings(meta["regions"]), operators=_strings(meta["operators"]),
+            mccs=_strings(meta["mccs"]), mncs=_strings(meta["mncs"]), ctrie_depth=int(meta["ctrie_depth"]),
+            operator_rows=[(str(r), str(o)) for r, o in meta["operator_rows"]],
+            region_prefixes={str(r): _strings(p) for r, p in meta["region_prefixes"].items()},
+            **arrays)
+        _check(tables)
+    except (_Invalid, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        log.warning("numbering cache %s failed its checks (%s); rebuilding", path, exc)
         return None
     tables.loaded_from = path
     return tables
 
 
+def _strings(values: Any) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise _Invalid("expected a list of strings")
+    return values
+
+
+def _check(t: NumberingTables) -> None:
+    """Every dtype, shape and index the lookups rely on, so a doctored file cannot index out of range."""
+    for name, dtype in _ARRAYS.items():
+        if getattr(t, name).dtype != dtype:
+            raise _Invalid(f"{name} is {getattr(t, name).dtype}, not {np.dtype(dtype)}")
+    states, labels, nodes = t.trans.shape[0], t.label_region.shape[0], t.ctrie.shape[0]
+    regions, operators = len(t.regions), len(t.operators)
+    shapes = {"trans": (states, 11), "label": (states, MAX_DIGITS + 1), "label_valid": (labels,),
+              "label_mobile": (labels,), "label_exact": (labels,), "ctrie": (nodes, 11), "ctrie_op": (nodes,),
+              "region_mcc": (regions,), "pair_mcc": (regions, operators), "pair_mnc": (regions, operators)}
+    for name, shape in shapes.items():
+        if getattr(t, name).shape != shape:
+            raise _Invalid(f"{name} has shape {getattr(t, name).shape}, not {shape}")
+    ranges = {"trans": (0, states), "label": (0, labels), "label_region": (-1, regions), "ctrie": (0, nodes),
+              "ctrie_op": (-1, operators), "region_mcc": (-1, len(t.mccs)), "pair_mcc": (-1, len(t.mccs)),
+              "pair_mnc": (-1, len(t.mncs))}
+    for name, (low, high) in ranges.items():
+        values = getattr(t, name)
+        if values.size and (int(values.min()) < low or int(values.max()) >= high):
+            raise _Invalid(f"{name} holds an index outside [{low}, {high})")
+    if states < 2 or nodes < 2 or not 0 < t.ctrie_depth <= MAX_DIGITS:
+        raise _Invalid("the automaton or the carrier trie is empty")
+
+
 def _write(path: Path, tables: NumberingTables) -> None:
+    meta = {"key": tables.key, "regions": tables.regions, "operators": tables.operators, "mccs": tables.mccs,
+            "mncs": tables.mncs, "ctrie_depth": tables.ctrie_depth,
+            "operator_rows": [list(row) for row in tables.operator_rows], "region_prefixes": tables.region_prefixes}
+    arrays = {name: getattr(tables, name) for name in _ARRAYS}
+    arrays[_JSON] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(tables, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            np.savez(fh, **arrays)
         os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
     except OSError as exc:  # a read-only cache dir costs a rebuild per process, nothing more
         log.warning("cannot write numbering cache %s: %s", path, exc)

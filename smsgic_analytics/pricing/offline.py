@@ -36,8 +36,9 @@ from .. import spec
 from ..display import summary_table, warn
 from ..errors import ValidationError
 from ..recipients import normalize_recipients
+from ..money import units_to_money
 from .numbering import classify
-from .rate_table import RateTable, units_to_money
+from .rate_table import RateTable
 from .segments import segment_counts, segments
 from .templates import align, fill_template
 
@@ -137,12 +138,13 @@ class OfflineEstimate:
 
 
 def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rates: pd.DataFrame | RateTable,
-                     data: pd.DataFrame | None = None) -> OfflineEstimate:
+                     data: pd.DataFrame | None = None, *, default_region: str | None = None) -> OfflineEstimate:
     """Price ``message`` to ``numbers`` from ``rates`` (see the module docstring).
 
     ``message``: one text; a list/Series of texts, one per input row; or, with ``data``, a
     ``{column}`` template filled per recipient (``data`` matched by its ``number`` column, else
-    by position to ``numbers``).
+    by position to ``numbers``).  ``default_region`` reads national numbers (leading 0) as
+    that region's, exactly as the client does.
 
     >>> est = offline_estimate(["+371 2000 0001"], "Hello", rates=client.rates())   # doctest: +SKIP
     >>> est.totals.expected                                                          # doctest: +SKIP
@@ -150,11 +152,11 @@ def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rat
     table = rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
     values = numbers if isinstance(numbers, pd.Series) else pd.Series(_as_list(numbers), dtype=object)
     labels, values = values.index, values.reset_index(drop=True)
-    people = normalize_recipients(values, on_invalid="report")
+    people = normalize_recipients(values, on_invalid="report", default_region=default_region)
     skipped = set(people.invalid["index"].tolist()) | set(people.duplicates["index"].tolist())
     positions = [i for i in range(len(values)) if i not in skipped]
     assert len(positions) == len(people.numbers)  # normalize_recipients keeps first-seen order
-    sms = _sms(message, data, people.numbers, positions, len(values))
+    sms = _sms(message, data, people.numbers, positions, len(values), default_region)
     placed = classify(list(people.numbers))
     basis, unit_rates, reasons = _price(placed, table)
     rows = _rows(placed, sms, basis, unit_rates)
@@ -178,13 +180,15 @@ def _as_list(numbers: Any) -> list[Any]:
     return list(numbers)
 
 
-def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions: list[int], size: int) -> np.ndarray:
+def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions: list[int], size: int,
+         default_region: str | None = None) -> np.ndarray:
     """SMS parts per kept recipient."""
     n = len(kept)
     if data is not None:
         if not isinstance(message, str):
             raise TypeError("with data=, message is a str.format template such as 'Hi {name}'")
-        texts = fill_template(message, align(data, kept, positions, size=size)).reset_index(drop=True)
+        texts = fill_template(message, align(data, kept, positions, size=size, default_region=default_region)
+                              ).reset_index(drop=True)
     elif isinstance(message, str):
         if message == "":
             raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})

@@ -17,45 +17,27 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pandas as pd
 
 from .. import spec
+from ..money import PLACES as RATE_PLACES
+from ..money import parse_money, units_to_money
 
-RATE_PLACES = 4
 RATE_QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
 UNITS = 10**RATE_PLACES
 REQUIRED_COLUMNS = ("mcc", "mnc", "country", "rate")
-_EXACT = Context(prec=60)  # wide enough for any int64 amount divided by a power of ten
-
-
-def units_to_money(units: int, scale: int = UNITS) -> Decimal:
-    """Integer minor units -> Decimal, exactly (``4500`` -> ``Decimal('0.45')``)."""
-    return _EXACT.divide(Decimal(int(units)), Decimal(scale))
 
 
 def to_rate(value: Any, where: str) -> Decimal:
-    """A rate as Decimal quantized to 4 places; floats via ``str()`` (0.4397, not its binary expansion)."""
-    if isinstance(value, bool) or value is None or value is pd.NA:
+    """A rate as Decimal quantized to 4 places (``money.parse_money``; a float from a person's
+    table is read through its shortest text, 0.4397 not its binary expansion)."""
+    if value is None or value is pd.NA:
         raise ValueError(f"{where}: rate must be a number, got {value!r}")
-    try:
-        if isinstance(value, Decimal):
-            number = value
-        elif isinstance(value, numbers.Integral):
-            number = Decimal(int(value))
-        elif isinstance(value, numbers.Real):
-            if not math.isfinite(float(value)):
-                raise ValueError(f"{where}: rate must be finite, got {value!r}")
-            number = Decimal(str(float(value)))
-        elif isinstance(value, str):
-            number = Decimal(value.strip())
-        else:
-            raise ValueError(f"{where}: rate must be a number, got {type(value).__name__} {value!r}")
-    except InvalidOperation:
-        raise ValueError(f"{where}: rate must be a number, got {value!r}") from None
-    if not number.is_finite() or number < 0:
+    number = parse_money(value, f"{where}: rate", floats=True)
+    if number < 0:
         raise ValueError(f"{where}: rate must be a finite number >= 0, got {value!r}")
     return number.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
 

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 import regex
 
+from ..money import MoneyError, parse_money
+
 # --- the GSM 03.38 alphabet -----------------------------------------------------------
 
 # Basic set in code order 0x00..0x7F, without 0x1B (the escape to the extension set).
@@ -457,20 +459,12 @@ class Forcing(NamedTuple):
 
 
 def _as_decimal(value: Any, what: str) -> Decimal:
-    """Money from Decimal, int, str or float; floats through their shortest repr (0.035, not
-    0.03500000000000000333)."""
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be a number, got bool {value!r}")
+    """A rate >= 0 (``money.parse_money``; a float a person typed is read through its shortest text)."""
     try:
-        if isinstance(value, (float, np.floating)):
-            number = Decimal(repr(float(value)))
-        elif isinstance(value, np.integer):
-            number = Decimal(int(value))
-        else:
-            number = Decimal(value)
-    except (TypeError, ValueError, ArithmeticError):
-        raise ValueError(f"{what} must be a number, got {type(value).__name__} {value!r}") from None
-    if not number.is_finite() or number < 0:
+        number = parse_money(value, what, floats=True)
+    except MoneyError as exc:
+        raise ValueError(f"{what} must be a number: {exc}") from None
+    if number < 0:
         raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
     return number
 

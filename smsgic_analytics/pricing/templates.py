@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..recipients import normalize_number
+from ..phone import normalize_numbers
 
 MAX_LISTED = 5  # rows spelled out in an error message
 
@@ -100,7 +100,7 @@ def _as_text(column: pd.Series, spec: str, conversion: str | None) -> np.ndarray
 
 
 def align(data: pd.DataFrame, numbers: Sequence[str], positions: Sequence[int] | None = None,
-          size: int | None = None) -> pd.DataFrame:
+          size: int | None = None, default_region: str | None = None) -> pd.DataFrame:
     """The rows of ``data`` for each of ``numbers`` (normalised recipients), in that order.
 
     With a ``number`` column: matched by normalised number (the first row of a number that
@@ -112,11 +112,8 @@ def align(data: pd.DataFrame, numbers: Sequence[str], positions: Sequence[int] |
         raise TypeError(f"data must be a DataFrame, got {type(data).__name__}")
     if "number" in data.columns:
         first: dict[str, int] = {}
-        for i, value in enumerate(data["number"].tolist()):
-            if type(value) is str and value.isdigit() and value.isascii():
-                key: str | None = value
-            else:
-                key, _ = normalize_number(value)
+        keys, _ = normalize_numbers(data["number"], default_region)
+        for i, key in enumerate(keys.tolist()):
             if key is not None:
                 first.setdefault(key, i)
         absent = [n for n in numbers if n not in first]

@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .. import spec
 from ..errors import ValidationError
-from ..quote import DESTINATIONS_COLUMNS, Quote
-from .rate_table import RATE_PLACES, units_to_money
+from ..money import PLACES as RATE_PLACES
+from ..money import units_to_money
 from .segments import segment_counts, segments
 from .templates import MAX_LISTED, align, fill_template
+
+if TYPE_CHECKING:  # quote.py imports this module for Quote.reprice
+    from ..quote import Quote
 
 WHAT_IF = "what-if"
 _INT64_MAX = np.iinfo(np.int64).max
@@ -68,7 +71,7 @@ def reprice(quote: Quote, message: str | None = None, template: str | None = Non
         quote,
         message=text,
         numbers=new_numbers,
-        destinations=_destinations(new_numbers, codes, rate_units, scale, row_units),
+        destinations=_destinations(new_numbers, codes, rate_units, scale, row_units, list(quote.destinations.columns)),
         sms_count=int(sms_column.sum()),
         subtotal=subtotal,
         tax=tax,
@@ -139,7 +142,7 @@ def _tax(quote: Quote, subtotal: Decimal) -> Decimal:
 
 
 def _destinations(numbers: pd.DataFrame, codes: np.ndarray, rate_units: list[int], scale: int,
-                  row_units: np.ndarray | None) -> pd.DataFrame:
+                  row_units: np.ndarray | None, columns: list[str]) -> pd.DataFrame:
     """One row per (destination, rate), sorted as ``Quote`` sorts them (biggest total first)."""
     dest_codes, dest_names = pd.factorize(numbers["destination"], use_na_sentinel=False)
     key = dest_codes.astype(np.int64) * max(len(rate_units), 1) + codes
@@ -165,4 +168,4 @@ def _destinations(numbers: pd.DataFrame, codes: np.ndarray, rate_units: list[int
         "sms_count": pd.Series(sms[order], dtype="int64"),
         "price": pd.Series([units_to_money(rate_units[int(rate_of_group[g])], scale) for g in order], dtype=object),
         "total": pd.Series([units_to_money(total_units[g], scale) for g in order], dtype=object),
-    }, columns=DESTINATIONS_COLUMNS)
+    }, columns=columns)

@@ -23,6 +23,7 @@ from smsgic_analytics import spec
 from smsgic_analytics.campaign import Campaign
 from smsgic_analytics.ledger import LEDGER_FILENAME, Ledger
 
+from manual_clock import ManualClock
 from phonebook import phone_numbers
 
 POST_SENDINGS = ("POST", spec.SENDINGS)
@@ -281,7 +282,7 @@ def test_lost_answer_is_unknown_then_reconciled_to_the_right_sending(client, san
     numbers = phone_numbers(2, seed=8)
     # Decoys on the server: the same text already linked to an earlier send, and another text.
     earlier = client.send("Last chance", phone_numbers(2, seed=9), "MegaShop", confirm=True)
-    other = client._post_sending({"message": "Something else", "recipients": numbers, "sender": "MEGA"})
+    other = client.api.create_sending({"message": "Something else", "recipients": numbers, "sender": "MEGA"})
     campaign = Campaign(client, "Last chance", numbers, "MegaShop", progress=False)
     campaign.preview()
     sandbox.inject("drop_after", path=spec.SENDINGS, method="POST")
@@ -314,7 +315,14 @@ def test_lost_answer_is_unknown_then_reconciled_to_the_right_sending(client, san
     assert spend.loc[spend["sending_id"] == send["sending_id"], "cost"].sum() == campaign.quote().total
 
 
-def test_connection_dropped_before_the_server_acted_reconciles_to_failed(client, sandbox):
+def in_flight(client) -> float:
+    """Seconds after a send during which its request may still commit on the server."""
+    return client.settings.timeout + client.settings.commit_grace
+
+
+def test_connection_dropped_before_the_server_acted_reconciles_to_failed(make_client, fresh_token, sandbox):
+    clock = ManualClock()
+    client = make_client(token=fresh_token, clock=clock)
     campaign = Campaign(client, "Dropped", phone_numbers(2, seed=10), "MegaShop", progress=False)
     campaign.preview()
     sandbox.inject("drop_before", path=spec.SENDINGS, method="POST")
@@ -322,20 +330,26 @@ def test_connection_dropped_before_the_server_acted_reconciles_to_failed(client,
     with pytest.raises(sa.UnknownOutcomeError):
         campaign.run(confirm=True)
     assert client.sendings().empty
+    report = client.reconcile()  # absent, but the request could still be committing: proves nothing yet
+    assert report["state"].tolist() == ["unknown"] and report["seconds_left"].iloc[0] > 0
+    clock.advance(in_flight(client) + 1)
     report = client.reconcile()
     assert report["state"].tolist() == ["failed"] and "safe to send again" in report["note"].iloc[0]
-    assert "no matching sending" in client.ledger.sends(client.settings.account)["error"].iloc[0]
+    assert "can no longer be in flight" in client.ledger.sends(client.settings.account)["error"].iloc[0]
     result = campaign.run(confirm=True)  # failed sends do not count as duplicates
     assert result.state == "created" and posts(sandbox) == 2
     assert client.sendings()["id"].tolist() == [result.sending_id]
 
 
-def test_a_server_error_is_unknown_and_a_refusal_is_failed(client, sandbox):
+def test_a_server_error_is_unknown_and_a_refusal_is_failed(make_client, fresh_token, sandbox):
+    clock = ManualClock()
+    client = make_client(token=fresh_token, clock=clock)
     campaign = Campaign(client, "Errors", phone_numbers(2, seed=11), "MegaShop", progress=False)
     campaign.preview()
     sandbox.inject("status", path=spec.SENDINGS, method="POST", status=500)
     with pytest.raises(sa.UnknownOutcomeError, match="Server Error"):
         campaign.run(confirm=True)
+    clock.advance(in_flight(client) + 1)
     assert client.reconcile()["state"].tolist() == ["failed"]  # the 500 created nothing
     sandbox.inject("status", path=spec.SENDINGS, method="POST", status=422)
     with pytest.raises(sa.ValidationError) as info:
@@ -347,21 +361,24 @@ def test_a_server_error_is_unknown_and_a_refusal_is_failed(client, sandbox):
     assert campaign.run(confirm=True).state == "created"
 
 
-def test_reconcile_leaves_a_young_pending_send_alone_and_settles_a_stale_one(client, sandbox):
+def test_reconcile_leaves_a_young_pending_send_alone_and_settles_a_stale_one(make_client, fresh_token, sandbox):
     # A kernel that died between its ledger row and the answer: the row stays 'pending'.
+    clock = ManualClock()
+    client = make_client(token=fresh_token, clock=clock)
     numbers = phone_numbers(3, seed=12)
     campaign = Campaign(client, "Crashed kernel", numbers, "MegaShop", progress=False)
-    quote = campaign.quote()
+    campaign.quote()
     account = client.settings.account
-    send_id = client.ledger.claim_send(account, campaign.key, client._ledger_quote_id(quote), "MegaShop", None,
-                                       "default", 3, duplicate_window=timedelta(hours=24))
-    sending_id = client._post_sending(campaign.payload())
+    send_id, scheduled = client.ledger.claim_send(account, campaign.key, campaign._quote_id, "MegaShop", None,
+                                                  "default", 3, duplicate_window=timedelta(hours=24))
+    sending_id = client.api.create_sending(campaign.payload(scheduled))
 
     report = client.reconcile()
-    assert report["state"].tolist() == ["pending"] and "in flight" in report["note"].iloc[0]
+    assert report["state"].tolist() == ["pending"] and "another thread or notebook" in report["note"].iloc[0]
     with pytest.raises(sa.DuplicateSendError, match="still 'pending'"):
         campaign.run(confirm=True)
-    report = client.reconcile(pending_after=timedelta(0))
+    clock.advance(in_flight(client) + 1)
+    report = client.reconcile()
     assert report[["send_id", "state", "sending_id"]].values.tolist() == [[send_id, "reconciled", sending_id]]
 
 
@@ -373,7 +390,7 @@ def test_spend_joins_the_ledger_with_statuses(make_client, sandbox_factory):
     first = client.send("Spend one", phone_numbers(6, seed=13), "MegaShop", confirm=True)
     second = client.send("Spend two: a longer message " + "x" * 150, phone_numbers(3, seed=14), "MEGA",
                          confirm=True)
-    unpriced = client._post_sending({"message": "Sent elsewhere", "recipients": ["4915123456789"], "sender": "MEGA"})
+    unpriced = client.api.create_sending({"message": "Sent elsewhere", "recipients": ["4915123456789"], "sender": "MEGA"})
 
     spend = client.spend()
     assert set(spend["status"]) <= {spec.PENDING, spec.PROCESSING}

@@ -51,7 +51,7 @@ def test_only_calculate_posts_are_cached(make_client, fresh_token, sandbox):
     client = make_client(token=fresh_token)
     sandbox.reset_stats()
     payload = {"message": "Hi", "recipients": ["4915123456789"], "sender": "MegaShop", "type": "default"}
-    first, second = client._post_sending(payload), client._post_sending(payload)
+    first, second = client.api.create_sending(payload), client.api.create_sending(payload)
     assert first != second and network(sandbox, ("POST", spec.SENDINGS)) == 2
     sending = client.sending(first)
     client.sending(first)

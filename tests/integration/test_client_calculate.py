@@ -8,7 +8,7 @@ import pytest
 
 import smsgic_analytics as sa
 from smsgic_analytics import spec
-from smsgic_analytics.client import plan_chunks
+from smsgic_analytics.pricing.exact import plan_chunks
 from smsgic_analytics.quote import DESTINATIONS_COLUMNS, NUMBERS_COLUMNS
 
 from phonebook import phone_numbers

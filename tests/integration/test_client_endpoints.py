@@ -9,7 +9,7 @@ import pytest
 
 import smsgic_analytics as sa
 from smsgic_analytics import frames, spec
-from smsgic_analytics.client import format_scheduled_at
+from smsgic_analytics.dates import format_scheduled_at
 
 
 
@@ -142,7 +142,7 @@ def test_the_docs_quirk_message_key_is_refiled_under_the_field(make_client, fres
     # POST /sendings files "recipients/sender not sent" under "message"; the raw door shows it.
     client = make_client(token=fresh_token)
     with pytest.raises(sa.ValidationError) as info:
-        client._post_sending({"message": "Hi"})
+        client.api.create_sending({"message": "Hi"})
     assert info.value.field_errors == {"recipients": [spec.MSG_MISSING_RECIPIENTS], "sender": [spec.MSG_MISSING_SENDER]}
     assert info.value.body["errors"] == {"message": [spec.MSG_MISSING_RECIPIENTS, spec.MSG_MISSING_SENDER]}
 
@@ -151,7 +151,7 @@ def test_insufficient_balance(make_client, fresh_token, sandbox):
     sandbox.set_balance(fresh_token, "0.01")
     client = make_client(token=fresh_token)
     with pytest.raises(sa.InsufficientBalanceError) as info:  # the API's own refusal, via the raw door
-        client._post_sending({"message": "Hi", "recipients": ["4915123456789"], "sender": "MegaShop"})
+        client.api.create_sending({"message": "Hi", "recipients": ["4915123456789"], "sender": "MegaShop"})
     assert info.value.http_status == 422 and "balance" in info.value.field_errors
     with pytest.raises(sa.InsufficientBalanceError) as info:  # send() refuses before posting
         client.send("Hi", ["4915123456789"], "MegaShop", confirm=True)

@@ -123,7 +123,7 @@ def test_connection_refused(make_client):
     assert info.value.http_status is None
     assert_no_token(info.value)
     with pytest.raises(sa.APIConnectionError) as info:  # never sent, so a POST is not "unknown" either
-        client._post_sending(SENDING)
+        client.api.create_sending(SENDING)
     assert not isinstance(info.value, sa.UnknownOutcomeError)
 
 
@@ -133,7 +133,7 @@ def test_post_sendings_is_never_retried_and_a_lost_answer_is_an_unknown_outcome(
     sandbox.inject(kind, path=spec.SENDINGS, method="POST", count=1)
     sandbox.reset_stats()
     with pytest.raises(sa.UnknownOutcomeError) as info:
-        client._post_sending(SENDING)
+        client.api.create_sending(SENDING)
     assert sandbox.stats()[("POST", spec.SENDINGS)] == 1  # exactly one POST reached the server
     assert_no_token(info.value, fresh_token)
     created = len(client.sendings())
@@ -149,7 +149,7 @@ def test_post_sendings_5xx_and_429_are_not_retried(make_client, fresh_token, san
     sandbox.inject("status", path=spec.SENDINGS, method="POST", status=429, count=1, retry_after=0)
     sandbox.reset_stats()
     with pytest.raises(sa.ServerError):
-        client._post_sending(SENDING)
+        client.api.create_sending(SENDING)
     with pytest.raises(sa.RateLimitError):
         client.send(**SENDING, confirm=True)
     assert sandbox.stats()[("POST", spec.SENDINGS)] == 2

@@ -142,8 +142,8 @@ def test_compare_flags_a_deliberately_altered_rate_table(make_client):
     operator_row = (altered["mcc"] == mcc) & (altered["mnc"] == mnc)
     default_row = (altered["country"] == country) & altered["mnc"].isna()
     assert operator_row.sum() == 1 and default_row.sum() == 1
-    altered.loc[operator_row, "rate"] += 0.01  # cheaper in truth: outside the (single-rate) range
-    altered.loc[default_row, "rate"] += 0.05  # dearer default: the quote stays within [low, high]
+    altered.loc[operator_row, "rate"] += Decimal("0.01")  # cheaper in truth: outside the (single-rate) range
+    altered.loc[default_row, "rate"] += Decimal("0.05")  # dearer default: the quote stays within [low, high]
     offline = sa.estimate(AUDIENCE, MESSAGE, rates=altered)
 
     per_number = sa.compare(offline, quote, by="number").set_index("number")

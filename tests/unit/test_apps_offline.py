@@ -193,7 +193,7 @@ def test_xlsx_upload_keeps_integral_numbers_and_reports_fractional_ones():
     app = EstimatorApp(rates=RATES, message="Hi")
     app.upload.value = _upload("list.xlsx", buffer.getvalue())
     assert app.column.value == "Mobile"
-    assert app.invalid["index"].tolist() == [3] and "not a whole number" in app.invalid["reason"].iloc[0]
+    assert app.invalid["index"].tolist() == [3] and "a float, not text" in app.invalid["reason"].iloc[0]
     assert app.total == offline_estimate([NUMBERS[2]], "Hi", RATES).totals.expected
 
 

@@ -11,6 +11,7 @@ import threading
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -18,9 +19,10 @@ import pytest
 
 import smsgic_analytics as sa
 from smsgic_analytics import spec
-from smsgic_analytics.campaign import Campaign, Preview, match_sending
+from smsgic_analytics.campaign import Campaign, Preview
 from smsgic_analytics.errors import DuplicateSendError
 from smsgic_analytics.ledger import Ledger, LedgerError
+from smsgic_analytics.sendstate import InvalidTransitionError, SendFacts, decide, next_state
 
 ACCOUNT = "0123456789abcdef"
 
@@ -140,9 +142,11 @@ def test_preview_text_and_balance_flag():
     assert later.enough_balance is None
 
 
-# --- reconciliation match ------------------------------------------------------------------
+# --- reconciliation: decide() is pure -----------------------------------------------------
 
 SENT_AT = datetime(2024, 5, 1, 12, 0, 0, 250000, tzinfo=UTC)
+FINGERPRINT = datetime(2024, 5, 1, 12, 0, 21, tzinfo=UTC)
+IN_FLIGHT = timedelta(seconds=330)
 
 
 def sendings(*rows):
@@ -152,38 +156,57 @@ def sendings(*rows):
     return frame
 
 
+def facts(**kw) -> SendFacts:
+    base = {"send_id": 1, "state": "unknown", "created_at": SENT_AT, "message": "Sale", "sms_count": 3,
+            "scheduled_at": FINGERPRINT}
+    return SendFacts(**{**base, **kw})
+
+
+OURS = (302, "Sale", "2024-05-01T12:00:02Z", "2024-05-01 12:00:21", "Pending", 3)
 SERVER = sendings(
-    (301, "Sale", "2024-05-01T11:50:00Z", "2024-05-01 11:50:00", "Sent", 3),       # 10 min before
-    (302, "Sale", "2024-05-01T12:00:02Z", "2024-05-01 12:00:02", "Pending", 3),    # 2 s after
-    (303, "Sale", "2024-05-01T12:00:00Z", "2024-05-01 12:00:00", "Pending", 4),    # other SMS count
-    (304, "Sale!", "2024-05-01T12:00:00Z", "2024-05-01 12:00:00", "Pending", 3),   # other text
-    (305, "Sale", "2024-05-01T12:04:00Z", "2024-06-01 09:00:00", "Pending", 3),    # scheduled
+    (301, "Sale", "2024-05-01T11:50:00Z", "2024-05-01 12:00:21", "Sent", 3),       # made before we sent
+    OURS,
+    (303, "Sale", "2024-05-01T12:00:00Z", "2024-05-01 12:00:21", "Pending", 4),    # other SMS count
+    (304, "Sale!", "2024-05-01T12:00:00Z", "2024-05-01 12:00:21", "Pending", 3),   # other text
+    (305, "Sale", "2024-05-01T12:00:03Z", "2024-05-01 12:00:09", "Pending", 3),    # a colleague's: other second
 )
+LATER = SENT_AT + IN_FLIGHT + timedelta(seconds=1)
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    ({}, 302),
-    ({"exclude": {302}}, 305),  # already linked elsewhere: the next closest
-    ({"exclude": {302, 305}}, None),  # 301 is outside the 5 minutes
-    ({"exclude": {302, 305}, "tolerance": timedelta(minutes=11)}, 301),
-    ({"sms_count": 4}, 303),
-    ({"text": "Sale!"}, 304),
-    ({"text": "sale"}, None),
-    ({"scheduled_at": pd.Timestamp("2024-06-01 09:00", tz="UTC")}, 305),
-    ({"scheduled_at": pd.Timestamp("2024-06-02 09:00", tz="UTC")}, None),
-    ({"scheduled_at": pd.NaT}, 302),
-    ({"created_at": datetime(2024, 5, 1, 12, 3, 50)}, 305),  # naive = UTC
+@pytest.mark.parametrize("send, server, now, linked, event, sending_id, candidates", [
+    (facts(), SERVER, SENT_AT, (), "found", 302, ()),  # proven: text, SMS count and fingerprint
+    (facts(), SERVER, LATER, (), "found", 302, ()),
+    (facts(), SERVER, SENT_AT, {302}, None, None, (303, 305)),  # linked to another send: not ours; wait
+    (facts(), SERVER, LATER, {302}, None, None, (303, 305)),  # same-text sendings appeared: a person decides
+    (facts(), SERVER[SERVER["id"] != 302], LATER, (), None, None, (303, 305)),
+    (facts(message="Other"), SERVER, SENT_AT, (), None, None, ()),  # nothing yet, may still commit
+    (facts(message="Other"), SERVER, LATER, (), "absent", None, ()),  # proven absent
+    (facts(scheduled_at=None), SERVER, LATER, (), None, None, (302, 303, 305)),  # no fingerprint: never proven
+    (facts(message=None, sms_count=None), SERVER, LATER, (), None, None, ()),  # no quote: nothing to match
+    (facts(state="pending"), SERVER, SENT_AT, (), None, None, ()),  # another thread is sending it
+    (facts(state="pending"), SERVER, LATER, (), "found", 302, ()),  # a crashed kernel's row
 ])
-def test_match_sending(kwargs, expected):
-    args = {"text": "Sale", "sms_count": 3, "created_at": SENT_AT, **kwargs}
-    assert match_sending(SERVER, **args) == expected
+def test_decide(send, server, now, linked, event, sending_id, candidates):
+    verdict = decide(send, server, now=now, in_flight=IN_FLIGHT, linked=linked)
+    assert (verdict.event, verdict.sending_id, verdict.candidates) == (event, sending_id, candidates)
+    assert verdict.note
+    if event is None and now < LATER and send.message is not None:
+        assert verdict.seconds_left and verdict.seconds_left > 0
 
 
-def test_match_sending_tie_goes_to_the_lower_id():
-    server = sendings((402, "Hi", "2024-05-01T12:00:01Z", None, "Pending", 1),
-                      (401, "Hi", "2024-05-01T11:59:59Z", None, "Pending", 1))
-    assert match_sending(server, text="Hi", sms_count=1, created_at=datetime(2024, 5, 1, 12, 0, tzinfo=UTC)) == 401
-    assert match_sending(server.iloc[0:0], text="Hi", sms_count=1, created_at=SENT_AT) is None
+def test_two_sendings_with_the_same_fingerprint_prove_nothing():
+    twin = (306, *OURS[1:])
+    verdict = decide(facts(), sendings(OURS, twin), now=LATER, in_flight=IN_FLIGHT)
+    assert verdict.event is None and verdict.candidates == (302, 306) and "cannot be proven" in verdict.note
+
+
+def test_the_transition_table_allows_only_the_documented_moves():
+    assert next_state("pending", "answered") == "created"
+    assert next_state("unknown", "found") == "reconciled" and next_state("unknown", "absent") == "failed"
+    for state, event in [("created", "absent"), ("failed", "found"), ("reconciled", "ruled not sent"),
+                         ("unknown", "answered")]:
+        with pytest.raises(InvalidTransitionError, match=f"a '{state}' send cannot take '{event}'"):
+            next_state(state, event)
 
 
 # --- the ledger's claim ------------------------------------------------------------------------
@@ -193,8 +216,9 @@ def ledger(tmp_path: Path) -> Ledger:
     return Ledger(tmp_path / "ledger.sqlite")
 
 
-def claim(ledger: Ledger, window: timedelta | None = timedelta(hours=24), key: str = "k") -> int:
-    return ledger.claim_send(ACCOUNT, key, None, "MEGA", None, "default", 1, duplicate_window=window)
+def claim(ledger: Ledger, window: timedelta | None = timedelta(hours=24), key: str = "k" * 64,
+          quote_id: int | None = None, scheduled_at: str | None = None) -> int:
+    return ledger.claim_send(ACCOUNT, key, quote_id, "MEGA", scheduled_at, "default", 1, duplicate_window=window)[0]
 
 
 def test_claim_lets_exactly_one_of_many_threads_through(ledger: Ledger):
@@ -228,32 +252,57 @@ def test_an_unresolved_send_blocks_however_old(tmp_path: Path, window):
     first = claim(ledger, window)
     ledger.mark_unknown(first, "read timeout")
     now[0] = start + timedelta(days=30)  # far outside any window
-    for attempt in (lambda: claim(ledger, window), lambda: ledger.check_send(ACCOUNT, "k", window)):
+    for attempt in (lambda: claim(ledger, window), lambda: ledger.check_send(ACCOUNT, "k" * 64, window)):
         with pytest.raises(DuplicateSendError, match="outcome is unknown.*client.reconcile") as info:
             attempt()
         assert info.value.previous["id"] == first
         assert "2024-01-01 00:00:00 UTC (ledger send 1" in str(info.value)
-    ledger.reconcile(first, None)  # not found on the server -> failed -> free again
+    ledger.apply(first, "absent")  # proven not on the server -> failed -> free again
     assert claim(ledger, window) == 2
-    assert claim(ledger, window=None, key="other") == 3  # other campaigns were never blocked
+    assert claim(ledger, window=None, key="f" * 64) == 3  # other campaigns were never blocked
 
 
 def test_check_send_is_read_only_and_matches_claim(ledger: Ledger):
-    ledger.check_send(ACCOUNT, "k", timedelta(hours=1))
+    ledger.check_send(ACCOUNT, "k" * 64, timedelta(hours=1))
     assert ledger.sends(ACCOUNT).empty
     sid = claim(ledger)
     ledger.complete_send(sid, 501)
     with pytest.raises(DuplicateSendError, match="sending 501"):
-        ledger.check_send(ACCOUNT, "k", timedelta(hours=1))
-    ledger.check_send(ACCOUNT, "k", None)  # allow_duplicate: a created send does not block
+        ledger.check_send(ACCOUNT, "k" * 64, timedelta(hours=1))
+    ledger.check_send(ACCOUNT, "k" * 64, None)  # allow_duplicate: a created send does not block
 
 
 def test_one_sending_is_linked_to_one_send(ledger: Ledger):
-    a, b = claim(ledger, key="a"), claim(ledger, key="b")
+    a, b = claim(ledger, key="a" * 64), claim(ledger, key="b" * 64)
     ledger.complete_send(a, 700)
     ledger.mark_unknown(b, "timeout")
     with pytest.raises(LedgerError, match="sending 700 is already linked to ledger send 1"):
-        ledger.reconcile(b, 700)
+        ledger.apply(b, "found", sending_id=700)
     assert ledger.get_send(b)["state"] == "unknown"
-    ledger.reconcile(b, 701)
+    ledger.apply(b, "found", sending_id=701)
     assert ledger.get_send(b)["sending_id"] == 701
+
+
+def test_every_live_send_of_a_text_gets_its_own_fingerprint(tmp_path: Path):
+    now = datetime(2024, 5, 1, 12, 0, 0, 400000, tzinfo=UTC)
+    ledger = Ledger(tmp_path / "ledger.sqlite", clock=lambda: now)
+    quote = SimpleNamespace(sms_count=1, subtotal=Decimal("0.1"), tax=Decimal(0), total=Decimal("0.1"),
+                            currency="GBP", destinations=pd.DataFrame(
+                                [("Latvia ", "Latvia", None, 1, 1, Decimal("0.1"), Decimal("0.1"))],
+                                columns=["destination", "country", "operator", "numbers", "sms_count", "price",
+                                         "total"]))
+    qid = ledger.record_quote(ACCOUNT, "Same text", ["37120012345"], quote)
+    seconds = []
+    for key in ("a", "b", "c"):  # three audiences, one text, one instant: three seconds
+        sid, scheduled = ledger.claim_send(ACCOUNT, key * 64, qid, "MEGA", None, "default", 1,
+                                           duplicate_window=timedelta(hours=1))
+        seconds.append(scheduled)
+        assert ledger.get_send(sid)["auto_schedule"] == 1
+    assert len(set(seconds)) == 3
+    for text in seconds:  # 1-30 s ahead, whole seconds, never in the past
+        assert timedelta(seconds=1) <= datetime.strptime(text, spec.SCHEDULED_AT_FORMAT).replace(tzinfo=UTC) - now
+        assert datetime.strptime(text, spec.SCHEDULED_AT_FORMAT).replace(tzinfo=UTC) - now <= timedelta(seconds=31)
+    # Asking for a second that another live send of this text holds is refused, naming a free one.
+    with pytest.raises(sa.ValidationError, match="already taken.*a second apart") as info:
+        ledger.claim_send(ACCOUNT, "d" * 64, qid, "MEGA", seconds[0], "default", 1, duplicate_window=None)
+    assert list(info.value.field_errors) == ["scheduled_at"]

@@ -15,6 +15,7 @@ import pytest
 from smsgic_analytics import charts, spec
 from smsgic_analytics.config import account_key
 from smsgic_analytics.ledger import Ledger
+from smsgic_analytics.spend import spend_frame
 
 ACCOUNT = account_key("chart-token")
 
@@ -243,10 +244,11 @@ def ledger_frames(tmp_path: Path):
         quote = SimpleNamespace(sms_count=1, subtotal=Decimal(total), tax=Decimal(0), total=Decimal(total),
                                 currency="GBP", destinations=dest)
         qid = ledger.record_quote(ACCOUNT, "m", ["37120000000"], quote)
-        ledger.complete_send(ledger.begin_send(ACCOUNT, f"k{sending_id}", qid, "MEGA", None, "default", 1), sending_id)
+        send_id, _ = ledger.claim_send(ACCOUNT, f"k{sending_id}", qid, "MEGA", None, "default", 1, duplicate_window=None)
+        ledger.complete_send(send_id, sending_id)
     for hour, amount in ((9, "450.000"), (11, "449.700"), (3 * 24, "448.650"), (4 * 24, "448.650")):
         ledger.record_balance(ACCOUNT, Decimal(amount), "GBP", taken_at=datetime(2024, 3, 4, tzinfo=UTC) + timedelta(hours=hour))
-    return ledger.spend(ACCOUNT), ledger.balance_history(ACCOUNT)
+    return spend_frame(*ledger.spent(ACCOUNT)), ledger.balance_history(ACCOUNT)
 
 
 def test_spend_over_time_bars_cumulative_and_balance(ledger_frames) -> None:

@@ -163,7 +163,7 @@ def test_templates_and_per_row_texts_count_segments_per_recipient():
         (RATES.assign(mcc=["24"] + list(RATES.mcc[1:])), "rates row 0: mcc must be 3 digits, got '24'"),
         (RATES.assign(mnc=[None, 1] + list(RATES.mnc[2:])), "rates row 1: mnc must be text"),
         (RATES.assign(rate=[-0.1] + list(RATES.rate[1:])), "rates row 0: rate must be a finite number >= 0"),
-        (RATES.assign(rate=[float("nan")] + list(RATES.rate[1:])), "rates row 0: rate must be finite"),
+        (RATES.assign(rate=[float("nan")] + list(RATES.rate[1:])), "rates row 0: rate: an amount must be finite"),
         (pd.concat([RATES, RATES.iloc[[1]].assign(rate=0.5)], ignore_index=True),
          "rates row 9: a second rate for mcc 247 mnc 01: 0.5 here, 0.03 in row 1"),
         (pd.concat([RATES, RATES.iloc[[0]].assign(rate=0.5)], ignore_index=True),

@@ -42,7 +42,7 @@ def test_rates_frame_keeps_codes_as_strings_and_marks_the_country_default():
     assert df["is_default"].tolist() == [False, True, False, False]
     assert isinstance(df["mcc"].dtype, pd.StringDtype) and isinstance(df["mnc"].dtype, pd.StringDtype)
     assert isinstance(df["country"].dtype, pd.CategoricalDtype)
-    assert str(df["rate"].dtype) == "float64" and df["rate"].iloc[0] == 0.4397
+    assert df["rate"].map(type).eq(Decimal).all() and df["rate"].iloc[0] == Decimal("0.4397")  # exact, as sent
     assert df["currency"].unique().tolist() == ["GBP"]
 
 
@@ -92,7 +92,7 @@ def test_bad_records_name_the_row_and_field(records, message):
 
 
 def test_bad_rate_names_the_row():
-    with pytest.raises(ValueError, match=r"rates\[0\]\.rate: expected a number, got 'cheap'"):
+    with pytest.raises(ValueError, match=r"rates\[0\]\.rate: expected an amount, got str 'cheap'"):
         frames.rates_frame([{"mcc": "218", "mnc": None, "country": "Latvia", "rate": "cheap"}], "GBP")
 
 
@@ -125,7 +125,7 @@ def test_split_destination(destination, expected):
 
 # --- Quote.build: the merge of calculate answers is a pure function of records too -------------
 
-from smsgic_analytics.client import plan_chunks  # noqa: E402
+from smsgic_analytics.pricing.exact import plan_chunks  # noqa: E402
 from smsgic_analytics.errors import ServerError  # noqa: E402
 from smsgic_analytics.quote import Quote  # noqa: E402
 from smsgic_analytics.recipients import normalize_recipients  # noqa: E402
@@ -174,13 +174,18 @@ def test_quote_merges_chunks_exactly():
     assert "Total" in quote._repr_html_() and "2.7642 GBP" in quote._repr_html_()
 
 
-def test_numbers_with_leading_zeros_map_back_through_integer_answers():
-    people = normalize_recipients(["012345678", "12345678"])
-    chunks = plan_chunks(people.numbers, 1000)
-    assert chunks == [["012345678"], ["12345678"]]  # equal as integers: never in one chunk
-    answers = [calculate_answer([("12345678", "Denmark ", 1, "0.1")]), calculate_answer([("12345678", "Denmark ", 1, "0.1")])]
-    quote = Quote.build("hi", chunks, answers, countries=COUNTRIES, currency="GBP", recipients=people)
-    assert quote.numbers["number"].tolist() == ["012345678", "12345678"]
+def test_normalised_numbers_never_start_with_zero_so_integer_answers_map_back():
+    # The API answers phone_number as a JSON integer: a leading 0 would be lost.  No normalised
+    # number has one (national numbers need default_region, then phonenumbers writes them
+    # internationally), so each answer maps back to exactly one asked number.
+    people = normalize_recipients(["012345678", "0044 7400 123456", "+44 7400 123457"], on_invalid="report")
+    assert people.numbers == ("447400123456", "447400123457") and people.invalid["index"].tolist() == [0]
+    chunks = plan_chunks(people.numbers, 1)
+    assert chunks == [["447400123456"], ["447400123457"]]
+    answers = [calculate_answer([(n, "United Kingdom ", 1, "0.1")]) for [n] in chunks]
+    quote = Quote.build("hi", chunks, answers, countries=COUNTRIES + ["United Kingdom"], currency="GBP",
+                        recipients=people)
+    assert quote.numbers["number"].tolist() == ["447400123456", "447400123457"]
 
 
 @pytest.mark.parametrize("spoil, message", [
@@ -191,7 +196,7 @@ def test_numbers_with_leading_zeros_map_back_through_integer_answers():
     (lambda a: a["calculate"]["destinations"][0]["numbers"][1].update(phone_number=99999999),
      "priced a number that was not asked for: 99999999"),
     (lambda a: a["calculate"]["destinations"][0].update(total=Decimal("5")), "Σ numbers.total = 0.90 but total = 5"),
-    (lambda a: a["calculate"]["destinations"][0]["numbers"][0].update(rate=0.45), "expected a number, got 0.45"),
+    (lambda a: a["calculate"]["destinations"][0]["numbers"][0].update(rate=0.45), "expected an exact amount, got the float 0.45"),
     (lambda a: a.pop("calculate"), "lacks calculate.info"),
 ])
 def test_an_answer_that_does_not_reconcile_is_refused(spoil, message):

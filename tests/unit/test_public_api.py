@@ -36,4 +36,4 @@ def test_segments_contract():
     assert (s.encoding, s.segments, s.units, s.ucs2_chars) == ("GSM-7", 1, 0, [])
     assert list(sa.segment_counts(["a", "ü€"]).columns) == ["encoding", "segments", "units"]
     assert list(sa.classify(["4917612345678"]).columns) == ["number", "valid", "region", "country",
-                                                            "operator", "mcc", "mnc"]
+                                                            "operator", "mcc", "mnc", "reason"]

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsgic_analytics import spec
+from smsgic_analytics import phone, spec
 from smsgic_analytics.errors import InvalidRecipientsError
-from smsgic_analytics.recipients import normalize_number, normalize_recipients
+from smsgic_analytics.phone import normalize_number
+from smsgic_analytics.recipients import normalize_recipients
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -25,10 +26,9 @@ from smsgic_analytics.recipients import normalize_number, normalize_recipients
     ("\u0664\u0665\u0668\u0667\u0669\u0669\u0662\u0661", "45879921"),  # Arabic-Indic digits
     (45879921, "45879921"),
     (np.int64(6523478945), "6523478945"),
-    (447700900123.0, "447700900123"),  # a spreadsheet cell
     (Decimal("45879921"), "45879921"),
-    ("01234567", "01234567"),  # leading zero kept: digits, not a number
-    ("+00 1234 567", "001234567"),  # only one international prefix is removed
+    ("+44 (0)20 7946 0958", "442079460958"),  # the trunk 0 shown for domestic callers
+    ("\u200b+44 7400\u00ad123456", "447400123456"),  # zero-width space, soft hyphen from a web page
     ("9" * 20, "9" * 20),
 ])
 def test_normalize_number_accepts_formatted_numbers(raw, expected):
@@ -44,13 +44,20 @@ def test_normalize_number_accepts_formatted_numbers(raw, expected):
     ("+", "empty after removing formatting"),
     ("12ab5678", "contains characters other than digits: 'a', 'b'"),
     ("44*7700900", "contains characters other than digits: '*'"),
-    ("44+7700900123", "contains characters other than digits: '+'"),
+    ("44+7700900123", "'+' may only start a number (it marks the country code)"),
+    ("01234567", phone.NATIONAL),  # a national number: whose country?
+    ("+00 1234 567", "a country code never starts with 0"),
+    ("37129123457.0", phone.FLOAT_TEXT),  # a float column turned into text
+    ("3.7129123457e+10", phone.FLOAT_TEXT),
+    (447700900123.0, phone.FLOAT_VALUE),  # a float: digits may already be lost
+
     ("1234567", "too short: 7 digits, the API needs 8-20"),
     ("1" * 21, "too long: 21 digits, the API needs 8-20"),
-    (4477009001.5, "not a whole number: 4477009001.5"),
+    (4477009001.5, phone.FLOAT_VALUE),
     (-45879921, "negative number"),
     (True, "not a phone number: True"),
-    (1e20, "float too large to hold every digit exactly: 1e+20 (pass numbers as text)"),
+    (1e20, phone.FLOAT_VALUE),
+    (Decimal("4477009001.5"), "not a whole number: Decimal('4477009001.5')"),
     (b"45879921", "not a phone number: bytes"),
 ])
 def test_normalize_number_gives_the_reason(raw, reason):

@@ -1,0 +1,151 @@
+"""The send state machine: which state a ledger send may move to, and what reconciling decides.
+
+Decide, then do (as requests-cache's ``policy/actions.py`` splits them): ``decide`` is a pure
+function of one send, the server's /sendings rows and the clock, and returns a ``Verdict``;
+the ledger then applies the verdict's event through ``TRANSITIONS``.  Nothing here does I/O.
+
+States::
+
+    pending --answered--> created         the API answered with a sending_id
+    pending --refused---> failed          the API refused it (4xx), or it never left
+    pending --lost------> unknown         the request may have reached the server; no answer
+    pending|unknown --found--> reconciled  a sending on the server is proven to be this send's
+    pending|unknown --absent-> failed      proven absent: nothing like it on the server after
+                                           the request could no longer be in flight
+    pending|unknown --ruled--> reconciled | failed   a person decided (``resolve_send``)
+
+How a sending is proven to be a send's own: the API's sendings carry no recipients, so every
+send carries a fingerprint the server echoes back -- an explicit ``scheduled_at`` that no
+other live send of the account in this ledger uses with the same text.  A /sendings row with
+the send's text, SMS count and that ``scheduled_at``, created no earlier than the send, and
+linked to no other ledger send, is its sending.  Two such rows (another machine chose the
+same second) prove nothing: the send stays unknown and lists them.  Absence is only proof
+once the request cannot be in flight any more (client timeout plus the server's grace), and
+only when no other sending with the same text appeared meanwhile: then the send stays
+unknown, listing that sending for a person to decide.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Iterable
+
+import pandas as pd
+
+PENDING, CREATED, FAILED, UNKNOWN, RECONCILED = "pending", "created", "failed", "unknown", "reconciled"
+STATES = (PENDING, CREATED, FAILED, UNKNOWN, RECONCILED)
+UNRESOLVED = (PENDING, UNKNOWN)  # a sending may exist and nobody knows yet
+LIVE_STATES = (PENDING, CREATED, UNKNOWN, RECONCILED)  # a sending may exist: the duplicate guard counts them
+SPENT_STATES = (CREATED, RECONCILED)  # the sending exists: its cost was debited
+
+ANSWERED, REFUSED, LOST, FOUND, ABSENT, RULED_SENT, RULED_NOT_SENT = (
+    "answered", "refused", "lost", "found", "absent", "ruled sent", "ruled not sent")
+
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (PENDING, ANSWERED): CREATED,
+    (PENDING, REFUSED): FAILED,
+    (PENDING, LOST): UNKNOWN,
+    # A pending row left behind by a crashed kernel is as uncertain as an unknown one.
+    (PENDING, FOUND): RECONCILED,
+    (UNKNOWN, FOUND): RECONCILED,
+    (PENDING, ABSENT): FAILED,
+    (UNKNOWN, ABSENT): FAILED,
+    (PENDING, RULED_SENT): RECONCILED,
+    (UNKNOWN, RULED_SENT): RECONCILED,
+    (PENDING, RULED_NOT_SENT): FAILED,
+    (UNKNOWN, RULED_NOT_SENT): FAILED,
+}
+
+# A sending's created_at is the server's clock, a send's created_at ours: allow this much skew.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class InvalidTransitionError(ValueError):
+    """A send was asked to move where its state cannot go (e.g. created -> failed)."""
+
+
+def next_state(state: str, event: str) -> str:
+    """The state ``event`` moves a send in ``state`` to, or ``InvalidTransitionError``."""
+    try:
+        return TRANSITIONS[(state, event)]
+    except KeyError:
+        allowed = sorted({e for s, e in TRANSITIONS if s == state})
+        raise InvalidTransitionError(
+            f"a '{state}' send cannot take '{event}' (it can take: {', '.join(allowed) or 'nothing, it is settled'})"
+        ) from None
+
+
+@dataclass(frozen=True)
+class SendFacts:
+    """What the ledger knows of one unresolved send."""
+
+    send_id: int
+    state: str
+    created_at: datetime  # aware UTC, the ledger's clock
+    message: str | None  # None when no quote was recorded
+    sms_count: int | None
+    scheduled_at: datetime | None  # the fingerprint (aware UTC), None for sends made before it existed
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What reconciling one send decided: ``event`` (None: stay as it is), the sending proven
+    to be its own, the sendings a person should look at, and why."""
+
+    event: str | None
+    sending_id: int | None = None
+    candidates: tuple[int, ...] = field(default_factory=tuple)
+    note: str = ""
+    seconds_left: float | None = None  # while the request may still be in flight
+
+
+def decide(send: SendFacts, sendings: pd.DataFrame, *, now: datetime, in_flight: timedelta,
+           linked: Iterable[int] = (), skew: timedelta = CLOCK_SKEW) -> Verdict:
+    """Reconcile one unresolved send against GET /sendings (``client.sendings()`` rows).
+
+    ``in_flight``: how long after the send its request may still commit on the server
+    (client timeout + server grace).  ``linked``: sending ids other ledger sends own.
+    """
+    if send.state == PENDING and now - send.created_at < in_flight:
+        return Verdict(None, seconds_left=(send.created_at + in_flight - now).total_seconds(),
+                       note="still being sent by another thread or notebook: left alone")
+    if send.message is None or send.sms_count is None:
+        return Verdict(None, note="no quote recorded for this send: its text and SMS count are unknown, so no "
+                                  "sending can be matched to it; a person must decide (resolve_send)")
+    taken = set(int(i) for i in linked)
+    start = pd.Timestamp(send.created_at) - pd.Timedelta(skew)
+    end = pd.Timestamp(send.created_at) + pd.Timedelta(in_flight) + pd.Timedelta(skew)
+    window = sendings[(sendings["created_at"] >= start) & (sendings["created_at"] <= end)
+                      & ~sendings["id"].isin(list(taken))] if len(sendings) else sendings
+    same_text = window[window["text"] == send.message] if len(window) else window
+    if send.scheduled_at is not None and len(same_text):
+        own = same_text[(same_text["total_sms"] == int(send.sms_count))
+                        & (same_text["scheduled_at"] == pd.Timestamp(send.scheduled_at))]
+    else:
+        own = same_text.iloc[0:0]
+    if len(own) == 1:
+        sid = int(own["id"].iloc[0])
+        return Verdict(FOUND, sending_id=sid, note=f"found on the server: sending {sid} has this send's text, "
+                                                  "SMS count and scheduled_at")
+    if len(own) > 1:
+        ids = tuple(sorted(int(i) for i in own["id"]))
+        return Verdict(None, candidates=ids, note=f"{len(ids)} sendings match this send's text, SMS count and "
+                                                  "scheduled_at: which one is its own cannot be proven; a person "
+                                                  "must decide (resolve_send)")
+    left = (send.created_at + in_flight - now).total_seconds()
+    if left > 0:
+        return Verdict(None, candidates=_ids(same_text), seconds_left=left,
+                       note=f"the request may still be in flight (committing on the server) for {left:.0f} s "
+                            "more: not on the server yet, which proves nothing; reconcile again later")
+    if len(same_text):
+        ids = _ids(same_text)
+        return Verdict(None, candidates=ids, note=f"not found by its fingerprint, but sending(s) "
+                                                  f"{', '.join(map(str, ids))} with the same text appeared meanwhile "
+                                                  "(another notebook or machine?): a person must decide "
+                                                  "(resolve_send)")
+    return Verdict(ABSENT, note="not on the server, and the request can no longer be in flight: it was never "
+                                "created, safe to send again")
+
+
+def _ids(rows: pd.DataFrame) -> tuple[int, ...]:
+    return tuple(sorted(int(i) for i in rows["id"])) if len(rows) else ()
