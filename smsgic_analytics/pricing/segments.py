@@ -26,6 +26,8 @@ from typing import Any, Iterable, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import regex
 
 # --- the GSM 03.38 alphabet -----------------------------------------------------------
@@ -183,100 +185,160 @@ _JOINING = regex.compile(
     r"[\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}\p{GCB=Regional_Indicator}"
     r"\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=LV}\p{GCB=LVT}]+"
 )
-# What each code point adds to four 16-bit counters packed in one int64, so that a single
-# table lookup and a single sum per text count them all: not-GSM characters, extension
-# characters, astral characters, and a bound on grapheme cluster width (see _count_distinct).
-_FIELD_BITS = 16
-_NOT_GSM_FIELD, _EXT_FIELD, _ASTRAL_FIELD, _CLUSTER_FIELD = 0, 1, 2, 3
-_MAX_PACKED_LENGTH = (1 << _FIELD_BITS) // 4  # a joining code point adds up to 4: no overflow
-_CHUNK_CODE_POINTS = 1 << 20  # bounds the temporary arrays to about 20 MB
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Bits of a code point's flags (see _flag_table); the counters are how many code points of
+# a text have all the bits of each mask.
+_NOT_GSM_FLAG, _EXT_FLAG, _ASTRAL_FLAG, _JOINING_FLAG = 1, 2, 4, 8
+_COUNTED = (_NOT_GSM_FLAG, _EXT_FLAG, _ASTRAL_FLAG, _JOINING_FLAG, _JOINING_FLAG | _ASTRAL_FLAG)
+_CHUNK_BYTES = 1 << 24  # UTF-8 bytes per pass: bounds the temporary copies to a few tens of MB
 _ENCODINGS = pd.CategoricalDtype([GSM7_NAME, UCS2_NAME])
 
 
+class _FlagCounts(NamedTuple):
+    """Per text: how many of its code points are not GSM, extension, astral, joining, both."""
+
+    not_gsm: np.ndarray
+    ext: np.ndarray
+    astral: np.ndarray
+    joining: np.ndarray
+    joining_astral: np.ndarray
+
+
 @functools.cache
-def _count_table() -> np.ndarray:
-    """Per code point, its contribution to the packed counters (see _FIELD_BITS)."""
-    one = [np.int64(1) << (_FIELD_BITS * field) for field in range(4)]
-    table = np.full(0x110000, one[_NOT_GSM_FIELD], dtype=np.int64)
+def _flag_table() -> np.ndarray:
+    """Per code point (U+0000..U+10FFFF) its flags, built from the GSM tables above."""
+    table = np.full(0x110000, _NOT_GSM_FLAG, dtype=np.uint8)
     table[[ord(c) for c in GSM7_BASIC]] = 0
-    table[[ord(c) for c in GSM7_EXTENSION]] = one[_EXT_FIELD]
-    table[0x10000:] += one[_ASTRAL_FIELD]
+    table[[ord(c) for c in GSM7_EXTENSION]] = _EXT_FLAG
+    table[0x10000:] |= _ASTRAL_FLAG
     every = "".join(map(chr, range(0x110000)))
-    for m in _JOINING.finditer(every):  # its UTF-16 units + 2 (see _count_distinct)
-        table[m.start() : m.end()] += one[_CLUSTER_FIELD] * np.where(np.arange(m.start(), m.end()) > 0xFFFF, 4, 3)
+    for m in _JOINING.finditer(every):
+        table[m.start() : m.end()] |= _JOINING_FLAG
     return table
 
 
-def _chunk_counts(texts: list[str], lengths: np.ndarray, ascii: bool) -> np.ndarray:
-    """Per text (rows) its four counters (columns).  Texts must be shorter than _MAX_PACKED_LENGTH."""
-    joined = "".join(texts)
-    # ASCII texts travel as one byte per character: a quarter of the memory traffic of UTF-32
-    code_points = np.frombuffer(
-        joined.encode("ascii") if ascii else joined.encode("utf-32-le", "surrogatepass"),
-        dtype=np.uint8 if ascii else np.uint32,
-    )
-    # mode="clip" takes numpy's fast path (no index check; every code point is in the table)
-    contributions = np.take(_count_table(), code_points, mode="clip")
-    packed = np.zeros(len(texts), dtype=np.int64)
-    filled = lengths > 0  # reduceat needs strictly increasing, in-range starts: skip empty texts
-    if filled.any():
-        packed[filled] = np.add.reduceat(contributions, (np.cumsum(lengths) - lengths)[filled])
-    mask = (1 << _FIELD_BITS) - 1
-    return np.stack([(packed >> (_FIELD_BITS * field)) & mask for field in range(4)], axis=1)
+@functools.cache
+def _marked_bytes() -> bytes:
+    """A ``bytes.translate`` table: 1 for a UTF-8 byte that starts a code point that has (or
+    may have) a flag, 0 for plain GSM ASCII and continuation bytes.
+
+    Most bytes of a campaign are plain ASCII, so only the few marked ones are decoded.
+    """
+    marks = np.zeros(256, dtype=np.uint8)
+    marks[:0x80] = _flag_table()[:0x80] != 0
+    marks[0xC0:] = 1  # lead byte of a multi-byte sequence
+    return marks.tobytes()
 
 
-def _cluster_bound(text: str) -> int:
-    """The _CLUSTER_FIELD counter for one text: its joining code points' UTF-16 units + 2 each."""
-    joining = "".join(_JOINING.findall(text))
-    return _utf16_units(joining) + 2 * len(joining)
+def _decode_utf8_at(utf8: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The code points whose (valid) UTF-8 encodings start at byte offsets ``starts``."""
+    lead = utf8[starts].astype(np.int32)
+    last = len(utf8) - 1  # clip: an ASCII byte at the very end has no following bytes
+    b1, b2, b3 = (utf8[np.minimum(starts + k, last)].astype(np.int32) & 0x3F for k in (1, 2, 3))
+    two = ((lead & 0x1F) << 6) | b1
+    three = ((lead & 0x0F) << 12) | (b1 << 6) | b2
+    four = ((lead & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3
+    return np.select([lead < 0x80, lead < 0xE0, lead < 0xF0], [lead, two, three], four)
 
 
-def _count_distinct(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(is_ucs2, segments, units) for each text, counted arithmetically where packing cannot
-    change the result and exactly (by packing) for the few texts where it can."""
+def _flagged_code_points(utf8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(byte offsets, flags) of the code points with a flag in the UTF-8 bytes ``utf8``."""
+    # bytes.translate maps a byte through a table at memcpy-like speed (np.take would first
+    # widen every byte to an index)
+    marked = np.frombuffer(utf8.tobytes().translate(_marked_bytes()), dtype=bool)
+    starts = np.flatnonzero(marked)
+    flags = _flag_table()[_decode_utf8_at(utf8, starts)]
+    keep = flags != 0  # GSM letters outside ASCII (é, £, Δ...) were only marked for a look
+    return starts[keep], flags[keep]
+
+
+def _sums_between(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Per i, the sum of ``values[cuts[i]:cuts[i + 1]]`` (a reduceat without its empty-range quirk)."""
+    running = np.concatenate(([0], np.cumsum(values, dtype=np.int64)))
+    return np.diff(running[cuts])
+
+
+def _flag_counts(texts: pa.LargeStringArray) -> _FlagCounts:
+    """The flag counters of every text, from the Arrow array's UTF-8 buffer in chunks."""
     n = len(texts)
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    is_ascii = np.fromiter(map(str.isascii, texts), dtype=bool, count=n)  # O(1) per str
-    long = lengths >= _MAX_PACKED_LENGTH  # would overflow a counter: counted one by one below
-    counts = np.zeros((n, 4), dtype=np.int64)
-    for ascii in (True, False):
-        rows = np.flatnonzero((is_ascii == ascii) & ~long)
-        group = [texts[i] for i in rows.tolist()]
-        chunk_of = (np.cumsum(lengths[rows]) - lengths[rows]) // _CHUNK_CODE_POINTS  # by where each starts
-        cuts = [0, *(np.flatnonzero(np.diff(chunk_of)) + 1).tolist(), len(rows)]
-        for lo, hi in zip(cuts[:-1], cuts[1:]):
-            counts[rows[lo:hi]] = _chunk_counts(group[lo:hi], lengths[rows[lo:hi]], ascii)
-    for i in np.flatnonzero(long).tolist():
-        text = texts[i]
-        counts[i] = (
-            len(_NOT_GSM.findall(text)),
-            len(_EXT.findall(text)),
-            len(_ASTRAL.findall(text)),
-            _cluster_bound(text),
-        )
-    not_gsm, ext, astral, cluster = counts.T
+    _, offsets_buffer, data_buffer = texts.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[texts.offset : texts.offset + n + 1]
+    utf8 = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    counts = np.zeros((len(_COUNTED), n), dtype=np.int64)
+    chunk_of = (offsets[:-1] - offsets[0]) // _CHUNK_BYTES  # by where each text starts
+    cuts = [0, *(np.flatnonzero(np.diff(chunk_of)) + 1).tolist(), n]
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        start = offsets[lo]
+        positions, flags = _flagged_code_points(utf8[start : offsets[hi]])
+        cuts = np.searchsorted(positions, offsets[lo : hi + 1] - start)  # each text's flagged code points
+        for row, mask in enumerate(_COUNTED):
+            counts[row, lo:hi] = _sums_between((flags & mask) == mask, cuts)
+    return _FlagCounts(*counts)
 
-    is_ucs2 = not_gsm > 0
-    units = np.where(is_ucs2, lengths + astral, lengths + ext)
+
+def _arithmetic_counts(lengths: np.ndarray, c: _FlagCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(is_ucs2, parts, units, exact) per text from its code point count and flag counters.
+
+    ``parts`` is ceil(units / part size), which packing can only exceed through items wider
+    than one unit that straddle a part boundary; ``exact`` marks the texts where the bound
+    below cannot rule that out.  Only those need ``segments()``.
+    """
+    is_ucs2 = c.not_gsm > 0
+    units = lengths + np.where(is_ucs2, c.astral, c.ext)
     single = np.where(is_ucs2, UCS2_SINGLE, GSM7_SINGLE)
     part = np.where(is_ucs2, UCS2_PART, GSM7_PART)
     parts = np.where(units <= single, 1, -(-units // part))
-    # Packing can only add parts through items that straddle a boundary; one boundary wastes
-    # at most (widest item - 1) units.  Items are 1 unit, 2 (escape or surrogate pair), or a
-    # grapheme cluster.  In a cluster no two code points without a joining property touch
-    # (UAX #29: every rule that glues two code points involves a joining one), so a cluster
-    # is at most its joining code points' units + 2 each, + 2: that is cluster + 2.
-    joining = is_ucs2 & (cluster > 0)
-    widest = np.where(joining, cluster + 2, np.where(np.where(is_ucs2, astral, ext) > 0, 2, 1))
-    # Then p parts always hold (part - waste) * (p - 1) + part units; up to that, p is exact.
-    sure = (units <= single) | (units <= (part - (widest - 1)) * (parts - 1) + part)
-    for i in np.flatnonzero(~sure).tolist():
-        text, n_units = texts[i], int(units[i])
-        if not is_ucs2[i]:
-            parts[i] = _gsm7_parts(text, n_units)
-        else:
-            parts[i] = _ucs2_parts(text, n_units, _graphemes(text) if joining[i] else None)
-    return is_ucs2, parts, units
+    # Items wider than one unit: escape pairs (GSM-7); in UCS-2 surrogate pairs and grapheme
+    # clusters.  A cluster of several code points holds a joining one (UAX #29: every rule
+    # that glues two code points involves one, CR LF aside, which is split), so there are
+    # at most astral + joining wide items.  No two non-joining code points touch in a
+    # cluster, so it is at most its joining code points' units + 2 each, + 2.
+    joining = np.where(is_ucs2, c.joining, 0)
+    wide = np.where(is_ucs2, c.astral + joining, c.ext)
+    widest = np.where(joining > 0, c.joining_astral + 3 * joining + 2, np.where(wide > 0, 2, 1))
+    # Greedy packing closes a part early only before a wide item, wasting < its width.  If
+    # it needed a part more than p, the first p parts would hold all but at most
+    # min(wide, p - 1) such wastes, and the next at least the item that did not fit:
+    # units > p * part - (widest - 1) * min(wide, p - 1).  Up to that bound p is exact.
+    waste = (widest - 1) * np.minimum(wide, parts - 1)
+    exact = (units > single) & (units + waste > parts * part)
+    return is_ucs2, parts, units, exact
+
+
+def _is_arrow_text(dtype: Any) -> bool:
+    """Whether a Series of this dtype holds its texts in Arrow memory."""
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"
+    return isinstance(dtype, pd.ArrowDtype) and (
+        pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    )
+
+
+def _as_arrow(series: pd.Series) -> tuple[pa.LargeStringArray, dict[int, str]]:
+    """The texts as one Arrow large_string array, and the texts UTF-8 cannot hold.
+
+    A Python str may hold a lone surrogate, which UTF-8 cannot: such a row is "" in the
+    array and comes back by position, for segments() to count.  Missing values and anything
+    that is not a str raise the TypeError that names the rows.
+    """
+    if _is_arrow_text(series.dtype):
+        array = pa.array(series.array)  # the Series' own buffers, no copy
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        if array.null_count:
+            raise _not_text_error(series)
+        return array.cast(pa.large_string()), {}
+    values = series.to_numpy(dtype=object)
+    # checked here: pa.array would take bytes, and None as a null
+    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):
+        raise _not_text_error(series)
+    try:
+        return pa.array(values, type=pa.large_string()), {}
+    except UnicodeEncodeError:
+        odd = {i: t for i, t in enumerate(values.tolist()) if _SURROGATE.search(t)}
+        values = values.copy()
+        values[list(odd)] = ""
+        return pa.array(values, type=pa.large_string()), odd
 
 
 def _as_series(texts: pd.Series | Iterable[str]) -> pd.Series:
@@ -299,48 +361,43 @@ def _not_text_error(series: pd.Series) -> TypeError:
     )
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values), distinct in order of first appearance.
-
-    Groups rows by Python's own string hash (cached in each str, so cheap) and then checks
-    that every row equals its group's first row; that is about twice as fast as
-    ``pd.factorize`` on the strings.  A hash collision fails the check and falls back to it.
-    """
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.intp), values
-    codes, _ = pd.factorize(np.fromiter(map(hash, values), dtype=np.int64, count=len(values)))
-    # codes number the groups in order of appearance: a group starts where codes beat all before
-    seen_max = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
-    distinct = values[np.flatnonzero(codes > seen_max)]
-    if not (values == distinct[codes]).all():
-        codes, uniques = pd.factorize(values)
-        distinct = np.asarray(uniques, dtype=object)
-    return codes, distinct
+def _count_exactly(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(is_ucs2, parts, units) from ``segments()`` itself, each distinct text counted once."""
+    counted = {text: segments(text) for text in dict.fromkeys(texts)}
+    rows = [counted[text] for text in texts]
+    return (
+        np.array([s.encoding == UCS2_NAME for s in rows], dtype=bool),
+        np.array([s.segments for s in rows], dtype=np.int64),
+        np.array([s.units for s in rows], dtype=np.int64),
+    )
 
 
 def segment_counts(texts: pd.Series | list[str]) -> pd.DataFrame:
     """``segments()`` for many texts at once (one per recipient in a personalised campaign).
 
     Returns a DataFrame[encoding (category), segments, units] with the input's index, equal
-    row by row to ``segments()``.  Each distinct text is counted once; plain texts are counted
-    with array arithmetic, and only texts where packing could add a part take the exact route.
+    row by row to ``segments()``.  Every text is counted with array kernels over its UTF-8
+    bytes (GSM membership, extension, astral and joining characters); only the few texts
+    where packing could add a part, deduplicated, go to ``segments()`` itself.
 
     >>> segment_counts(["Hi Ann", "Hi Zoë 👋"]).segments.tolist()
     [1, 1]
     """
     series = _as_series(texts)
-    try:
-        codes, distinct = _factorize(series.to_numpy(dtype=object))
-    except TypeError:  # unhashable values
-        raise _not_text_error(series) from None
-    if (codes < 0).any() or pd.api.types.infer_dtype(distinct, skipna=False) not in ("string", "empty"):
-        raise _not_text_error(series)
-    is_ucs2, parts, units = _count_distinct(distinct.tolist())
+    array, unencodable = _as_arrow(series)
+    lengths = pc.utf8_length(array).to_numpy().astype(np.int64, copy=False)
+    is_ucs2, parts, units, exact = _arithmetic_counts(lengths, _flag_counts(array))
+    exact[list(unencodable)] = True
+    rows = np.flatnonzero(exact)
+    if len(rows):
+        fetched = array.take(pa.array(rows)).to_pylist()
+        exact_texts = [unencodable.get(i, text) for i, text in zip(rows.tolist(), fetched)]
+        is_ucs2[rows], parts[rows], units[rows] = _count_exactly(exact_texts)
     return pd.DataFrame(
         {
-            "encoding": pd.Categorical.from_codes(is_ucs2.astype(np.int8)[codes], dtype=_ENCODINGS),
-            "segments": parts[codes],
-            "units": units[codes],
+            "encoding": pd.Categorical.from_codes(is_ucs2.astype(np.int8), dtype=_ENCODINGS),
+            "segments": parts,
+            "units": units,
         },
         index=series.index,
     )
