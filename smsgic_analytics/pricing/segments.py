@@ -241,47 +241,110 @@ def _decode_utf8_at(utf8: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.select([lead < 0x80, lead < 0xE0, lead < 0xF0], [lead, two, three], four)
 
 
-def _flagged_code_points(utf8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(byte offsets, flags) of the code points with a flag in the UTF-8 bytes ``utf8``."""
+def _marked_code_points(utf8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(byte offsets, code points) of every multi-byte or flagged ASCII character in ``utf8``."""
     # bytes.translate maps a byte through a table at memcpy-like speed (np.take would first
     # widen every byte to an index)
     marked = np.frombuffer(utf8.tobytes().translate(_marked_bytes()), dtype=bool)
     starts = np.flatnonzero(marked)
-    flags = _flag_table()[_decode_utf8_at(utf8, starts)]
+    return starts, _decode_utf8_at(utf8, starts)
+
+
+def _flagged_code_points(utf8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(byte offsets, flags) of the code points with a flag in the UTF-8 bytes ``utf8``."""
+    starts, code_points = _marked_code_points(utf8)
+    flags = _flag_table()[code_points]
     keep = flags != 0  # GSM letters outside ASCII (é, £, Δ...) were only marked for a look
     return starts[keep], flags[keep]
 
 
-def _sums_between(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Per i, the sum of ``values[cuts[i]:cuts[i + 1]]`` (a reduceat without its empty-range quirk)."""
-    running = np.concatenate(([0], np.cumsum(values, dtype=np.int64)))
-    return np.diff(running[cuts])
+def _utf8_buffers(texts: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of an Arrow array: text i is bytes[offsets[i]:offsets[i + 1]]."""
+    _, offsets_buffer, data_buffer = texts.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[texts.offset : texts.offset + len(texts) + 1]
+    utf8 = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    return offsets, utf8
+
+
+def _row_chunks(offsets: np.ndarray) -> list[tuple[int, int]]:
+    """Row ranges [lo, hi) of about _CHUNK_BYTES of text each, cut where a text starts."""
+    chunk_of = (offsets[:-1] - offsets[0]) // _CHUNK_BYTES
+    edges = [0, *(np.flatnonzero(np.diff(chunk_of)) + 1).tolist(), len(offsets) - 1]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _before(values: np.ndarray) -> np.ndarray:
+    """Exclusive running sum: element i is the sum of values[:i] (one more element at the end)."""
+    return np.concatenate(([0], np.cumsum(values, dtype=np.int64)))
 
 
 def _flag_counts(texts: pa.LargeStringArray) -> _FlagCounts:
     """The flag counters of every text, from the Arrow array's UTF-8 buffer in chunks."""
-    n = len(texts)
-    _, offsets_buffer, data_buffer = texts.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[texts.offset : texts.offset + n + 1]
-    utf8 = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
-    counts = np.zeros((len(_COUNTED), n), dtype=np.int64)
-    chunk_of = (offsets[:-1] - offsets[0]) // _CHUNK_BYTES  # by where each text starts
-    cuts = [0, *(np.flatnonzero(np.diff(chunk_of)) + 1).tolist(), n]
-    for lo, hi in zip(cuts[:-1], cuts[1:]):
+    offsets, utf8 = _utf8_buffers(texts)
+    counts = np.zeros((len(_COUNTED), len(texts)), dtype=np.int64)
+    for lo, hi in _row_chunks(offsets):
         start = offsets[lo]
         positions, flags = _flagged_code_points(utf8[start : offsets[hi]])
-        cuts = np.searchsorted(positions, offsets[lo : hi + 1] - start)  # each text's flagged code points
+        edges = np.searchsorted(positions, offsets[lo : hi + 1] - start)  # each text's flagged code points
         for row, mask in enumerate(_COUNTED):
-            counts[row, lo:hi] = _sums_between((flags & mask) == mask, cuts)
+            counts[row, lo:hi] = np.diff(_before((flags & mask) == mask)[edges])
     return _FlagCounts(*counts)
 
 
+def _pair_starts(texts: pa.LargeStringArray, pair_flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, unit offset) of each 2-unit pair in ``texts``, in order: the characters with
+    flag ``pair_flag[row]`` (_EXT_FLAG for an escape pair, _ASTRAL_FLAG for a surrogate pair)."""
+    offsets, utf8 = _utf8_buffers(texts)
+    rows, units = [], []
+    for lo, hi in _row_chunks(offsets):
+        start = offsets[lo]
+        positions, code_points = _marked_code_points(utf8[start : offsets[hi]])
+        bounds = offsets[lo : hi + 1] - start
+        row = np.searchsorted(bounds, positions, side="right") - 1
+        first = np.searchsorted(positions, bounds[:-1])[row]  # the row's first marked character
+        # byte offset -> code point offset: minus the extra bytes of the multi-byte characters before
+        extra = _before((code_points >= 0x80).astype(np.int64) + (code_points >= 0x800) + (code_points >= 0x10000))
+        is_pair = (_flag_table()[code_points] & pair_flag[lo + row]) != 0
+        pairs = _before(is_pair)
+        # unit offset = code point offset + one more unit for each pair before it
+        unit = positions - bounds[row] - (extra[:-1] - extra[first]) + (pairs[:-1] - pairs[first])
+        rows.append(lo + row[is_pair])
+        units.append(unit[is_pair])
+    return np.concatenate([np.zeros(0, np.int64), *rows]), np.concatenate([np.zeros(0, np.int64), *units])
+
+
+def _walk_boundaries(pair_row: np.ndarray, pair_start: np.ndarray, units: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Parts of texts whose only items wider than one unit are 2-unit pairs, boundary by boundary.
+
+    ``_pairs_parts`` for many texts at once: with ``waste`` units lost so far, the b-th part
+    boundary falls after unit b * capacity - waste of the text, and a pair starting on the
+    unit just before it moves whole to the next part, wasting one more.
+    """
+    stride = int(units.max(initial=0)) + 1  # (row, unit) -> one sortable key
+    keys = pair_row * stride + pair_start
+    waste = np.zeros(len(units), dtype=np.int64)
+    boundary = capacity.astype(np.int64)  # b * capacity, for b = 1, 2, ...
+    active = np.flatnonzero(boundary < units + waste)
+    while len(active) and len(keys):
+        wanted = active * stride + boundary[active] - 1 - waste[active]
+        found = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        waste[active] += keys[found] == wanted
+        boundary[active] += capacity[active]
+        active = active[boundary[active] < units[active] + waste[active]]
+    return -(-(units + waste) // capacity)
+
+
+# Which way each text is counted (see _arithmetic_counts).
+_SETTLED, _WALK, _SEGMENTS = 0, 1, 2
+
+
 def _arithmetic_counts(lengths: np.ndarray, c: _FlagCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(is_ucs2, parts, units, exact) per text from its code point count and flag counters.
+    """(is_ucs2, parts, units, route) per text from its code point count and flag counters.
 
     ``parts`` is ceil(units / part size), which packing can only exceed through items wider
-    than one unit that straddle a part boundary; ``exact`` marks the texts where the bound
-    below cannot rule that out.  Only those need ``segments()``.
+    than one unit that straddle a part boundary.  ``route`` is _SETTLED where the bound
+    below rules that out, else _WALK when every wide item is a 2-unit pair (escape or
+    surrogate pair: _walk_boundaries is exact), else _SEGMENTS (grapheme clusters).
     """
     is_ucs2 = c.not_gsm > 0
     units = lengths + np.where(is_ucs2, c.astral, c.ext)
@@ -301,8 +364,9 @@ def _arithmetic_counts(lengths: np.ndarray, c: _FlagCounts) -> tuple[np.ndarray,
     # min(wide, p - 1) such wastes, and the next at least the item that did not fit:
     # units > p * part - (widest - 1) * min(wide, p - 1).  Up to that bound p is exact.
     waste = (widest - 1) * np.minimum(wide, parts - 1)
-    exact = (units > single) & (units + waste > parts * part)
-    return is_ucs2, parts, units, exact
+    unsettled = (units > single) & (units + waste > parts * part)
+    route = np.where(unsettled, np.where(joining > 0, _SEGMENTS, _WALK), _SETTLED).astype(np.int8)
+    return is_ucs2, parts, units, route
 
 
 def _is_arrow_text(dtype: Any) -> bool:
@@ -377,8 +441,9 @@ def segment_counts(texts: pd.Series | list[str]) -> pd.DataFrame:
 
     Returns a DataFrame[encoding (category), segments, units] with the input's index, equal
     row by row to ``segments()``.  Every text is counted with array kernels over its UTF-8
-    bytes (GSM membership, extension, astral and joining characters); only the few texts
-    where packing could add a part, deduplicated, go to ``segments()`` itself.
+    bytes (GSM membership, extension, astral and joining characters).  Texts where an
+    escape or surrogate pair may straddle a part boundary are packed exactly, also with
+    arrays; only those where a grapheme cluster may, deduplicated, go to ``segments()``.
 
     >>> segment_counts(["Hi Ann", "Hi Zoë 👋"]).segments.tolist()
     [1, 1]
@@ -386,9 +451,15 @@ def segment_counts(texts: pd.Series | list[str]) -> pd.DataFrame:
     series = _as_series(texts)
     array, unencodable = _as_arrow(series)
     lengths = pc.utf8_length(array).to_numpy().astype(np.int64, copy=False)
-    is_ucs2, parts, units, exact = _arithmetic_counts(lengths, _flag_counts(array))
-    exact[list(unencodable)] = True
-    rows = np.flatnonzero(exact)
+    is_ucs2, parts, units, route = _arithmetic_counts(lengths, _flag_counts(array))
+    route[list(unencodable)] = _SEGMENTS
+    walk = np.flatnonzero(route == _WALK)
+    if len(walk):
+        capacity = np.where(is_ucs2[walk], UCS2_PART, GSM7_PART)
+        pair_flag = np.where(is_ucs2[walk], _ASTRAL_FLAG, _EXT_FLAG).astype(np.uint8)
+        pair_row, pair_start = _pair_starts(array.take(pa.array(walk)), pair_flag)
+        parts[walk] = _walk_boundaries(pair_row, pair_start, units[walk], capacity)
+    rows = np.flatnonzero(route == _SEGMENTS)
     if len(rows):
         fetched = array.take(pa.array(rows)).to_pylist()
         exact_texts = [unencodable.get(i, text) for i, text in zip(rows.tolist(), fetched)]
