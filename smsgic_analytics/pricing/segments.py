@@ -63,7 +63,6 @@ UCS2_SINGLE, UCS2_PART = 70, 67
 # regex module is kept for what only it has (\X grapheme clusters, \p{GCB=...}).
 _NOT_GSM = re.compile("[^" + re.escape("".join(sorted(GSM7))) + "]")
 _EXT = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _GRAPHEME = regex.compile(r"\X")
 
 
@@ -127,7 +126,7 @@ def _ucs2_sizes(graphemes: list[str]) -> list[int]:
 
 
 def _pairs_parts(units: int, pair_starts: Iterable[int], capacity: int) -> int:
-    """Parts for a run of 1-unit characters and 2-unit pairs (escape or surrogate pairs).
+    """Parts for a run of 1-unit characters and 2-unit escape pairs.
 
     ``pair_starts`` are the pairs' unit offsets, in order.  A pair that would start on the
     last unit of a part moves whole to the next, wasting that unit and shifting the rest.
@@ -147,15 +146,10 @@ def _gsm7_parts(text: str, units: int) -> int:
     return _pairs_parts(units, (m.start() + k for k, m in enumerate(_EXT.finditer(text))), GSM7_PART)
 
 
-def _ucs2_parts(text: str, units: int, graphemes: list[str] | None = None) -> int:
-    """Parts of a UCS-2 text of ``units`` UTF-16 code units.
-
-    ``graphemes=None`` promises every cluster is a single code point (no joining characters).
-    """
+def _ucs2_parts(units: int, graphemes: list[str]) -> int:
+    """Parts of a UCS-2 text of ``units`` UTF-16 code units, cut into ``graphemes``."""
     if units <= UCS2_SINGLE:
         return 1
-    if graphemes is None:
-        return _pairs_parts(units, (m.start() + k for k, m in enumerate(_ASTRAL.finditer(text))), UCS2_PART)
     return _pack(_ucs2_sizes(graphemes), UCS2_PART)
 
 
@@ -175,7 +169,7 @@ def segments(text: str) -> Segments:
     units = _utf16_units(text)
     graphemes = _graphemes(text)
     forcing = [g for g in dict.fromkeys(graphemes) if _NOT_GSM.search(g)]
-    return Segments(UCS2_NAME, _ucs2_parts(text, units, graphemes), units, forcing)
+    return Segments(UCS2_NAME, _ucs2_parts(units, graphemes), units, forcing)
 
 
 # --- many texts at once ----------------------------------------------------------------
@@ -314,11 +308,13 @@ def _pair_starts(texts: pa.LargeStringArray, pair_flag: np.ndarray) -> tuple[np.
 
 
 def _walk_boundaries(pair_row: np.ndarray, pair_start: np.ndarray, units: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-    """Parts of texts whose only items wider than one unit are 2-unit pairs, boundary by boundary.
+    """Parts of texts whose items are 1-unit characters and 2-unit pairs, by packing.
 
-    ``_pairs_parts`` for many texts at once: with ``waste`` units lost so far, the b-th part
-    boundary falls after unit b * capacity - waste of the text, and a pair starting on the
-    unit just before it moves whole to the next part, wasting one more.
+    What ``_pairs_parts`` (and ``_pack`` over such items) does for one text, for many texts
+    at once, one part boundary per step: with ``waste`` units lost so far, the b-th boundary
+    falls after unit b * capacity - waste of the text, and a pair starting on the unit just
+    before it moves whole to the next part, wasting one more.  A boundary wastes at most
+    once, so the steps are as many as the longest text has parts.
     """
     stride = int(units.max(initial=0)) + 1  # (row, unit) -> one sortable key
     keys = pair_row * stride + pair_start
