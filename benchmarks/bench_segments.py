@@ -235,7 +235,7 @@ def peak_memory(texts: pd.Series) -> tuple[float, float]:
 
 def routes(texts: pd.Series) -> dict[str, int]:
     """How many rows segment_counts settles arithmetically, packs with arrays, or sends to segments()."""
-    array, _ = segments_module._as_arrow(texts)
+    array = segments_module._arrow_texts(texts)
     lengths = pc.utf8_length(array).to_numpy().astype(np.int64)
     route = segments_module._arithmetic_counts(lengths, segments_module._flag_counts(array))[3]
     names = {segments_module._SETTLED: "settled", segments_module._WALK: "walk", segments_module._SEGMENTS: "segments()"}

@@ -355,7 +355,7 @@ def counts_as_tuples(frame: pd.DataFrame) -> list[tuple[str, int, int]]:
 
 def route_of(texts: list[str]) -> list[int]:
     """Which way segment_counts counts each text (settled, walk, segments())."""
-    array, _ = segments_module._as_arrow(pd.Series(texts, dtype=object))
+    array, _ = segments_module._to_arrow(np.array(texts, dtype=object))
     lengths = np.array([len(t) for t in texts], dtype=np.int64)
     return segments_module._arithmetic_counts(lengths, segments_module._flag_counts(array))[3].tolist()
 
@@ -406,6 +406,19 @@ def test_segment_counts_across_chunks(monkeypatch):
     rows = ["".join(rnd.choice(STRESS_PIECES) for _ in range(rnd.randint(0, 180))) for _ in range(300)]
     rows += ["a" * 152 + "€" + "a" * 152, "", "á" * 66 + "😀" + "á" * 66] * 3
     assert counts_as_tuples(segment_counts(rows)) == [as_tuple(t) for t in rows]
+
+
+@pytest.mark.parametrize("repeats", [0.0, 2.0], ids=["grouped first", "not grouped"])
+def test_segment_counts_groups_python_texts_or_not_alike(monkeypatch, repeats):
+    # Python str are grouped first when a sample says they repeat often: both ways are exact
+    monkeypatch.setattr(segments_module, "_SAMPLE_REPEATS", repeats)
+    rnd = random.Random(5)
+    rows = ["".join(rnd.choice(STRESS_PIECES) for _ in range(rnd.randint(0, 180))) for _ in range(200)]
+    rows += [rnd.choice(rows) for _ in range(200)] + ["x\udc00y", "a" * 152 + "€" + "a" * 152] * 2
+    index = pd.RangeIndex(10, 10 + len(rows))
+    frame = segment_counts(pd.Series(rows, index=index, dtype=object))
+    assert frame.index.equals(index)
+    assert counts_as_tuples(frame) == [as_tuple(t) for t in rows]
 
 
 ROWS = ["Hi Ann", "", "Zoë 👍🏽 " * 12, "a" * 152 + "€" + "a" * 152, "á" * 66 + "😀" + "á" * 66, "Hi Ann"]
