@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import regex
 from hypothesis import HealthCheck, given, settings
@@ -272,7 +273,8 @@ def test_segment_counts_on_a_realistic_mix_keeps_index_and_dtypes():
     ]
     rows += ["\ud83d" * 80, "x\udc00y", "\ud83d\ude00" * 40]  # lone surrogates are one unit each
     index = pd.Index([f"r{i}" for i in range(len(rows))], name="recipient")
-    frame = segment_counts(pd.Series(rows, index=index))
+    # object: with pyarrow installed pandas would infer "str", which cannot hold lone surrogates
+    frame = segment_counts(pd.Series(rows, index=index, dtype=object))
     assert frame.index.equals(index)
     assert isinstance(frame["encoding"].dtype, pd.CategoricalDtype)
     assert frame["segments"].dtype == np.int64 and frame["units"].dtype == np.int64
@@ -280,20 +282,22 @@ def test_segment_counts_on_a_realistic_mix_keeps_index_and_dtypes():
 
 
 class SameHash(str):
-    """A str whose hash collides with every other SameHash: forces the exact fallback."""
+    """A str whose hash collides with every other SameHash."""
 
     def __hash__(self) -> int:
         return 7
 
 
-def test_segment_counts_survives_hash_collisions():
-    rows = [SameHash("a" * 161), SameHash("á" * 71), SameHash("a" * 161), "plain", SameHash("€" * 90)]
+def test_segment_counts_takes_str_subclasses_and_survives_hash_collisions():
+    # the last three need the exact route, which counts each distinct text once
+    pushed = "á" * 66 + "e\u0301" + "á" * 66
+    rows = [SameHash("a" * 161), SameHash("á" * 71), "plain", SameHash(pushed), SameHash("á" * 65 + "👍🏽" + "á" * 64), pushed]
     frame = segment_counts(rows)
     assert_rows_equal(frame, rows)
-    assert frame["segments"].tolist() == [2, 2, 2, 1, 2]
+    assert frame["segments"].tolist() == [2, 2, 1, 3, 3, 3]
 
 
-def test_segment_counts_handles_texts_too_long_for_the_packed_counters():
+def test_segment_counts_handles_very_long_texts():
     rows = ["a€" * 40_000, "😀👍🏽" * 20_000, "b" * 70_000, "short"]
     assert_rows_equal(segment_counts(rows), rows)
 
@@ -313,6 +317,152 @@ def test_segment_counts_names_rows_that_are_not_text(bad):
 def test_segment_counts_refuses_a_single_string():
     with pytest.raises(TypeError, match="use segments"):
         segment_counts("just one text")  # type: ignore[arg-type]
+
+
+# --- segment_counts' array kernels against segments() ----------------------------------------
+# segment_counts settles most texts arithmetically, packs those where an escape or surrogate
+# pair may straddle a boundary with arrays (the "walk"), and hands those where a grapheme
+# cluster may to segments().  These tests push texts down every route and compare.
+
+STRESS_PIECES = [
+    "a", "é", "Δ", "€", "^", "{", "|", "\f", "\r\n", "\r", "\n",  # GSM-7: basic, extension
+    "á", "ç", "“", "\t", "`", "Ж", "日",  # BMP outside GSM
+    "😀", "𝄞", "👍🏽", "🇫🇷", "🇬🇧🇫🇷", "👨\u200d👩\u200d👧", "❤\ufe0f",  # astral, clusters
+    "e\u0301", "\u0301", "n\u0303\u0308", "\u1100\u1161\u11a8", "क्षि",  # combining, jamo, conjunct
+]
+# Unit totals where part counts change: 70/67 (UCS-2) and 160/153 (GSM-7) and their multiples.
+BOUNDARIES = [67, 70, 134, 153, 160, 201, 268, 306, 459]
+stress_piece = st.sampled_from(STRESS_PIECES)
+
+
+@st.composite
+def near_boundary(draw: st.DrawFn) -> str:
+    """A filler run of about a boundary's length with a few stress pieces dropped in."""
+    filler = draw(st.sampled_from(["a", "á", "€", "😀", "é", "a€", "á😀"]))
+    target = draw(st.sampled_from(BOUNDARIES)) + draw(st.integers(-4, 2))
+    chars = list(filler * (target // len(filler) + 1))[: max(target, 0)]
+    for _ in range(draw(st.integers(0, 4))):
+        chars.insert(draw(st.integers(0, len(chars))), draw(stress_piece))
+    return "".join(chars)
+
+
+stress_texts = st.one_of(near_boundary(), texts, st.lists(stress_piece, max_size=200).map("".join))
+
+
+def counts_as_tuples(frame: pd.DataFrame) -> list[tuple[str, int, int]]:
+    return list(zip(frame["encoding"].astype(str), frame["segments"].tolist(), frame["units"].tolist()))
+
+
+def route_of(texts: list[str]) -> list[int]:
+    """Which way segment_counts counts each text (settled, walk, segments())."""
+    array, _ = segments_module._to_arrow(np.array(texts, dtype=object))
+    lengths = np.array([len(t) for t in texts], dtype=np.int64)
+    return segments_module._arithmetic_counts(lengths, segments_module._flag_counts(array))[3].tolist()
+
+
+@settings(SETTINGS, max_examples=600)
+@given(st.lists(stress_texts, min_size=1, max_size=30))
+def test_array_kernels_equal_segments_row_by_row(rows):
+    assert counts_as_tuples(segment_counts(rows)) == [as_tuple(t) for t in rows]
+
+
+@pytest.mark.parametrize("filler, pair", [("a", "€"), ("a", "|"), ("á", "😀"), ("😀", "á"), ("€", "a")])
+def test_walk_equals_segments_with_pairs_on_every_offset(filler, pair):
+    # one, two or three pairs swept over every offset of 1-3 part texts
+    rows = [
+        filler * n + pair + filler * gap + pair * repeat + filler * tail
+        for n in range(0, 320, 1)
+        for gap, repeat, tail in ((0, 0, 150), (1, 1, 140), (66, 1, 80), (152, 2, 10))
+    ]
+    assert counts_as_tuples(segment_counts(rows)) == [as_tuple(t) for t in rows]
+    assert segments_module._WALK in route_of(rows)  # the walk did the packing, not segments()
+
+
+def test_segment_counts_routes():
+    settled, walk, exact = segments_module._SETTLED, segments_module._WALK, segments_module._SEGMENTS
+    cases = {
+        "a" * 200: settled,  # no wide item: ceil(200 / 153)
+        "€" + "a" * 200: settled,  # one escape pair cannot cost a part here
+        "a" * 152 + "€" + "a" * 152: walk,  # escape pair on the boundary
+        "á" * 66 + "😀" + "á" * 66: walk,  # surrogate pair on the boundary
+        "á" * 65 + "😀" + "á" * 67: walk,  # ... or close enough to need a look
+        "á" * 66 + "e\u0301" + "á" * 66: exact,  # a cluster: segments()
+        "á" * 66 + "\r\n" + "á" * 66: settled,  # CR LF is two characters, as in segments()
+        "😀" * 35: settled,  # one part
+    }
+    assert route_of(list(cases)) == list(cases.values())
+    assert counts_as_tuples(segment_counts(list(cases))) == [as_tuple(t) for t in cases]
+
+
+def test_segment_counts_on_the_known_cases():
+    rows = [p.values[0] for p in KNOWN]
+    assert counts_as_tuples(segment_counts(rows)) == [p.values[1:4] for p in KNOWN]
+
+
+def test_segment_counts_across_chunks(monkeypatch):
+    # tiny chunks: texts and chunk edges fall everywhere in the UTF-8 buffer
+    monkeypatch.setattr(segments_module, "_CHUNK_BYTES", 97)
+    rnd = random.Random(3)
+    rows = ["".join(rnd.choice(STRESS_PIECES) for _ in range(rnd.randint(0, 180))) for _ in range(300)]
+    rows += ["a" * 152 + "€" + "a" * 152, "", "á" * 66 + "😀" + "á" * 66] * 3
+    assert counts_as_tuples(segment_counts(rows)) == [as_tuple(t) for t in rows]
+
+
+@pytest.mark.parametrize("repeats", [0.0, 2.0], ids=["grouped first", "not grouped"])
+def test_segment_counts_groups_python_texts_or_not_alike(monkeypatch, repeats):
+    # Python str are grouped first when a sample says they repeat often: both ways are exact
+    monkeypatch.setattr(segments_module, "_SAMPLE_REPEATS", repeats)
+    rnd = random.Random(5)
+    rows = ["".join(rnd.choice(STRESS_PIECES) for _ in range(rnd.randint(0, 180))) for _ in range(200)]
+    rows += [rnd.choice(rows) for _ in range(200)] + ["x\udc00y", "a" * 152 + "€" + "a" * 152] * 2
+    index = pd.RangeIndex(10, 10 + len(rows))
+    frame = segment_counts(pd.Series(rows, index=index, dtype=object))
+    assert frame.index.equals(index)
+    assert counts_as_tuples(frame) == [as_tuple(t) for t in rows]
+
+
+ROWS = ["Hi Ann", "", "Zoë 👍🏽 " * 12, "a" * 152 + "€" + "a" * 152, "á" * 66 + "😀" + "á" * 66, "Hi Ann"]
+TEXT_DTYPES = [
+    pytest.param(object, id="object"),
+    pytest.param(pd.StringDtype("python"), id="string[python]"),
+    pytest.param(pd.StringDtype("pyarrow"), id="string[pyarrow]"),
+    pytest.param(pd.StringDtype("pyarrow", na_value=np.nan), id="str[pyarrow]"),
+    pytest.param(pd.StringDtype("python", na_value=np.nan), id="str[python]"),
+    pytest.param(pd.ArrowDtype(pa.string()), id="arrow string"),
+    pytest.param(pd.ArrowDtype(pa.large_string()), id="arrow large_string"),
+    pytest.param("category", id="category"),
+]
+
+
+@pytest.mark.parametrize("dtype", TEXT_DTYPES)
+def test_segment_counts_takes_every_text_dtype(dtype):
+    index = pd.Index(list("uvwxyz"), name="recipient")
+    frame = segment_counts(pd.Series(ROWS, index=index, dtype=dtype))
+    assert frame.index.equals(index) and list(frame.columns) == ["encoding", "segments", "units"]
+    assert frame["encoding"].dtype == pd.CategoricalDtype(["GSM-7", "UCS-2"])
+    assert frame["segments"].dtype == np.int64 and frame["units"].dtype == np.int64
+    assert counts_as_tuples(frame) == [as_tuple(t) for t in ROWS]
+
+
+def test_segment_counts_on_arrow_slices_and_chunks():
+    whole = pd.Series(ROWS * 3, dtype="str")
+    sliced = whole.iloc[4:13]  # an Arrow array with an offset
+    assert counts_as_tuples(segment_counts(sliced)) == [as_tuple(t) for t in sliced]
+    chunked = pd.concat([whole.iloc[:5], whole.iloc[7:]])  # two chunks
+    assert counts_as_tuples(segment_counts(chunked)) == [as_tuple(t) for t in chunked]
+    assert segment_counts(pd.Series(["", ""], dtype="str"))["segments"].tolist() == [1, 1]  # no data buffer
+
+
+@pytest.mark.parametrize("dtype", [d for d in TEXT_DTYPES if d.values[0] != "category"])
+def test_segment_counts_names_missing_values_in_every_dtype(dtype):
+    series = pd.Series(["ok", None, "fine", None], index=["a", "b", "c", "d"], dtype=dtype)
+    with pytest.raises(TypeError, match=r"every text must be a str; rows \['b', 'd'\] are not"):
+        segment_counts(series)
+
+
+def test_segment_counts_rejects_bytes():
+    with pytest.raises(TypeError, match=r"rows \[1\]"):
+        segment_counts(["ok", b"bytes"])
 
 
 # --- smart encoding ----------------------------------------------------------------------------
