@@ -21,7 +21,8 @@ import pandas as pd
 
 from .api import Api
 from .campaign import Campaign, SendResult, reconcile, resolve_send
-from .config import Settings
+from . import spec
+from .config import Settings, legacy_account_key
 from .http import CacheInfo, SMSgicSession
 from .ledger import Ledger
 from .pricing import exact
@@ -58,6 +59,11 @@ class Client:
         self.api = Api(self.http)
         # Local record of quotes, sends and balance snapshots, next to the HTTP cache.
         self.ledger = Ledger.for_settings(settings, clock=clock)
+        if settings.token and settings.base_url == spec.BASE_URL:
+            # Ledgers before 0.2 named an account by its token alone.  On the real API a token
+            # is one account, so its old rows are its own; a sandbox's old rows could belong to
+            # any sandbox that had that token, so they stay where they are (ledger.sends(old key)).
+            self.ledger.adopt(legacy_account_key(settings.token), settings.account)
 
     def __repr__(self) -> str:
         return (f"Client(base_url={self.settings.base_url!r}, account={self.settings.account!r}, "

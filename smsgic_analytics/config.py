@@ -19,10 +19,18 @@ ENV_BASE_URL = "SMSGIC_BASE_URL"
 ENV_CACHE_DIR = "SMSGIC_CACHE_DIR"
 
 
-def account_key(token: str | None) -> str:
-    """A stable, non-reversible name for an account: the first 16 hex digits of sha256(token)."""
+def account_key(token: str | None, base_url: str = spec.BASE_URL) -> str:
+    """A stable, non-reversible name for an account on a server: 16 hex digits of
+    sha256(base URL + token).  The server is part of it: the same token on two servers (two
+    sandboxes, a sandbox and the API) names two accounts, which never share a cache entry
+    or a ledger row."""
     if not token:
         return "anonymous"
+    return hashlib.sha256(f"{base_url.rstrip('/')}\n{token}".encode()).hexdigest()[:16]
+
+
+def legacy_account_key(token: str) -> str:
+    """The name ledgers before version 0.2 gave an account: sha256(token) alone, any server."""
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
@@ -68,5 +76,6 @@ class Settings:
 
     @property
     def account(self) -> str:
-        """Hash of the token: names the account in cache keys and the ledger without revealing it."""
-        return account_key(self.token)
+        """Hash of the server and the token: names the account in cache keys and the ledger
+        without revealing the token."""
+        return account_key(self.token, self.base_url)

@@ -419,6 +419,17 @@ class Ledger:
                 "can be told apart")
         raise ValidationError(text, field_errors={"scheduled_at": [text]})
 
+    def adopt(self, legacy: str, account: str) -> int:
+        """Move every row recorded under ``legacy`` (an older name of this account, see
+        ``config.legacy_account_key``) to ``account``; returns how many rows moved.  Idempotent."""
+        _check_account(legacy)
+        _check_account(account)
+        moved = 0
+        with self._write() as conn:
+            for table in ("quotes", "sends", "balance_snapshots"):
+                moved += conn.execute(f"UPDATE {table} SET account = ? WHERE account = ?", (account, legacy)).rowcount
+        return moved
+
     def check_send(self, account: str, campaign_key: str, duplicate_window: timedelta | None) -> None:
         """Raise ``DuplicateSendError`` if ``claim_send`` would refuse now (a read: the early,
         friendly check; ``claim_send`` repeats it atomically)."""
