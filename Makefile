@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 # re-running with nothing changed is instant.
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 CHROMIUM := /usr/bin/chromium
+# Colour emoji for Chromium (without it the notebooks' emoji render as empty boxes).
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install chromium test test-fast lab dashboard report bench clean
@@ -21,11 +23,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-chromium: $(CHROMIUM)
+chromium: $(CHROMIUM) $(EMOJI_FONT)
 
-$(CHROMIUM):
+$(CHROMIUM) $(EMOJI_FONT) &:
 	$(SUDO) apt-get update -q
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium fonts-dejavu-core
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium fonts-dejavu-core fonts-noto-color-emoji
 
 # Every test: unit, integration (real HTTP to the sandbox), nbval on every notebook, browser.
 test: install chromium
@@ -35,13 +37,22 @@ test: install chromium
 test-fast: install
 	$(BIN)/python -m pytest tests -m "not browser and not slow"
 
+# `make lab PORT=9000 NO_BROWSER=1 DATA=/tmp/lab`: the port (JupyterLab 8888, Voilà 8866), no web
+# browser opened, and the folder of the sandbox database with its cache and ledger (delete it to
+# start afresh).
+DATA ?= .data
+NO_BROWSER ?=
+BROWSER_FLAG = $(if $(NO_BROWSER),--no-browser)
+lab: PORT ?= 8888
+dashboard: PORT ?= 8866
+
 # JupyterLab on notebooks/, connected to a local sandbox (or the real API when SMSGIC_TOKEN is set).
 lab: install
-	$(BIN)/smsgic-analytics lab --notebooks notebooks --data .data
+	$(BIN)/smsgic-analytics lab --notebooks notebooks --data $(DATA) --port $(PORT) $(BROWSER_FLAG)
 
-# The sender/dashboard app as a Voilà page against the sandbox.
+# The status-and-spend dashboard (notebook 04) as a Voilà page against the sandbox.
 dashboard: install
-	$(BIN)/smsgic-analytics lab --notebooks notebooks --data .data --voila notebooks/04_status_and_spend.ipynb
+	$(BIN)/smsgic-analytics lab --notebooks notebooks --data $(DATA) --voila notebooks/04_status_and_spend.ipynb --port $(PORT) $(BROWSER_FLAG)
 
 # Executes every notebook headlessly into self-contained HTML under reports/.
 report: install

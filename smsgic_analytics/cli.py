@@ -5,18 +5,23 @@ import argparse
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="smsgic-analytics", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    """Every sub-command and its options (``smsgic-analytics <command> --help``)."""
     from . import lab
     from .sandbox.server import add_arguments as add_sandbox_arguments
 
+    root = argparse.ArgumentParser(prog="smsgic-analytics", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
     add_sandbox_arguments(sub.add_parser("sandbox", help="run the local SMSgic server"))
     lab.add_arguments(
         sub.add_parser("lab", help="JupyterLab on the notebooks, against a local sandbox"),
         sub.add_parser("report", help="execute the notebooks into HTML reports"),
     )
-    args = parser.parse_args(argv)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     return int(args.func(args) or 0)
 
 

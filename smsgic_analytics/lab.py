@@ -1,11 +1,20 @@
 """Launchers behind `make lab`, `make dashboard` and `make report`.
 
-`lab` starts a sandbox (persistent database under ``--data``) unless SMSGIC_TOKEN is set,
-points SMSGIC_BASE_URL/SMSGIC_TOKEN at it, runs JupyterLab (or Voilà) on the notebooks, and
-stops the sandbox when JupyterLab exits.
+`lab` starts a sandbox (persistent database under ``--data``) unless a token is given
+(``--token`` or SMSGIC_TOKEN), points SMSGIC_BASE_URL/SMSGIC_TOKEN at it, runs JupyterLab (or
+Voilà) on the notebooks, and stops the sandbox when JupyterLab exits.
+
+Where the client's cache and ledger go: with a sandbox it started, ``<data>/cache`` --
+next to the sandbox database they describe (SMSGIC_CACHE_DIR).  The ledger names an account
+by base URL + token, and a fresh sandbox on the same port with the same demo token is the
+same name: kept in the user cache folder, its ledger rows would outlive the database they
+belong to (a later `make dashboard` on a fresh ``--data`` would find "earlier sends" there and
+refuse its own as duplicates).  With a token for another server (the real API) nothing is
+changed: the cache stays in the user cache folder (or SMSGIC_CACHE_DIR).
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -15,9 +24,11 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from .config import ENV_BASE_URL, ENV_TOKEN
+from .config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_TOKEN
 
 DEMO_TOKEN = "demo-token"
+VOILA_PORT = 8866  # Voilà's own default
+CACHE_FOLDER = "cache"  # under --data: the client's HTTP cache and ledger for the sandbox there
 
 
 def free_port(preferred: int = 8765) -> int:
@@ -57,31 +68,44 @@ def sandbox_process(db: Path, token: str = DEMO_TOKEN, port: int | None = None) 
 
 
 @contextlib.contextmanager
-def api_environment(data: Path) -> Iterator[dict[str, str]]:
-    """Environment for child processes: the real API when SMSGIC_TOKEN is set, else a sandbox."""
+def api_environment(data: Path, token: str | None = None) -> Iterator[dict[str, str]]:
+    """Environment for child processes: the API of ``token`` (else SMSGIC_TOKEN) when there is
+    one, else a sandbox on ``data/sandbox.sqlite`` with its cache and ledger in ``data/cache``."""
     env = dict(os.environ)
+    if token:
+        env[ENV_TOKEN] = token
     if env.get(ENV_TOKEN):
-        print("SMSGIC_TOKEN is set: notebooks talk to", env.get(ENV_BASE_URL, "the SMSgic API"))
+        print("A token is set: the notebooks talk to", env.get(ENV_BASE_URL, "the SMSgic API"),
+              "(no sandbox started; cache and ledger in the user cache folder or SMSGIC_CACHE_DIR)")
         yield env
         return
     with sandbox_process(data / "sandbox.sqlite") as url:
-        print(f"Sandbox serving at {url} (token {DEMO_TOKEN!r}, database {data / 'sandbox.sqlite'})")
-        env.update({ENV_BASE_URL: url, ENV_TOKEN: DEMO_TOKEN})
+        cache = data / CACHE_FOLDER
+        print(f"Sandbox serving at {url} (token {DEMO_TOKEN!r}, database {data / 'sandbox.sqlite'}, "
+              f"client cache and ledger {cache})")
+        env.update({ENV_BASE_URL: url, ENV_TOKEN: DEMO_TOKEN, ENV_CACHE_DIR: str(cache)})
         yield env
 
 
-def run_lab(args) -> int:
+def lab_command(args: argparse.Namespace) -> list[str]:
+    """The JupyterLab (or, with ``--voila``, Voilà) command line for ``args``."""
+    if args.voila:
+        cmd = [sys.executable, "-m", "voila", args.voila, f"--port={args.port or VOILA_PORT}"]
+    else:
+        cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={args.notebooks}"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")  # containers and CI machines run as root
+        if args.port:
+            cmd.append(f"--port={args.port}")
+    if args.no_browser:
+        cmd.append("--no-browser")
+    return cmd
+
+
+def run_lab(args: argparse.Namespace) -> int:
     data = Path(args.data).resolve()
-    with api_environment(data) as env:
-        if args.voila:
-            cmd = [sys.executable, "-m", "voila", args.voila, "--port", str(args.port or 8866)]
-        else:
-            cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={args.notebooks}"]
-            if hasattr(os, "geteuid") and os.geteuid() == 0:
-                cmd.append("--allow-root")  # containers and CI machines run as root
-            if args.port:
-                cmd.append(f"--port={args.port}")
-        child = subprocess.Popen(cmd, env=env)
+    with api_environment(data, token=args.token) as env:
+        child = subprocess.Popen(lab_command(args), env=env)
         # A SIGTERM to the launcher stops JupyterLab first, then (leaving this block) the sandbox.
         signal.signal(signal.SIGTERM, lambda *_: child.terminate())
         try:
@@ -90,7 +114,7 @@ def run_lab(args) -> int:
             return child.wait()
 
 
-def run_report(args) -> int:
+def run_report(args: argparse.Namespace) -> int:
     """Execute every notebook against a fresh sandbox into self-contained HTML (see ``report``)."""
     from nbclient.exceptions import CellExecutionError
 
@@ -112,11 +136,22 @@ def run_report(args) -> int:
     return 0
 
 
-def add_arguments(lab, report) -> None:
-    lab.add_argument("--notebooks", default="notebooks")
-    lab.add_argument("--data", default=".data", help="folder for the sandbox database")
-    lab.add_argument("--port", type=int, default=None)
-    lab.add_argument("--voila", default=None, help="serve this notebook with Voilà instead")
+def add_arguments(lab: argparse.ArgumentParser, report: argparse.ArgumentParser) -> None:
+    lab.description = ("JupyterLab (or one notebook as a Voilà page) on the notebooks. Without a token it "
+                       "starts a sandbox on DATA/sandbox.sqlite and keeps the client's cache and ledger in "
+                       "DATA/cache; with one (--token or SMSGIC_TOKEN) it starts nothing and the notebooks "
+                       "use that account (SMSGIC_BASE_URL, default the real API) and the user cache folder.")
+    lab.add_argument("--notebooks", default="notebooks", help="folder JupyterLab opens (default notebooks)")
+    lab.add_argument("--data", default=".data",
+                     help="folder for the sandbox database and its cache and ledger (default .data; "
+                          "delete it to start the sandbox afresh)")
+    lab.add_argument("--port", type=int, default=None,
+                     help=f"port of JupyterLab (default: its own, 8888) or of Voilà (default {VOILA_PORT})")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    lab.add_argument("--token", default=None,
+                     help="SMSgic API token (default: SMSGIC_TOKEN); the environment variable is safer, "
+                          "a command line is visible to other users of the machine")
+    lab.add_argument("--voila", default=None, metavar="NOTEBOOK", help="serve this notebook with Voilà instead")
     lab.set_defaults(func=run_lab)
     report.add_argument("--notebooks", default="notebooks")
     report.add_argument("--out", default="reports")
