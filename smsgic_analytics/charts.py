@@ -3,12 +3,19 @@
 Every figure has a title, axes (or a colour bar) labelled with their unit and currency, the
 same template and fixed colours, and a stable category order, so the same data always draws
 the same picture.  Empty input gives an empty figure that says "No data".  Amounts are
-summed as Decimal and converted to float only to draw; rows that cannot be drawn (no cost,
-no ISO-3 code, no date) are named in a note on the figure, never dropped silently.
+summed as Decimal and converted to float only to draw; hover texts show them exactly, with
+the API's 4 decimals (``money.format_money``).  Rows that cannot be drawn (no cost, no ISO-3
+code, no date) are named in a footnote on the figure, never dropped silently.
+
+Built for reading in a notebook column or an app: figures size to their container
+(``autosize``, no fixed width; legends above the plot), a cost chart draws the biggest
+``TOP`` categories as horizontal bars and the rest as one "Other" bar, a missing operator is
+the "country default", colour scales span the data (never below 0; one colour for one
+value), and footnotes sit inside the bottom margin, which grows to hold them.
 
 >>> import pandas as pd
 >>> fig = cost_by_country(pd.DataFrame({"country": ["Latvia", "Denmark"], "total": [0.44, 0.9]}), "GBP")
->>> list(fig.data[0].x), fig.layout.yaxis.title.text
+>>> list(fig.data[0].y), fig.layout.xaxis.title.text
 (['Denmark', 'Latvia'], 'Cost (GBP)')
 """
 from __future__ import annotations
@@ -28,7 +35,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from . import spec
-from .money import is_missing, parse_money, to_float
+from .display import COUNTRY_DEFAULT
+from .money import format_money, is_missing, parse_money, to_float
 from .spend import FREQS, period_start
 
 TEMPLATE = "plotly_white"
@@ -53,14 +61,27 @@ NO_DATA = "No data"
 UNKNOWN = "(unknown)"
 PERIOD_LABELS = {"D": "Day (UTC)", "W": "Week starting Monday (UTC)", "M": "Month (UTC)"}
 _NOTE_LIMIT = 8  # names listed in a "not shown" note before "and N more"
+TOP = 12  # categories a cost chart draws; the rest are one "Other" bar
+NOTE = "footnote"  # annotation name of the footnotes (see _note)
+_NOTE_LINE_PX = 16
+# Pixels between the plot area's bottom edge and the first footnote: under a cartesian plot
+# the x axis's tick labels (dates take two lines) and its title come first.
+_NOTE_GAP_PX = {"cartesian": 64, "other": 6}
+_BAR_PX = 26  # height per horizontal bar, so that labels never overlap
+_LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0}
 
 
 # --------------------------------------------------------------------------- helpers
 
 
+def _layout(title: str, **more: Any) -> dict[str, Any]:
+    """The layout every figure starts from: template, title, and sized by its container."""
+    return {"template": TEMPLATE, "title": {"text": title}, "autosize": True, **more}
+
+
 def empty_figure(title: str, message: str = NO_DATA) -> go.Figure:
     """A titled figure with no traces and a centred note (default "No data")."""
-    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig = go.Figure(layout=_layout(title))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 16})
@@ -68,8 +89,8 @@ def empty_figure(title: str, message: str = NO_DATA) -> go.Figure:
 
 
 def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
-    return go.Figure(layout={"template": TEMPLATE, "title": {"text": title},
-                             "xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": y_title}}})
+    return go.Figure(layout=_layout(title, xaxis={"title": {"text": x_title}, "automargin": True},
+                                    yaxis={"title": {"text": y_title}, "automargin": True}))
 
 
 def _is_empty(df: pd.DataFrame | None) -> bool:
@@ -126,11 +147,21 @@ def _sum_by(df: pd.DataFrame, keys: Sequence[str], col: str, what: str) -> pd.Da
 
 
 def _note(fig: go.Figure, text: str | None) -> go.Figure:
-    """A footnote under the plot naming what could not be drawn."""
-    if text:
-        below = sum(1 for a in fig.layout.annotations if a.yanchor == "top" and a.y is not None and a.y < 0)
-        fig.add_annotation(text=text, x=0, y=-0.12 - 0.05 * below, xref="paper", yref="paper", showarrow=False,
-                           xanchor="left", yanchor="top", font={"size": 11, "color": OTHER_COLOR})
+    """A footnote under the plot naming what could not be drawn.
+
+    Placed in pixels below the plot area (below the x axis of a cartesian plot), one line per
+    note, and the bottom margin grows to hold them all: a footnote is never cut off, whatever
+    the figure's height.
+    """
+    if not text:
+        return fig
+    cartesian = not any(t.type in ("choropleth", "scattergeo", "treemap") for t in fig.data)
+    gap = _NOTE_GAP_PX["cartesian" if cartesian else "other"]
+    shift = gap + _NOTE_LINE_PX * sum(1 for a in fig.layout.annotations if a.name == NOTE)
+    fig.add_annotation(text=text, name=NOTE, x=0, y=0, xref="paper", yref="paper", yshift=-shift,
+                       showarrow=False, xanchor="left", yanchor="top", align="left",
+                       font={"size": 11, "color": OTHER_COLOR})
+    fig.update_layout(margin_b=shift + _NOTE_LINE_PX + 8)
     return fig
 
 
@@ -150,21 +181,40 @@ def _names_note(prefix: str, names: Sequence[str]) -> str | None:
     return f"{prefix}: {shown}{more}"
 
 
-def _money_bar(title: str, x_title: str, labels: list[str], totals: pd.DataFrame, currency: str,
-               skipped: int) -> go.Figure:
-    fig = _figure(title, x_title, f"Cost ({currency})")
-    fig.add_bar(x=labels, y=totals["value"].tolist(), customdata=[str(a) for a in totals["amount"]],
-                marker_color=BAR_COLOR, name=f"Cost ({currency})",
-                hovertemplate=f"%{{x}}<br>%{{customdata}} {currency}<extra></extra>")
-    fig.update_xaxes(categoryorder="array", categoryarray=labels)
+def _top(labels: list[str], amounts: list[Decimal], top: int, kind: str) -> tuple[list[str], list[Decimal], int]:
+    """The first ``top`` (labels, amounts) -- already largest first -- and the rest summed
+    exactly into one "Other (N kinds)" entry; returns how many were folded into it.
+
+    One leftover is drawn as itself: an "Other" bar standing for a single category hides it.
+    """
+    if top < 1:
+        raise ValueError(f"top: must be at least 1, got {top!r}")
+    if len(labels) <= top + 1:
+        return labels, amounts, 0
+    rest = len(labels) - top
+    return [*labels[:top], f"Other ({rest} {kind})"], [*amounts[:top], sum(amounts[top:], Decimal(0))], rest
+
+
+def _money_bar(title: str, y_title: str, labels: list[str], amounts: list[Decimal], currency: str,
+               skipped: int, kind: str, top: int) -> go.Figure:
+    """Horizontal bars, largest at the top, the biggest ``top`` and an "Other" bar."""
+    labels, amounts, folded = _top(labels, amounts, top, kind)
+    fig = _figure(title, f"Cost ({currency})", y_title)
+    colors = [BAR_COLOR] * (len(labels) - bool(folded)) + [OTHER_COLOR] * bool(folded)
+    fig.add_bar(y=labels, x=[float(a) for a in amounts], orientation="h",
+                customdata=[format_money(a) for a in amounts], marker_color=colors, name=f"Cost ({currency})",
+                hovertemplate=f"%{{y}}<br>%{{customdata}} {currency}<extra></extra>")
+    fig.update_yaxes(categoryorder="array", categoryarray=labels, autorange="reversed")
+    fig.update_layout(height=max(260, 140 + _BAR_PX * len(labels)))
     return _note(fig, _skipped_note(skipped))
 
 
 # --------------------------------------------------------------------------- costs
 
 
-def cost_by_country(df: pd.DataFrame | None, currency: str | None = None) -> go.Figure:
-    """Bars of cost per country, largest first, from DataFrame[country, total (or cost)].
+def cost_by_country(df: pd.DataFrame | None, currency: str | None = None, top: int = TOP) -> go.Figure:
+    """Bars of cost per country, largest first, from DataFrame[country, total (or cost)]:
+    the ``top`` biggest, then one "Other (N countries)" bar with the rest's exact sum.
 
     Totals may be Decimal or float; rows of the same country are added up exactly.
     """
@@ -177,12 +227,14 @@ def cost_by_country(df: pd.DataFrame | None, currency: str | None = None) -> go.
         return _no_priced_rows(title, skipped)
     cur = _currency(priced, currency, "cost_by_country")
     totals = _sum_by(priced, ["country"], col, "cost_by_country")
-    return _money_bar(title, "Country", totals["country"].tolist(), totals, cur, skipped)
+    return _money_bar(title, "Country", totals["country"].tolist(), totals["amount"].tolist(), cur, skipped,
+                      "countries", top)
 
 
-def cost_by_operator(df: pd.DataFrame | None, currency: str | None = None) -> go.Figure:
-    """Bars of cost per operator, largest first, labelled "Operator (Country)" when the
-    country is known (operators of the same name in two countries are different networks)."""
+def cost_by_operator(df: pd.DataFrame | None, currency: str | None = None, top: int = TOP) -> go.Figure:
+    """Bars of cost per operator, largest first (the ``top`` biggest, then "Other"), labelled
+    "Operator (Country)" when the country is known (operators of the same name in two countries
+    are different networks); a missing operator is the country default rate."""
     title = "Cost by operator"
     if _is_empty(df):
         return empty_figure(title)
@@ -195,13 +247,15 @@ def cost_by_operator(df: pd.DataFrame | None, currency: str | None = None) -> go
     totals = _sum_by(priced, keys, col, "cost_by_operator")
     countries = totals["country"] if "country" in keys else [UNKNOWN] * len(totals)
     labels = [_operator_label(o, c) for o, c in zip(totals["operator"], countries)]
-    return _money_bar(title, "Operator (country)", labels, totals, cur, skipped)
+    return _money_bar(title, "Operator (country)", labels, totals["amount"].tolist(), cur, skipped,
+                      "operators", top)
 
 
 def _operator_label(operator: str, country: str) -> str:
     if country == UNKNOWN:
         return operator
-    return f"{'unknown operator' if operator == UNKNOWN else operator} ({country})"
+    # The API names no operator when it priced a number at its country's default rate.
+    return f"{COUNTRY_DEFAULT if operator == UNKNOWN else operator} ({country})"
 
 
 def cost_treemap(df: pd.DataFrame | None, currency: str | None = None) -> go.Figure:
@@ -219,11 +273,12 @@ def cost_treemap(df: pd.DataFrame | None, currency: str | None = None) -> go.Fig
     nodes = []  # (id, label, parent, value, exact amount)
     for country, amount in zip(countries["country"], countries["amount"]):
         # "remainder" mode with a zero own value: a country's area is exactly its operators'.
-        nodes.append((country, country, "", 0.0, str(amount)))
+        nodes.append((country, country, "", 0.0, format_money(amount)))
         for leaf in leaves[leaves["country"] == country].itertuples():
-            nodes.append((f"{country}/{leaf.operator}", leaf.operator, country, leaf.value, str(leaf.amount)))
+            operator = COUNTRY_DEFAULT if leaf.operator == UNKNOWN else leaf.operator
+            nodes.append((f"{country}/{operator}", operator, country, leaf.value, format_money(leaf.amount)))
     ids, labels, parents, values, exact = (list(column) for column in zip(*nodes))
-    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": f"{title} ({cur})"}})
+    fig = go.Figure(layout=_layout(f"{title} ({cur})", margin={"l": 10, "r": 10, "t": 50, "b": 10}))
     fig.add_trace(go.Treemap(ids=ids, labels=labels, parents=parents, values=values, customdata=exact,
                              branchvalues="remainder", sort=False, name=f"Cost ({cur})",
                              texttemplate=f"%{{label}}<br>%{{customdata}} {cur}",
@@ -333,7 +388,7 @@ def _choropleth(title: str, per_country: pd.DataFrame, codes: dict[str, str | No
     has_outline = mapped["iso3"].isin(_outlines().keys())
     no_outline = [f"{c} ({i})" for c, i in zip(mapped.loc[~has_outline, "country"], mapped.loc[~has_outline, "iso3"])]
     mapped = mapped[has_outline]
-    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig = go.Figure(layout=_layout(title))
     # plotly.js (2.x to 4.1 at least) fetches its world topojson from cdn.plot.ly whenever the
     # *first* geo trace has a locationmode, which every choropleth has, even one with its own
     # geojson.  So the first trace is an invisible lon/lat point, which has none: with the base
@@ -351,15 +406,30 @@ def _choropleth(title: str, per_country: pd.DataFrame, codes: dict[str, str | No
         geojson=world_geojson(mapped["iso3"]), featureidkey="id", locationmode="geojson-id",
         locations=mapped["iso3"].tolist(), z=mapped["value"].tolist(),
         text=mapped["country"].tolist(), customdata=list(zip(mapped["exact"], mapped["detail"])),
-        colorscale=COLORSCALE, marker_line_color="white", marker_line_width=0.5,
-        colorbar={"title": {"text": colorbar_title}}, name=colorbar_title,
+        marker_line_color="white", marker_line_width=0.5, name=colorbar_title,
         hovertemplate=f"%{{text}}<br>%{{customdata[0]}} {hover_unit}<br>%{{customdata[1]}}<extra></extra>",
+        **_color_scale(mapped["value"].tolist(), colorbar_title),
     ))
     # geo.visible=False: no base layers, so plotly.js never fetches its topojson from the CDN.
     fig.update_geos(visible=False, projection_type="natural earth", lataxis_range=[-58, 84])
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 50, "b": 40})
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 50, "b": 10})
     _note(fig, _names_note("Not on the map (no ISO-3 code)", unmapped))
     return _note(fig, _names_note("Not on the map (no outline at this scale)", no_outline))
+
+
+def _color_scale(values: list[float], title: str) -> dict[str, Any]:
+    """Colour scale attributes spanning the data: from its lowest value (never below 0) to its
+    highest.  One distinct value is one colour, with one tick at that value: plotly's own
+    range for a single value (value +- 0.5) would show negative rates and a scale of nothing."""
+    colorbar: dict[str, Any] = {"title": {"text": title}}
+    if not values:
+        return {"colorscale": COLORSCALE, "colorbar": colorbar}
+    low, high = max(0.0, min(values)), max(0.0, max(values))
+    if low < high:
+        return {"colorscale": COLORSCALE, "zmin": low, "zmax": high, "colorbar": colorbar}
+    flat = "#21918C"  # Viridis' middle: the colour of "the one value there is"
+    return {"colorscale": [[0, flat], [1, flat]], "zmin": 0.0, "zmax": high or 1.0,
+            "colorbar": {**colorbar, "tickvals": [high], "ticktext": [format_money(Decimal(repr(high)))]}}
 
 
 def _is_default_mnc(value: Any) -> bool:
@@ -393,8 +463,8 @@ def rates_map(rates_df: pd.DataFrame | None, currency: str | None = None) -> go.
             rate, basis = max(default), "country default"
         else:
             rate, basis = max(rates), "no default rate: highest operator rate"
-        rows.append({"country": label, "value": float(rate), "exact": str(rate),
-                     "detail": f"{basis}; operator rates {min(rates)} to {max(rates)}"})
+        rows.append({"country": label, "value": float(rate), "exact": format_money(rate),
+                     "detail": f"{basis}; operator rates {format_money(min(rates))} to {format_money(max(rates))}"})
     return _choropleth(title, pd.DataFrame(rows), _iso3_per_country(rated), f"Rate ({cur} per SMS)",
                        f"{cur} per SMS", "max")
 
@@ -411,9 +481,53 @@ def quoted_cost_map(df: pd.DataFrame | None, currency: str | None = None) -> go.
         return _no_priced_rows(title, skipped)
     cur = _currency(priced, currency, "quoted_cost_map")
     totals = _sum_by(priced, ["country"], col, "quoted_cost_map")
-    per_country = totals.assign(exact=totals["amount"].map(str), detail="quoted cost")
+    per_country = totals.assign(exact=totals["amount"].map(format_money), detail="quoted cost")
     fig = _choropleth(title, per_country, _iso3_per_country(priced), f"Quoted cost ({cur})", cur, "sum")
     return _note(fig, _skipped_note(skipped))
+
+
+# --------------------------------------------------------------------------- rates
+
+
+RATE_KIND_COLORS = {COUNTRY_DEFAULT: BAR_COLOR, "operator": "#F97316"}
+
+
+def rate_histogram(rates_df: pd.DataFrame | None, currency: str | None = None, bins: int = 30) -> go.Figure:
+    """How rates are distributed: one histogram for the country default rows (``mnc`` null)
+    and one for the operator rows, overlaid, on the same ``bins`` bins.
+
+    From DataFrame[mnc (or is_default), rate, currency] as ``client.rates()`` returns; rates
+    may be Decimal (as the client gives them) or float.
+    """
+    title = "Distribution of rates"
+    if _is_empty(rates_df):
+        return empty_figure(title)
+    _require(rates_df, ["rate"], "rate_histogram")
+    if bins < 1:
+        raise ValueError(f"bins: must be at least 1, got {bins!r}")
+    rated = rates_df[~rates_df["rate"].map(is_missing).astype(bool)]
+    if rated.empty:
+        return empty_figure(title, f"{NO_DATA} ({len(rates_df)} row(s) without a rate)")
+    cur = _currency(rated, currency, "rate_histogram")
+    if "is_default" in rated.columns:
+        default = rated["is_default"].astype(bool).tolist()
+    elif "mnc" in rated.columns:
+        default = [_is_default_mnc(m) for m in rated["mnc"]]
+    else:
+        raise ValueError("rate_histogram: missing column mnc (or is_default): which rows are country defaults?")
+    rates = [parse_money(r, f"rate_histogram row {i}: rate", floats=True) for i, r in enumerate(rated["rate"])]
+    low, high = min(rates), max(rates)
+    # Shared bins: the two kinds are compared bar for bar.  Edges are exact decimals, floats to draw.
+    size = (high - low) / bins if high > low else Decimal(1)
+    fig = _figure(title, f"Rate per SMS part ({cur})", "Rates (count)")
+    fig.update_layout(barmode="overlay", legend_title_text="Row", legend=_LEGEND_ABOVE)
+    for kind in (COUNTRY_DEFAULT, "operator"):
+        xs = [float(r) for r, d in zip(rates, default) if d == (kind == COUNTRY_DEFAULT)]
+        if xs:
+            fig.add_trace(go.Histogram(x=xs, name=kind, opacity=0.65, marker_color=RATE_KIND_COLORS[kind],
+                                       xbins={"start": float(low), "end": float(high + size), "size": float(size)},
+                                       hovertemplate=f"%{{x}} {cur}<br>%{{y}} rate(s)<extra>{kind}</extra>"))
+    return fig
 
 
 # --------------------------------------------------------------------------- time series
@@ -472,7 +586,7 @@ def status_over_time(sendings_df: pd.DataFrame | None, freq: str = "D") -> go.Fi
     if df.empty:
         return empty_figure(title, f"{NO_DATA} ({undated} sending(s) without created_at)")
     fig = _figure(title, PERIOD_LABELS[freq], "Sendings (count)")
-    fig.update_layout(barmode="stack", legend_title_text="Status")
+    fig.update_layout(barmode="stack", legend_title_text="Status", legend=_LEGEND_ABOVE)
     counts = df.groupby(["period", "status"]).size().unstack(fill_value=0).sort_index()
     present = set(counts.columns)
     order = [s for s in spec.STATUSES if s in present] + sorted(present - set(spec.STATUSES))
@@ -503,17 +617,18 @@ def spend_over_time(spend_df: pd.DataFrame | None, balance_df: pd.DataFrame | No
     if has_balance:
         cur = _currency(balance_df, cur, "spend_over_time balance_df")
     fig = make_subplots(specs=[[{"secondary_y": True}]]) if has_balance else go.Figure()
-    fig.update_layout(template=TEMPLATE, title={"text": title}, xaxis_title=PERIOD_LABELS[freq],
-                      yaxis_title=f"Spend ({cur})")
+    fig.update_layout(**_layout(title), legend=_LEGEND_ABOVE)
+    fig.update_xaxes(title_text=PERIOD_LABELS[freq], automargin=True)
+    fig.update_yaxes(title_text=f"Spend ({cur})", automargin=True, secondary_y=False if has_balance else None)
     secondary = {"secondary_y": False} if has_balance else {}
     if has_spend:
         periods, amounts = _spend_per_period(priced, col, freq)
         cumulative = list(accumulate(amounts))
         fig.add_trace(go.Bar(x=periods, y=[float(a) for a in amounts], name=f"Spend per {FREQS[freq]}",
-                             customdata=[str(a) for a in amounts], marker_color=BAR_COLOR,
+                             customdata=[format_money(a) for a in amounts], marker_color=BAR_COLOR,
                              **_period_bars(periods, freq), hovertemplate=f"%{{x}}<br>%{{customdata}} {cur}<extra></extra>"), **secondary)
         fig.add_trace(go.Scatter(x=periods, y=[float(c) for c in cumulative], name="Cumulative spend",
-                                 mode="lines+markers", customdata=[str(c) for c in cumulative],
+                                 mode="lines+markers", customdata=[format_money(c) for c in cumulative],
                                  line={"color": LINE_COLOR}, **_period_points(freq),
                                  hovertemplate=f"%{{x}}<br>%{{customdata}} {cur}<extra></extra>"), **secondary)
     if has_balance:
@@ -521,7 +636,9 @@ def spend_over_time(spend_df: pd.DataFrame | None, balance_df: pd.DataFrame | No
         balance = balance_df.sort_values("taken_at", kind="stable")
         values = balance["amount"].map(to_float)
         fig.add_trace(go.Scatter(x=pd.to_datetime(balance["taken_at"], utc=True).tolist(), y=values.tolist(),
-                                 name="Balance", mode="lines+markers", line={"color": BALANCE_COLOR, "shape": "hv"}),
+                                 name="Balance", mode="lines+markers", line={"color": BALANCE_COLOR, "shape": "hv"},
+                                 customdata=[format_money(a) for a in balance["amount"]],
+                                 hovertemplate=f"%{{x}}<br>%{{customdata}} {cur}<extra></extra>"),
                       secondary_y=True)
         fig.update_yaxes(title_text=f"Balance ({cur})", secondary_y=True, showgrid=False)
     return _note(fig, _skipped_note(skipped))
@@ -559,7 +676,7 @@ def segment_distribution(counts_df: pd.DataFrame | None) -> go.Figure:
     order = [e for e in ENCODINGS if e in present] + sorted(present - set(ENCODINGS))
     xs = [int(s) for s in counts.index]
     fig = _figure(title, "Segments per message (SMS parts)", "Messages (count)")
-    fig.update_layout(barmode="group", legend_title_text="Encoding")
+    fig.update_layout(barmode="group", legend_title_text="Encoding", legend=_LEGEND_ABOVE)
     for encoding in order:
         fig.add_bar(x=xs, y=counts[encoding].astype(int).tolist(), name=encoding,
                     marker_color=ENCODING_COLORS.get(encoding, OTHER_COLOR))

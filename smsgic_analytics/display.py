@@ -1,5 +1,11 @@
-"""Small HTML pieces for the notebook summaries (``_repr_html_``) of quotes and estimates."""
+"""How things are shown: small HTML pieces for the notebook summaries (``_repr_html_``) of
+quotes and estimates, and the words tables and charts share."""
 from __future__ import annotations
+
+# What a priced row without an operator means: the API names no operator ("Country ", with
+# a trailing space) when it priced the number at its country's default rate, and /rates
+# gives that rate as the row whose mnc is null.
+COUNTRY_DEFAULT = "country default"
 
 
 def summary_table(rows: list[tuple[str, str]]) -> str:

@@ -116,7 +116,7 @@ def test_offline_table_and_total_match_the_offline_estimate():
     assert int(app.table["numbers"].sum()) == len(expected.placed)
     assert f"expected {app.total} GBP" in app.totals.value
     chart = app.chart.outputs[0]["data"][PLOTLY_MIME]["data"][0]
-    assert sorted(chart["x"]) == sorted(expected.by_country()["country"].astype(str))
+    assert sorted(chart["y"]) == sorted(expected.by_country()["country"].astype(str))
 
 
 def test_invalid_and_duplicate_rows_are_listed_with_reasons_not_dropped():
@@ -230,7 +230,7 @@ def test_figure_bundle_is_plain_json_for_the_plotly_mime_renderer():
     bundle = figure_bundle(fig)
     assert bundle["output_type"] == "display_data"
     spec = json.loads(json.dumps(bundle))["data"][PLOTLY_MIME]
-    assert spec["data"][0]["x"] == ["Latvia"] and spec["layout"]["yaxis"]["title"]["text"] == "Cost (GBP)"
+    assert spec["data"][0]["y"] == ["Latvia"] and spec["layout"]["xaxis"]["title"]["text"] == "Cost (GBP)"
 
 
 def test_apps_display_as_their_widget_and_every_control_has_a_css_class():

@@ -60,19 +60,49 @@ def map_traces(fig):
 def test_cost_by_country_sorted_exact_and_labelled() -> None:
     fig = charts.cost_by_country(DESTINATIONS, "GBP")
     (bar,) = fig.data
-    assert bar.type == "bar"
-    assert list(bar.x) == ["Denmark", "Latvia", "Sweden", "Singapore"]
-    assert list(bar.y) == [1.35, 0.4397, 0.4, 0.05]  # 0.9 + 0.45 added as Decimals: exactly 1.35
-    assert list(bar.customdata) == ["1.35", "0.4397", "0.4", "0.05"]
+    assert bar.type == "bar" and bar.orientation == "h"  # names read left of their bars
+    assert list(bar.y) == ["Denmark", "Latvia", "Sweden", "Singapore"]
+    assert list(bar.x) == [1.35, 0.4397, 0.4, 0.05]  # 0.9 + 0.45 added as Decimals: exactly 1.35
+    # hover shows the exact amounts with the API's 4 decimals, never 1.35 beside 0.4397
+    assert list(bar.customdata) == ["1.3500", "0.4397", "0.4000", "0.0500"]
     assert fig.layout.title.text == "Cost by country"
-    assert fig.layout.yaxis.title.text == "Cost (GBP)" and fig.layout.xaxis.title.text == "Country"
-    assert list(fig.layout.xaxis.categoryarray) == list(bar.x)
+    assert fig.layout.xaxis.title.text == "Cost (GBP)" and fig.layout.yaxis.title.text == "Country"
+    assert list(fig.layout.yaxis.categoryarray) == list(bar.y) and fig.layout.yaxis.autorange == "reversed"
+
+
+def test_many_countries_are_the_top_ones_and_one_exact_other_bar() -> None:
+    # A 3,000-number audience reaches some 80 countries: 80 bars were half invisible slivers.
+    df = pd.DataFrame({"country": [f"Country {i:02d}" for i in range(80)],
+                       "total": [Decimal(f"{100 - i}.{i:04d}") for i in range(80)]})
+    fig = charts.cost_by_country(df, "GBP")
+    (bar,) = fig.data
+    assert len(bar.y) == charts.TOP + 1
+    assert list(bar.y)[:charts.TOP] == [f"Country {i:02d}" for i in range(charts.TOP)]
+    assert bar.y[-1] == f"Other ({80 - charts.TOP} countries)"
+    rest = sum(df["total"].iloc[charts.TOP:], Decimal(0))
+    assert bar.customdata[-1] == charts.format_money(rest) and bar.x[-1] == float(rest)
+    assert list(bar.marker.color) == [charts.BAR_COLOR] * charts.TOP + [charts.OTHER_COLOR]
+    shown = [Decimal(text.replace(",", "")) for text in bar.customdata]
+    assert sum(shown, Decimal(0)) == sum(df["total"], Decimal(0))  # nothing lost in "Other"
+    assert fig.layout.height >= 26 * len(bar.y)  # a bar's label never overlaps the next one
+    # One leftover is drawn as itself, and top= is the caller's
+    assert len(charts.cost_by_country(df.head(charts.TOP + 1), "GBP").data[0].y) == charts.TOP + 1
+    assert list(charts.cost_by_country(df, "GBP", top=3).data[0].y)[-1] == "Other (77 countries)"
+    with pytest.raises(ValueError, match="top: must be at least 1"):
+        charts.cost_by_country(df, "GBP", top=0)
+
+
+def test_many_operators_fold_into_other_operators() -> None:
+    df = pd.DataFrame({"country": ["Latvia"] * 30, "operator": [f"Op {i:02d}" for i in range(30)],
+                       "total": [Decimal("1.0000")] * 30})
+    bar = charts.cost_by_operator(df, "GBP").data[0]
+    assert bar.y[-1] == f"Other ({30 - charts.TOP} operators)" and bar.customdata[-1] == "18.0000"
 
 
 def test_ties_sort_by_name_and_row_order_does_not_matter() -> None:
     df = pd.DataFrame({"country": ["b", "a", "c"], "total": [1, 1, 2]})
     fig = charts.cost_by_country(df, "EUR")
-    assert list(fig.data[0].x) == ["c", "a", "b"]
+    assert list(fig.data[0].y) == ["c", "a", "b"]
     shuffled = DESTINATIONS.sample(frac=1, random_state=3)
     for fn in (charts.cost_by_country, charts.cost_by_operator, charts.cost_treemap, charts.quoted_cost_map):
         assert fn(shuffled, "GBP").to_json() == fn(DESTINATIONS, "GBP").to_json()
@@ -80,7 +110,7 @@ def test_ties_sort_by_name_and_row_order_does_not_matter() -> None:
 
 def test_currency_from_column_and_conflicts() -> None:
     df = DESTINATIONS.assign(currency="EUR")
-    assert charts.cost_by_country(df).layout.yaxis.title.text == "Cost (EUR)"
+    assert charts.cost_by_country(df).layout.xaxis.title.text == "Cost (EUR)"
     with pytest.raises(ValueError, match="rows are in EUR, but currency='GBP'"):
         charts.cost_by_country(df, "GBP")
     with pytest.raises(ValueError, match="EUR, GBP cannot be added up"):
@@ -93,17 +123,18 @@ def test_currency_from_column_and_conflicts() -> None:
 
 def test_cost_by_operator_keeps_same_name_in_two_countries_apart() -> None:
     fig = charts.cost_by_operator(DESTINATIONS, "GBP")
-    assert list(fig.data[0].x) == ["Telenor (Denmark)", "TDC (Denmark)", "LMT (Latvia)", "Telenor (Sweden)",
-                                   "unknown operator (Singapore)"]
-    assert list(fig.data[0].y) == [0.9, 0.45, 0.4397, 0.4, 0.05]
-    assert fig.layout.yaxis.title.text == "Cost (GBP)" and fig.layout.title.text == "Cost by operator"
+    # Singapore's number was priced at its country's default rate: the API names no operator.
+    assert list(fig.data[0].y) == ["Telenor (Denmark)", "TDC (Denmark)", "LMT (Latvia)", "Telenor (Sweden)",
+                                   "country default (Singapore)"]
+    assert list(fig.data[0].x) == [0.9, 0.45, 0.4397, 0.4, 0.05]
+    assert fig.layout.xaxis.title.text == "Cost (GBP)" and fig.layout.title.text == "Cost by operator"
 
 
 def test_rows_without_cost_are_noted_not_dropped_silently() -> None:
     df = DESTINATIONS.assign(cost=DESTINATIONS["total"].astype(object)).drop(columns=["total"])
     df.loc[0, "cost"] = None  # an unpriced row, as Ledger.spend gives for unknown sendings
     fig = charts.cost_by_country(df, "GBP")
-    assert "Latvia" not in fig.data[0].x
+    assert "Latvia" not in fig.data[0].y
     assert annotations(fig) == ["1 row(s) without a cost not shown"]
     only_unpriced = charts.cost_by_country(df.iloc[:1], "GBP")
     assert only_unpriced.data == () and annotations(only_unpriced) == ["No data (1 row(s) without a cost)"]
@@ -114,11 +145,11 @@ def test_cost_treemap_country_to_operator() -> None:
     (tree,) = fig.data
     assert tree.type == "treemap" and "GBP" in fig.layout.title.text
     assert list(tree.ids) == ["Denmark", "Denmark/Telenor", "Denmark/TDC", "Latvia", "Latvia/LMT",
-                              "Sweden", "Sweden/Telenor", "Singapore", "Singapore/(unknown)"]
+                              "Sweden", "Sweden/Telenor", "Singapore", "Singapore/country default"]
     assert list(tree.parents) == ["", "Denmark", "Denmark", "", "Latvia", "", "Sweden", "", "Singapore"]
     assert list(tree.values) == [0.0, 0.9, 0.45, 0.0, 0.4397, 0.0, 0.4, 0.0, 0.05]
     assert tree.branchvalues == "remainder"  # a country's area is exactly the sum of its operators
-    assert list(tree.customdata)[:3] == ["1.35", "0.9", "0.45"]
+    assert list(tree.customdata)[:3] == ["1.3500", "0.9000", "0.4500"]
 
 
 # --------------------------------------------------------------------------- maps
@@ -141,10 +172,24 @@ def test_rates_map_default_rate_by_iso3() -> None:
     # Latvia's default (mnc null) row wins over its operator rows; Denmark has none: highest operator rate.
     assert list(geo.z) == [0.45, 0.05, 0.4397, 0.12]
     assert "no default rate" in geo.customdata[0][1] and "country default" in geo.customdata[2][1]
-    assert geo.customdata[2][1].endswith("operator rates 0.3 to 0.5")
+    assert geo.customdata[2][1].endswith("operator rates 0.3000 to 0.5000")
     assert geo.colorbar.title.text == "Rate (GBP per SMS)"
     assert fig.layout.title.text == "Default SMS rate by country"
     assert annotations(fig) == ["Not on the map (no ISO-3 code): Atlantis"]
+
+
+def test_map_colour_scale_spans_the_data_and_is_flat_for_one_value() -> None:
+    geo = map_traces(charts.rates_map(RATES))
+    assert (geo.zmin, geo.zmax) == (0.05, 0.45)  # the lowest and highest drawn rate, nothing around them
+    # The rate explorer filtered to one country: one rate, one colour, one tick at that rate
+    # (plotly's own range for a single value ran from -0.2 to 0.6 for a rate of 0.1605).
+    one = map_traces(charts.rates_map(pd.DataFrame({"mcc": ["247"], "mnc": [None], "country": ["Latvia"],
+                                                    "rate": [Decimal("0.1605")], "currency": "GBP"})))
+    assert one.zmin == 0 and one.zmax == 0.1605
+    assert {color for _, color in one.colorscale} == {one.colorscale[0][1]}
+    assert list(one.colorbar.tickvals) == [0.1605] and list(one.colorbar.ticktext) == ["0.1605"]
+    for fig in (charts.rates_map(RATES), charts.quoted_cost_map(DESTINATIONS, "GBP")):
+        assert map_traces(fig).zmin >= 0
 
 
 def test_rates_map_prefers_iso3_or_region_columns() -> None:
@@ -181,7 +226,7 @@ def test_quoted_cost_map() -> None:
     geo = map_traces(fig)
     assert list(geo.locations) == ["DNK", "LVA", "SGP", "SWE"]
     assert list(geo.z) == [1.35, 0.4397, 0.05, 0.4]
-    assert [c[0] for c in geo.customdata] == ["1.35", "0.4397", "0.05", "0.4"]
+    assert [c[0] for c in geo.customdata] == ["1.3500", "0.4397", "0.0500", "0.4000"]
     assert geo.colorbar.title.text == "Quoted cost (GBP)" and fig.layout.title.text == "Quoted cost by country"
 
 
@@ -258,7 +303,7 @@ def test_spend_over_time_bars_cumulative_and_balance(ledger_frames) -> None:
     assert (bars.type, cumulative.type, bal.type) == ("bar", "scatter", "scatter")
     assert list(bars.x) == ts("2024-03-04", "2024-03-06")
     assert list(bars.y) == [0.3, 1.05]  # 0.1 + 0.2 summed as Decimal: exactly 0.3
-    assert list(cumulative.y) == [0.3, 1.35] and list(cumulative.customdata) == ["0.3", "1.35"]
+    assert list(cumulative.y) == [0.3, 1.35] and list(cumulative.customdata) == ["0.3000", "1.3500"]
     assert bal.yaxis == "y2" and bars.yaxis == "y" and list(bal.y) == [450.0, 449.7, 448.65, 448.65]
     assert fig.layout.yaxis.title.text == "Spend (GBP)" and fig.layout.yaxis2.title.text == "Balance (GBP)"
     assert fig.layout.title.text == "Spend over time" and bars.name == "Spend per day"
@@ -342,6 +387,19 @@ def test_segment_distribution_of_real_segment_counts() -> None:
     assert [list(t.y) for t in fig.data] == [[2, 2], [1, 0]]
 
 
+def test_rate_histogram_compares_defaults_and_operators_on_shared_bins() -> None:
+    rates = RATES.assign(rate=[Decimal(str(r)) for r in RATES["rate"]])  # as client.rates() gives them
+    fig = charts.rate_histogram(rates)
+    assert [t.name for t in fig.data] == ["country default", "operator"] and fig.layout.barmode == "overlay"
+    assert sorted(fig.data[0].x) == [0.05, 0.12, 0.4397, 1.0] and sorted(fig.data[1].x) == [0.3, 0.45, 0.5]
+    assert fig.data[0].xbins == fig.data[1].xbins and fig.data[0].xbins.start == 0.05
+    assert fig.layout.xaxis.title.text == "Rate per SMS part (GBP)" and fig.layout.title.text
+    same = charts.rate_histogram(rates.assign(is_default=rates["mnc"].isna()).drop(columns=["mnc"]))
+    assert same.to_json() == fig.to_json()
+    with pytest.raises(ValueError, match="missing column mnc"):
+        charts.rate_histogram(rates.drop(columns=["mnc"]))
+
+
 # --------------------------------------------------------------------------- shared behaviour
 
 
@@ -354,6 +412,7 @@ ALL = [
     (charts.status_over_time, SENDINGS, {}),
     (charts.spend_over_time, SENDINGS.assign(cost=Decimal("0.5"), currency="GBP"), {}),
     (charts.segment_distribution, pd.DataFrame({"encoding": ["GSM-7"], "segments": [1], "units": [3]}), {}),
+    (charts.rate_histogram, RATES, {}),
 ]
 
 
@@ -371,6 +430,43 @@ def test_titled_templated_and_deterministic(fn, data, kw) -> None:
     assert fig.layout.title.text and fig.data
     assert fig.layout.template == pio.templates[charts.TEMPLATE]
     assert fig.to_json() == fn(data.copy(), **kw).to_json()
+
+
+@pytest.mark.parametrize(("fn", "data", "kw"), ALL, ids=[f.__name__ for f, _, _ in ALL])
+def test_sized_by_their_container(fn, data, kw) -> None:
+    # No fixed width: a figure fills a 970 px notebook column or a narrow app cell alike.
+    for fig in (fn(data, **kw), fn(None, **kw)):
+        assert fig.layout.autosize is True and fig.layout.width is None
+
+
+NOTED = [
+    ("map", lambda: charts.rates_map(RATES.assign(country=[*RATES["country"][:-1], "Atlantis and Lemuria"]))),
+    ("bars", lambda: charts.cost_by_country(DESTINATIONS.assign(total=[None, *DESTINATIONS["total"][1:]]), "GBP")),
+    ("time", lambda: charts.status_over_time(pd.DataFrame({"created_at": ["2024-03-04T09:00:00Z", None],
+                                                           "status": ["Sent", "Sent"]}))),
+]
+
+
+@pytest.mark.parametrize(("kind", "make"), NOTED, ids=[k for k, _ in NOTED])
+def test_footnotes_sit_below_the_plot_inside_the_bottom_margin(kind, make) -> None:
+    fig = make()
+    notes = [a for a in fig.layout.annotations if a.name == charts.NOTE]
+    assert len(notes) == 1
+    note = notes[0]
+    # Pixels below the plot area, not a share of its height: a short figure does not cut it off.
+    assert (note.yref, note.y, note.yanchor) == ("paper", 0, "top") and note.yshift < 0
+    assert fig.layout.margin.b >= -note.yshift + 16  # the margin holds the whole line
+    if kind != "map":
+        assert -note.yshift >= 60  # under the x axis's tick labels and title
+
+
+def test_two_footnotes_stack_and_the_margin_grows() -> None:
+    with_iso = RATES.assign(iso3=["LVA", "LVA", "LVA", "GBR", "RUS", "DNK", "ATL"], country=[*RATES["country"][:-1], "X"])
+    fig = charts.rates_map(pd.concat([with_iso, pd.DataFrame({"country": ["Y"], "mnc": [None], "rate": [0.1],
+                                                              "currency": ["GBP"]})]))
+    notes = [a for a in fig.layout.annotations if a.name == charts.NOTE]
+    assert len(notes) == 2 and notes[1].yshift == notes[0].yshift - 16
+    assert fig.layout.margin.b >= -notes[1].yshift + 16
 
 
 # --------------------------------------------------------------------------- offline maps
@@ -452,3 +548,47 @@ def test_map_draws_in_a_browser_with_the_network_blocked(tmp_path: Path) -> None
     assert blocked == [] and errors == []
     assert drawn == [[f["id"] for f in charts.world_geojson()["features"]], list(map_traces(fig).locations)]
     assert "Latvia" in hover and "0.4397 GBP" in hover
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_figures_fit_a_970px_column_with_their_footnotes_inside(tmp_path: Path) -> None:
+    """Drawn by plotly.js in Chromium inside a 970 px column (JupyterLab's notebook width):
+    each figure is as wide as the column, never wider, and every footnote lies inside it."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from plotly.offline import get_plotlyjs
+
+    many = pd.DataFrame({"country": [f"Country {i:02d}" for i in range(80)], "total": [Decimal(100 - i) for i in range(80)]})
+    figures = [make() for _, make in NOTED] + [
+        charts.cost_by_country(many, "GBP"),
+        charts.rates_map(pd.DataFrame({"mcc": ["247"], "mnc": [None], "country": ["Latvia"],
+                                       "rate": [Decimal("0.1605")], "currency": "GBP"})),
+    ]
+    divs = "".join(f"<div class='column' style='width:970px'>"
+                   f"{pio.to_html(f, full_html=False, include_plotlyjs=False, config={'responsive': True})}</div>"
+                   for f in figures)
+    page_file = tmp_path / "figures.html"
+    page_file.write_text(f"<html><head><script>{get_plotlyjs()}</script></head><body>{divs}</body></html>")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(page_file.as_uri())
+            page.wait_for_function(f"document.querySelectorAll('.main-svg').length >= {len(figures)}")
+            boxes = page.evaluate("""() => [...document.querySelectorAll('.column')].map(col => {
+                const svg = col.querySelector('.main-svg').getBoundingClientRect();
+                const notes = [...col.querySelectorAll('.annotation-text')].map(t => t.getBoundingClientRect())
+                    .map(r => ({top: r.top, bottom: r.bottom, left: r.left, right: r.right}));
+                const ticks = [...col.querySelectorAll('.colorbar .cbaxis text')].map(t => t.textContent);
+                return {width: svg.width, top: svg.top, bottom: svg.bottom, left: svg.left, right: svg.right,
+                        notes, ticks};
+            })""")
+        finally:
+            browser.close()
+    for i, box in enumerate(boxes):
+        assert 900 < box["width"] <= 970, (i, box["width"])
+        for note in box["notes"]:
+            assert box["top"] <= note["top"] and note["bottom"] <= box["bottom"], (i, note, box)
+            assert box["left"] <= note["left"] and note["right"] <= box["right"] + 1, (i, note, box)
+    assert [len(b["notes"]) for b in boxes[:3]] == [1, 1, 1]
+    assert boxes[-1]["ticks"] == ["0.1605"]  # one rate: one tick, no negative rates on the scale
