@@ -34,6 +34,7 @@ from .quote import Quote
 from .recipients import Recipients, normalize_recipients
 from .records import Balance
 from .spend import spend_summary, spend_totals
+from .tables import readable
 
 __version__ = "0.1.0"
 
@@ -66,6 +67,8 @@ __all__ = [
     "SendResult",
     "spend_summary",
     "spend_totals",
+    # tables for reading
+    "readable",
     # notebooks
     "NotebookSession",
     "notebook_session",

@@ -20,9 +20,10 @@ import pandas as pd
 
 from .display import summary_table, warn
 from .errors import ServerError
-from .money import parse_money
+from .money import format_money, parse_money
 from .pricing.whatif import reprice
 from .recipients import Recipients
+from .tables import readable
 
 NUMBERS_COLUMNS = ["number", "destination", "country", "operator", "sms", "rate", "total"]
 DESTINATIONS_COLUMNS = ["destination", "country", "operator", "numbers", "sms_count", "price", "total"]
@@ -125,17 +126,15 @@ class Quote:
         rows = [
             ("Recipients priced", f"{len(self.numbers):,}"),
             ("SMS parts", f"{self.sms_count:,}"),
-            ("Subtotal", f"{self.subtotal} {cur}"),
-            ("Tax", f"{self.tax} {cur}"),
-            ("<b>Total</b>", f"<b>{self.total} {cur}</b>"),
+            ("Subtotal", format_money(self.subtotal, cur)),
+            ("Tax", format_money(self.tax, cur)),
+            ("<b>Total</b>", f"<b>{format_money(self.total, cur)}</b>"),
         ]
         if len(self.duplicates):
             rows.append(("Duplicates merged", f"{len(self.duplicates):,}"))
         if len(self.invalid):
             rows.append((warn("Invalid, not priced"), warn(f"{len(self.invalid):,} (see <code>.invalid</code>)")))
-        top = self.by_country().head(10).copy()
-        top["share"] = top["share"].map("{:.1%}".format)
-        top["total"] = top["total"].map(lambda t: f"{t} {self.currency or ''}")
+        top = readable(self.by_country().head(10), self.currency)
         return (f"<div><b>Quote</b> for a {len(self.message)}-character message"
                 f"{summary_table(rows)}<p>Top countries</p>{top.to_html(index=False)}</div>")
 

@@ -15,7 +15,6 @@ import html
 import io
 import json
 import re
-from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 import ipywidgets as w
@@ -23,11 +22,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ..tables import PERCENT, prepare
+
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _SPLIT = re.compile(r"[\n,;\t]+")
 _PHONE_COLUMN = re.compile(r"phone|number|msisdn|mobile|recipient|tel", re.IGNORECASE)
-TABLE_STYLE = "max-height:22em;overflow:auto"
+TABLE_STYLE = "max-height:22em;overflow:auto;max-width:100%"
+# Cells are padded: in an ipywidgets HTML output no notebook stylesheet separates the columns.
+_CELL = "padding:2px 10px;white-space:nowrap"
 
 
 class App:
@@ -71,36 +74,32 @@ def show_figure(output: w.Output, fig: go.Figure | None) -> None:
 def _cell(value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
-    if isinstance(value, Decimal):
-        return str(value)  # exact, as priced
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 
 def frame_html(df: pd.DataFrame | None, empty: str = "Nothing to show.", max_rows: int = 500,
-               percent: Iterable[str] = ()) -> str:
-    """An HTML table of ``df`` (Decimals printed exactly, ``percent`` columns as %), scrollable.
+               percent: Iterable[str] = PERCENT, currency: str | None = None) -> str:
+    """An HTML table of ``df`` for reading (``tables.readable``: money with 4 decimals and the
+    currency once, in its header; ``percent`` columns as %), padded columns, scrollable.
 
     Rows past ``max_rows`` are not drawn and a line says how many (the data stays on the app).
     """
     if df is None or len(df) == 0:
         return f"<p><i>{html.escape(empty)}</i></p>"
-    percent = set(percent)
-    shown = df.head(max_rows)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    shown, numeric = prepare(df.head(max_rows), currency, percent)
+    head = "".join(f"<th style='{_CELL};text-align:{'right' if c in numeric else 'left'};"
+                   f"border-bottom:1px solid #9ca3af'>{html.escape(str(c))}</th>" for c in shown.columns)
     rows = []
     for record in shown.itertuples(index=False):
-        cells = []
-        for col, value in zip(shown.columns, record):
-            text = f"{value:.1%}" if col in percent and isinstance(value, float) else _cell(value)
-            align = "right" if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) else "left"
-            cells.append(f"<td style='text-align:{align}'>{html.escape(text)}</td>")
+        cells = [f"<td style='{_CELL};text-align:{'right' if col in numeric else 'left'}'>{html.escape(_cell(value))}</td>"
+                 for col, value in zip(shown.columns, record)]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = (f"<p><i>{len(df) - max_rows:,} more row(s) not drawn; the full table is on the app's "
             f"<code>.table</code></i></p>") if len(df) > max_rows else ""
-    return (f"<div style='{TABLE_STYLE}'><table class='smsgic-table'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>{more}")
+    return (f"<div style='{TABLE_STYLE}'><table class='smsgic-table' style='border-collapse:collapse'>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{more}")
 
 
 def error_text(exc: BaseException) -> str:

@@ -36,7 +36,8 @@ from .. import spec
 from ..display import summary_table, warn
 from ..errors import ValidationError
 from ..recipients import normalize_recipients
-from ..money import units_to_money
+from ..money import format_money, units_to_money
+from ..tables import readable
 from .numbering import classify
 from .rate_table import RateTable
 from .segments import segment_counts, segments
@@ -124,15 +125,15 @@ class OfflineEstimate:
         lines = [
             ("Recipients", f"{len(self.rows):,}"),
             ("SMS parts (placed)", f"{self.sms_count:,}"),
-            ("Low", f"{t.low} {cur}"),
-            ("<b>Expected</b>", f"<b>{t.expected} {cur}</b>"),
-            ("High", f"{t.high} {cur}"),
+            ("Low", format_money(t.low, cur)),
+            ("<b>Expected</b>", f"<b>{format_money(t.expected, cur)}</b>"),
+            ("High", format_money(t.high, cur)),
         ] + [(f"&nbsp;&nbsp;priced on {b}", f"{int(bases[b]):,}") for b in BASES[:3]]
         if len(self.duplicates):
             lines.append(("Duplicates merged", f"{len(self.duplicates):,}"))
         if len(self.unplaced):
             lines.append((warn("Not priced"), warn(f"{len(self.unplaced):,} (see <code>.unplaced</code>)")))
-        top = self.by_country().head(10)
+        top = readable(self.by_country().head(10), self.currency)
         return (f"<div><b>Offline estimate</b> (from a rates table, not an API quote)"
                 f"{summary_table(lines)}<p>Top countries</p>{top.to_html(index=False)}</div>")
 
