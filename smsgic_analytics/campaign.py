@@ -327,11 +327,15 @@ class Campaign:
                         & (sendings["created_at"] >= since) & ~sendings["id"].isin(list(mine))]
         if len(rows):
             latest = rows.sort_values("created_at").iloc[-1]
-            raise DuplicateSendError(
+            error = DuplicateSendError(
                 f"The server already has a sending with the same text and SMS count ({quote.sms_count}): sending "
                 f"{int(latest['id'])}, created {latest['created_at']:%Y-%m-%d %H:%M:%S} UTC, within the duplicate "
                 f"window of {self.duplicate_window}; this notebook's ledger did not send it (another notebook or "
                 "machine on this account?). Pass allow_duplicate=True to send this campaign anyway")
+            # As the ledger's refusals carry their earlier send: no ledger send ("id" None), a live sending.
+            error.previous = {"id": None, "sending_id": int(latest["id"]),  # type: ignore[attr-defined]
+                              "created_at": latest["created_at"].to_pydatetime(), "state": "on the server"}
+            raise error
 
     @staticmethod
     def _check_future(when: str | None, now_utc: datetime) -> None:

@@ -98,7 +98,12 @@ class UnknownOutcomeError(APIConnectionError):
 
 
 class DuplicateSendError(SMSgicError):
-    """The same campaign was sent within the duplicate window (pass ``allow_duplicate=True``)."""
+    """The same campaign was sent within the duplicate window (pass ``allow_duplicate=True``).
+
+    ``previous`` is the earlier send: its ledger row (``id``, ``created_at``, ``state``,
+    ``sending_id``...), or for a sending only the server lists, ``id`` None with its
+    ``sending_id`` and ``created_at``.
+    """
 
 
 class ConfirmationRequiredError(SMSgicError):

@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 
 from .. import charts
 from ..errors import SMSgicError
+from ..money import format_money
 from ..spend import FREQS
 from .widgets import App, error_html, frame_html, note_html, show_figure, tag
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 NAME = "dashboard"
 TABLE_COLUMNS = ["id", "status", "created_at", "scheduled_at", "total_sms", "cost", "currency", "text"]
 TEXT_WIDTH = 60  # characters of a sending's text shown in the table
+CHART_MIN_WIDTH = "560px"  # narrower than this, the two time charts stack: their legends and axes need it
 
 
 class DashboardApp(App):
@@ -60,14 +62,18 @@ class DashboardApp(App):
                                          description="Period"), NAME, "freq")
         self.summary = tag(w.HTML(), NAME, "summary")
         self.table_view = tag(w.HTML(), NAME, "sendings")
-        self.status_chart = tag(w.Output(), NAME, "status")
-        self.spend_chart = tag(w.Output(), NAME, "spend")
-        self.country_chart = tag(w.Output(), NAME, "country")
+        # min_width 0: a grid cell may be narrower than a figure's first draw, which then resizes to it.
+        self.status_chart = tag(w.Output(layout=w.Layout(min_width="0")), NAME, "status")
+        self.spend_chart = tag(w.Output(layout=w.Layout(min_width="0")), NAME, "spend")
+        self.country_chart = tag(w.Output(layout=w.Layout(min_width="0")), NAME, "country")
         self.widget = tag(w.VBox([
-            w.HBox([self.refresh_button, self.freq_input]),
+            w.HBox([self.refresh_button, self.freq_input], layout=w.Layout(flex_flow="row wrap")),
             self.summary,
             self.table_view,
-            w.HBox([self.status_chart, self.spend_chart]),
+            # Side by side where each gets CHART_MIN_WIDTH, one under the other in a notebook column.
+            w.GridBox([self.status_chart, self.spend_chart], layout=w.Layout(
+                width="100%", grid_gap="8px",
+                grid_template_columns=f"repeat(auto-fit, minmax(min(100%, {CHART_MIN_WIDTH}), 1fr))")),
             self.country_chart,
         ]), NAME, "app")
         self.refresh_button.on_click(lambda _: self.refresh())
@@ -154,7 +160,7 @@ def _summary(sendings: pd.DataFrame, priced: pd.DataFrame, balance: Decimal, cur
     by_status = ", ".join(f"{status} {int(n)}" for status, n in counts.items() if n) or "none"
     total = sum(priced["cost"], Decimal(0)) if len(priced) else Decimal(0)
     cur = html.escape(currency)
-    line = (f"{len(sendings):,} sending(s) ({html.escape(by_status)}) · spend {total} {cur} · "
+    line = (f"{len(sendings):,} sending(s) ({html.escape(by_status)}) · spend {html.escape(format_money(total))} {cur} · "
             f"balance <b>{balance} {cur}</b> · refreshed {refreshed:%Y-%m-%d %H:%M:%S} UTC")
     if unpriced:
         line += " · " + note_html(f"{unpriced} sending(s) not in the local ledger: no cost known", "#b45309")

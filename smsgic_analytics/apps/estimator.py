@@ -24,6 +24,7 @@ import pandas as pd
 
 from .. import charts
 from ..errors import SMSgicError
+from ..money import format_money
 from ..pricing.estimate import OfflineEstimate, RateTable, offline_estimate
 from ..pricing.segments import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE, Advice, advise, segments
 from ..quote import Quote
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
 NAME = "estimator"
 TEXTAREA_LIMIT = 5000  # numbers set from Python are echoed in the textarea up to this many
 OFFLINE, QUOTE, WHAT_IF = "offline", "quote", "what-if"
+
+
+def _money(amount: Decimal, currency: str | None = None) -> str:
+    """An amount in the app's text: 4 decimals (``money.format_money``), HTML-safe."""
+    return html.escape(format_money(amount, currency or None))
 
 
 def counter_text(text: str) -> str:
@@ -95,9 +101,9 @@ class EstimatorApp(App):
         self.counter = tag(w.Label(), NAME, "counter")
         self.advice = tag(w.HTML(), NAME, "advice")
         self.apply_button = tag(w.Button(description="Use suggestion", icon="magic",
-                                         layout=w.Layout(display="none")), NAME, "apply")
+                                         layout=w.Layout(display="none", width="auto")), NAME, "apply")
         self.quote_button = tag(w.Button(description="Exact quote", icon="calculator", button_style="primary",
-                                         disabled=self.client is None,
+                                         disabled=self.client is None, layout=w.Layout(width="auto"),
                                          tooltip="Price with the API" if self.client else "No client: offline only"),
                                 NAME, "quote")
         self.progress = tag(w.Output(), NAME, "progress")
@@ -107,13 +113,14 @@ class EstimatorApp(App):
         self.chart = tag(w.Output(), NAME, "chart")
         self.invalid_box = tag(w.HTML(layout=w.Layout(display="none", border="1px solid #f59e0b", padding="4px")),
                                NAME, "invalid")
+        wrap = {"layout": w.Layout(flex_flow="row wrap")}  # rows wrap in a narrow notebook column
         self.widget = tag(w.VBox([
             w.HBox([self.numbers_input, w.VBox([self.upload, self.column])]),
             self.invalid_box,
             self.message_input,
             self.counter,
-            w.HBox([self.advice, self.apply_button]),
-            w.HBox([self.quote_button, self.status]),
+            w.HBox([self.advice, self.apply_button], **wrap),
+            w.HBox([self.quote_button, self.status], **wrap),
             self.progress,
             self.totals,
             self.table_view,
@@ -370,7 +377,7 @@ class EstimatorApp(App):
                 line += f", saves {advice.segments_saved} part(s) per message ({advice.parts_saved:,} in all)"
                 after = self._priced(suggestion)
                 if priced is not None and after is not None:
-                    line += f", {self._amount(priced) - self._amount(after)} {html.escape(priced.currency or '')}"
+                    line += f", {_money(self._amount(priced) - self._amount(after), priced.currency or '')}"
             else:
                 line += ", saves no part"
             if advice.after.ucs2_chars:
@@ -394,20 +401,21 @@ class EstimatorApp(App):
             by_country = priced.by_country()
             what = ("<b>Exact quote</b> (API)" if priced.source == "api" else
                     f"<b>What-if</b> (re-priced from the quote, no API call; the quoted text costs "
-                    f"{self._quote.total if self._quote else ''} {html.escape(cur)})")
+                    f"{_money(self._quote.total, cur) if self._quote else ''})")
             self.totals.value = (f"{what} · {len(priced.numbers):,} numbers · {priced.sms_count:,} SMS · "
-                                 f"subtotal {priced.subtotal} · tax {priced.tax} · "
-                                 f"<b>total {priced.total} {html.escape(cur)}</b>")
+                                 f"subtotal {_money(priced.subtotal)} · tax {_money(priced.tax)} · "
+                                 f"<b>total {_money(priced.total, cur)}</b>")
             title = "Cost by country (exact quote)" if priced.source == "api" else "Cost by country (what-if)"
         else:
             self._table = priced.by_operator()
             by_country = priced.by_country().rename(columns={"expected": "total"})[["country", "total"]]
             t = priced.totals
             self.totals.value = (f"<b>Offline estimate</b> (rates table, no API call) · {len(priced.rows):,} numbers"
-                                 f" · {priced.sms_count:,} SMS · <b>expected {t.expected} {html.escape(cur)}</b>"
-                                 f" (range {t.low} to {t.high})")
+                                 f" · {priced.sms_count:,} SMS · <b>expected {_money(t.expected, cur)}</b>"
+                                 f" (range {_money(t.low)} to {_money(t.high)})")
             title = "Cost by country (offline, expected)"
-        self.table_view.value = frame_html(self._table, empty="No priced numbers.", percent=("share",))
+        self.table_view.value = frame_html(self._table, empty="No priced numbers.", percent=("share",),
+                                           currency=cur or None)
         figure = charts.cost_by_country(by_country, currency=cur or None)
         figure.update_layout(title_text=title)
         show_figure(self.chart, figure)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import charts
 from ..errors import SMSgicError
+from ..money import format_money, parse_money
 from ..pricing import mccmnc
 from ..pricing.numbering import operator_table
 from .widgets import App, error_html, frame_html, note_html, show_figure, tag
@@ -108,11 +109,12 @@ class RateExplorerApp(App):
         self.compare_select = tag(w.SelectMultiple(options=[], description="Compare", rows=8), NAME, "compare")
         self.comparison_view = tag(w.HTML(), NAME, "comparison")
         self.map = tag(w.Output(), NAME, "map")
+        wrap = {"layout": w.Layout(flex_flow="row wrap")}  # rows wrap in a narrow notebook column
         self.widget = tag(w.VBox([
-            w.HBox([self.country_input, self.operator_input, self.sort_input]),
+            w.HBox([self.country_input, self.operator_input, self.sort_input], **wrap),
             self.status,
             self.table_view,
-            w.HBox([self.compare_select, self.comparison_view]),
+            w.HBox([self.compare_select, self.comparison_view], **wrap),
             self.map,
         ]), NAME, "app")
         for control in (self.country_input, self.operator_input, self.sort_input):
@@ -198,7 +200,7 @@ class RateExplorerApp(App):
                 "lowest": group["rate"].min(),
                 "highest": group["rate"].max(),
                 "operators": len(operators),
-                "cheapest_operator": (f"{cheapest['operator'].iloc[0]} ({cheapest['rate'].iloc[0]})"
+                "cheapest_operator": (f"{cheapest['operator'].iloc[0]} ({format_money(parse_money(cheapest['rate'].iloc[0], 'rate', floats=True))})"
                                       if len(cheapest) else None),
                 "currency": group["currency"].iloc[0] if "currency" in group.columns and len(group) else None,
             })

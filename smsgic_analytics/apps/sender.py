@@ -1,12 +1,20 @@
 """``SenderApp``: send a campaign with a quote, a balance check and an explicit confirmation.
 
 Flow (``state``): ``idle`` -> Quote -> ``quoted`` (total and balance shown; a refusal --
-low balance, duplicate, invalid rows -- is shown and leaves ``error``) -> Send ->
-``confirming`` (the exact total and currency, Confirm / Cancel) -> Confirm -> ``sending``
-(every control disabled) -> ``sent`` or ``failed``.  Any edit after a quote drops it back to
-``idle``: what is confirmed is always what was quoted.  The sending itself is
-``Campaign.run(confirm=True)``, so the ledger and its duplicate guard stand behind the UI:
-a double click, or two threads, send once.
+low balance, invalid rows -- is shown and leaves ``error``) -> Send -> ``confirming`` (the
+exact total and currency, Confirm / Cancel) -> Confirm -> ``sending`` (every control
+disabled) -> ``sent`` (the balance is asked again and shown) or ``failed``.
+
+A campaign sent within the duplicate window is refused as ``duplicate``: the app names the
+earlier sending and offers **Send again anyway**, which opens its own confirmation
+(``confirming-again``: the exact total, the earlier sending, "the recipients get it twice")
+before ``Campaign.run(confirm=True, allow_duplicate=True)``.  An earlier send whose outcome is
+unknown is never offered again (no override passes it: it may have gone out).
+
+Any edit after a quote drops it back to ``idle``: what is confirmed is always what was
+quoted.  The sending itself is ``Campaign.run``, so the ledger and its duplicate guard stand
+behind the UI: a double click, or two threads, send once.  Texts speak of the app's own
+buttons, never of Python arguments: the app is used where nobody can pass one.
 
 >>> SenderApp(client)   # doctest: +SKIP
 """
@@ -14,13 +22,16 @@ from __future__ import annotations
 
 import html
 import threading
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
 from .. import spec
 from ..campaign import Campaign, Preview, SendResult
-from ..errors import SMSgicError
+from ..errors import DuplicateSendError, SMSgicError, UnknownOutcomeError
+from ..money import format_money
+from ..sendstate import UNRESOLVED
 from .widgets import App, error_html, error_text, note_html, parse_numbers, tag
 
 if TYPE_CHECKING:
@@ -29,15 +40,28 @@ if TYPE_CHECKING:
 NAME = "sender"
 IDLE, QUOTED, CONFIRMING, SENDING, SENT, ERROR, FAILED = (
     "idle", "quoted", "confirming", "sending", "sent", "error", "failed")
+DUPLICATE, CONFIRMING_AGAIN = "duplicate", "confirming-again"
+AGAIN = "Send again anyway"
+
+
+def _fit() -> w.Layout:
+    """A button as wide as its caption: never "Confirm and s…"."""
+    return w.Layout(width="auto")
+
+
+def _row(*children: w.Widget) -> w.HBox:
+    """Controls side by side that wrap onto the next line in a narrow notebook column."""
+    return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap"))
 
 
 class SenderApp(App):
     """Sender, recipients, message, optional schedule (``YYYY-MM-DD HH:MM:SS``, UTC) and type;
-    Quote, Send, Confirm / Cancel.
+    Quote, Send, Confirm / Cancel; after a duplicate refusal, Send again anyway.
 
-    Methods ``quote()``, ``request_send()``, ``confirm()``, ``cancel()`` do what the buttons
-    do.  Properties: ``state``, ``result`` (the ``SendResult``, or the error of the last
-    action, or None), ``preview`` (the quoted ``Preview``).
+    Methods ``quote()``, ``request_send()``, ``confirm()``, ``cancel()``, ``send_again()``,
+    ``confirm_again()`` do what the buttons do.  Properties: ``state``, ``result`` (the
+    ``SendResult``, or the error of the last action, or None), ``preview`` (the quoted
+    ``Preview``), ``balance`` (the last balance seen: the quote's, then the one after a send).
     """
 
     def __init__(self, client: "Client") -> None:
@@ -46,6 +70,8 @@ class SenderApp(App):
         self._result: SendResult | BaseException | None = None
         self._campaign: Campaign | None = None
         self._preview: Preview | None = None
+        self._balance: Decimal | None = None
+        self._again = False  # the send under way is a "send again anyway"
         self._lock = threading.Lock()
         self._build()
         self._load_senders()
@@ -59,30 +85,43 @@ class SenderApp(App):
                                                layout=w.Layout(width="95%", height="6em")), NAME, "recipients")
         self.message_input = tag(w.Textarea(description="Message", placeholder="Message text",
                                             layout=w.Layout(width="95%", height="6em")), NAME, "message")
-        self.schedule_input = tag(w.Text(description="Send at", placeholder="YYYY-MM-DD HH:MM:SS (UTC); empty = now"),
-                                  NAME, "schedule")
+        self.schedule_input = tag(w.Text(description="Send at", placeholder="now, or YYYY-MM-DD HH:MM:SS UTC",
+                                         tooltip="Leave empty to send now; a time is UTC",
+                                         layout=w.Layout(width="26em")), NAME, "schedule")
         self.type_input = tag(w.Dropdown(options=list(spec.SEND_TYPES), value="default", description="Type"),
                               NAME, "type")
-        self.quote_button = tag(w.Button(description="Quote", icon="calculator", button_style="info"), NAME, "quote")
-        self.send_button = tag(w.Button(description="Send", icon="paper-plane", button_style="warning"), NAME, "send")
+        self.quote_button = tag(w.Button(description="Quote", icon="calculator", button_style="info", layout=_fit()),
+                                NAME, "quote")
+        self.send_button = tag(w.Button(description="Send", icon="paper-plane", button_style="warning", layout=_fit()),
+                               NAME, "send")
+        self.again_button = tag(w.Button(description=AGAIN, icon="repeat", button_style="warning",
+                                         layout=w.Layout(width="auto", display="none")), NAME, "again")
         self.summary = tag(w.HTML(), NAME, "summary")
         self.progress = tag(w.Output(), NAME, "progress")
         self.confirm_text = tag(w.HTML(), NAME, "confirm-text")
-        self.confirm_button = tag(w.Button(description="Confirm and send", icon="check", button_style="danger"),
-                                  NAME, "confirm")
-        self.cancel_button = tag(w.Button(description="Cancel", icon="times"), NAME, "cancel")
+        self.confirm_button = tag(w.Button(description="Confirm and send", icon="check", button_style="danger",
+                                           layout=_fit()), NAME, "confirm")
+        self.cancel_button = tag(w.Button(description="Cancel", icon="times", layout=_fit()), NAME, "cancel")
         self.confirm_panel = tag(w.VBox([self.confirm_text, w.HBox([self.confirm_button, self.cancel_button])],
                                         layout=w.Layout(border="2px solid #dc2626", padding="6px")),
                                  NAME, "confirm-panel")
+        self.again_text = tag(w.HTML(), NAME, "again-text")
+        self.again_confirm_button = tag(w.Button(description="Yes, send it again", icon="check",
+                                                 button_style="danger", layout=_fit()), NAME, "again-confirm")
+        self.again_cancel_button = tag(w.Button(description="Cancel", icon="times", layout=_fit()), NAME, "again-cancel")
+        self.again_panel = tag(w.VBox([self.again_text, w.HBox([self.again_confirm_button, self.again_cancel_button])],
+                                      layout=w.Layout(border="2px solid #b45309", padding="6px")),
+                               NAME, "again-panel")
         self.result_label = tag(w.HTML(), NAME, "result")
         self.widget = tag(w.VBox([
-            w.HBox([self.sender_input, self.type_input, self.schedule_input]),
+            _row(self.sender_input, self.type_input, self.schedule_input),
             self.recipients_input,
             self.message_input,
-            w.HBox([self.quote_button, self.send_button]),
+            _row(self.quote_button, self.send_button, self.again_button),
             self.progress,
             self.summary,
             self.confirm_panel,
+            self.again_panel,
             self.result_label,
         ]), NAME, "app")
         for control in self._inputs:
@@ -91,6 +130,9 @@ class SenderApp(App):
         self.send_button.on_click(lambda _: self.request_send())
         self.confirm_button.on_click(lambda _: self.confirm())
         self.cancel_button.on_click(lambda _: self.cancel())
+        self.again_button.on_click(lambda _: self.send_again())
+        self.again_confirm_button.on_click(lambda _: self.confirm_again())
+        self.again_cancel_button.on_click(lambda _: self.cancel())
 
     @property
     def _inputs(self) -> list[w.ValueWidget]:
@@ -124,6 +166,11 @@ class SenderApp(App):
         return self._preview
 
     @property
+    def balance(self) -> Decimal | None:
+        """The last balance the app saw: the quote's, then the one asked after a send."""
+        return self._balance
+
+    @property
     def result_text(self) -> str:
         """The outcome in words: ``sending id 301`` or ``ErrorClass: message``."""
         if isinstance(self._result, SendResult):
@@ -135,11 +182,12 @@ class SenderApp(App):
     def quote(self) -> Preview | None:
         """Validate, quote (exact, with the API), check the balance and the duplicate guard.
 
-        On success the total and balance are shown and Send is enabled; a refusal is shown
-        with its error class and message (nothing is sent either way).
+        On success the total and balance are shown and Send is enabled; a duplicate is shown
+        with the earlier sending and Send again anyway; any other refusal with its error class
+        and message (nothing is sent either way).
         """
         with self._lock:
-            if self._state in (SENDING, CONFIRMING):
+            if self._state in (SENDING, CONFIRMING, CONFIRMING_AGAIN):
                 return None  # a send is being confirmed or is under way: quote after it
             self._state, self._campaign, self._preview, self._result = IDLE, None, None, None
             self.quote_button.disabled = True
@@ -158,28 +206,33 @@ class SenderApp(App):
             except SMSgicError as exc:
                 failure = exc
         with self._lock:
-            if failure is not None or preview is None:
-                self._state = ERROR
-                self._result = failure or RuntimeError("the quote failed: see the traceback above")
+            self._preview = preview
+            self._balance = preview.balance if preview is not None else None
+            if failure is None and preview is not None:
+                self._state, self._campaign = QUOTED, campaign
+            elif preview is not None and _can_send_again(failure):
+                self._state, self._campaign, self._result = DUPLICATE, campaign, failure
             else:
-                self._state, self._campaign, self._preview = QUOTED, campaign, preview
+                self._state, self._preview = ERROR, None
+                self._result = failure or RuntimeError("the quote failed: see the traceback above")
         self._render()
         return self._preview
 
     def request_send(self) -> None:
         """Show the confirmation panel with the exact total (only after a successful quote)."""
-        with self._lock:
-            if self._state != QUOTED:
-                return
-            self._state = CONFIRMING
-        self._render()
+        self._move(QUOTED, CONFIRMING)
+
+    def send_again(self) -> None:
+        """After a duplicate refusal: show the confirmation to send the campaign once more."""
+        self._move(DUPLICATE, CONFIRMING_AGAIN)
 
     def cancel(self) -> None:
-        """Close the confirmation panel; the quote stays valid."""
+        """Close a confirmation panel; the quote (and a duplicate's offer) stays."""
         with self._lock:
-            if self._state != CONFIRMING:
+            back = {CONFIRMING: QUOTED, CONFIRMING_AGAIN: DUPLICATE}.get(self._state)
+            if back is None:
                 return
-            self._state = QUOTED
+            self._state = back
         self._render()
 
     def confirm(self) -> SendResult | None:
@@ -188,27 +241,59 @@ class SenderApp(App):
         Only the first call after ``request_send`` sends; later calls (a double click, another
         thread) find the state moved on and return None.
         """
+        return self._send(CONFIRMING, allow_duplicate=False)
+
+    def confirm_again(self) -> SendResult | None:
+        """Send the campaign again although it was sent within the duplicate window
+        (``Campaign.run(confirm=True, allow_duplicate=True)``), once, after ``send_again``."""
+        return self._send(CONFIRMING_AGAIN, allow_duplicate=True)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _move(self, from_state: str, to_state: str) -> None:
         with self._lock:
-            if self._state != CONFIRMING or self._campaign is None:
+            if self._state != from_state:
+                return
+            self._state = to_state
+        self._render()
+
+    def _send(self, from_state: str, *, allow_duplicate: bool) -> SendResult | None:
+        with self._lock:
+            if self._state != from_state or self._campaign is None:
                 return None
-            self._state = SENDING
+            self._state, self._again = SENDING, allow_duplicate
             campaign = self._campaign
         self._render()
-        result: SendResult | BaseException = RuntimeError("interrupted while sending: check client.reconcile()")
+        result: SendResult | BaseException = RuntimeError("interrupted while sending: the send may have gone out")
         try:
-            result = campaign.run(confirm=True)
+            result = campaign.run(confirm=True, allow_duplicate=allow_duplicate)
         except SMSgicError as exc:
             result = exc
         except BaseException as exc:  # a bug or Ctrl-C: never leave the controls disabled; re-raised
             result = exc
             raise
         finally:
+            balance = self._balance_after(result)
             with self._lock:
                 self._result = result
-                self._state = SENT if isinstance(result, SendResult) else FAILED
-                self._campaign = None  # sent (or refused): a new send needs a new quote
+                if isinstance(result, SendResult):
+                    self._state, self._campaign = SENT, None  # a new send needs a new quote
+                elif _can_send_again(result) and not allow_duplicate:
+                    self._state = DUPLICATE  # sent meanwhile by another notebook: offer it again
+                else:
+                    self._state, self._campaign = FAILED, None
+                self._balance = balance
             self._render()
         return result if isinstance(result, SendResult) else None
+
+    def _balance_after(self, result: SendResult | BaseException) -> Decimal | None:
+        """The balance once a send went out (asked again: the shown one is spent), else as before."""
+        if not isinstance(result, SendResult):
+            return self._balance
+        try:
+            return self.client.balance().amount
+        except SMSgicError:
+            return None  # shown as unknown: better than a balance that is no longer true
 
     # -- events and rendering ------------------------------------------------------------------
 
@@ -216,7 +301,7 @@ class SenderApp(App):
         with self._lock:
             if self._state == SENDING:
                 return  # controls are disabled; a programmatic edit cannot change what is sent
-            if self._state in (QUOTED, CONFIRMING):
+            if self._state in (QUOTED, CONFIRMING, DUPLICATE, CONFIRMING_AGAIN):
                 self._state, self._campaign, self._preview = IDLE, None, None
             elif self._state in (ERROR, SENT, FAILED):
                 self._state = IDLE
@@ -229,34 +314,86 @@ class SenderApp(App):
         sending = state == SENDING
         for control in self._inputs:
             control.disabled = sending
-        self.quote_button.disabled = sending or state == CONFIRMING
+        self.quote_button.disabled = sending or state in (CONFIRMING, CONFIRMING_AGAIN)
         self.send_button.disabled = state != QUOTED
-        self.confirm_button.disabled = state != CONFIRMING
-        self.cancel_button.disabled = state != CONFIRMING
-        self.confirm_panel.layout.display = "" if state in (CONFIRMING, SENDING) else "none"
+        self.again_button.layout.display = "" if state in (DUPLICATE, CONFIRMING_AGAIN) else "none"
+        self.again_button.disabled = state != DUPLICATE
+        self.confirm_button.disabled = self.cancel_button.disabled = state != CONFIRMING
+        self.again_confirm_button.disabled = self.again_cancel_button.disabled = state != CONFIRMING_AGAIN
+        self.confirm_panel.layout.display = "" if state == CONFIRMING or (sending and not self._again) else "none"
+        self.again_panel.layout.display = "" if state == CONFIRMING_AGAIN or (sending and self._again) else "none"
+        self._render_summary(state)
+        self._render_result(state)
+
+    def _render_summary(self, state: str) -> None:
         p = self._preview
-        if p is not None and state in (QUOTED, CONFIRMING, SENDING, SENT, FAILED):
+        if p is not None and state in (QUOTED, CONFIRMING, SENDING, SENT, FAILED, DUPLICATE, CONFIRMING_AGAIN):
             when = f"at {p.scheduled_at} UTC" if p.scheduled_at else "now"
-            balance = f"{p.balance} {p.currency}" if p.balance is not None else "unknown"
-            self.summary.value = (f"<b>Total {p.total} {html.escape(p.currency)} · balance {html.escape(balance)}</b>"
-                                  f" · {p.recipients:,} recipient(s) · {p.sms_count:,} SMS"
-                                  f" · from {html.escape(p.sender)} · {html.escape(when)}")
+            total = html.escape(format_money(p.total, p.currency))
+            balance = html.escape(f"{self._balance} {p.currency}" if self._balance is not None else "unknown")
+            line = (f"<b>Total {total} · balance {balance}</b> · {p.recipients:,} recipient(s) · "
+                    f"{p.sms_count:,} SMS · from {html.escape(p.sender)} · {html.escape(when)}")
+            if state in (DUPLICATE, CONFIRMING_AGAIN) and isinstance(self._result, DuplicateSendError):
+                line += ("<br><span style='color:#b45309'><b>Already sent</b>: this campaign (same message, "
+                         f"recipients, sender and schedule) {html.escape(_earlier(self._result))}. It was not sent "
+                         f"again. To send it once more, use <b>{AGAIN}</b>.</span>")
+            self.summary.value = line
             self.confirm_text.value = (
                 f"Send to <b>{p.recipients:,}</b> recipient(s) ({p.sms_count:,} SMS) from "
-                f"<b>{html.escape(p.sender)}</b>, {html.escape(when)}, for exactly "
-                f"<b>{p.total} {html.escape(p.currency)}</b>? This spends money and cannot be undone.")
+                f"<b>{html.escape(p.sender)}</b>, {html.escape(when)}, for exactly <b>{total}</b>? "
+                "This spends money and cannot be undone.")
+            earlier = html.escape(_earlier(self._result)) if isinstance(self._result, DuplicateSendError) else ""
+            self.again_text.value = (
+                f"This campaign {earlier}. Send it <b>again</b> to <b>{p.recipients:,}</b> recipient(s) "
+                f"({p.sms_count:,} SMS) from <b>{html.escape(p.sender)}</b>, {html.escape(when)}, for exactly "
+                f"<b>{total}</b>? The recipients get the message twice. This spends money and cannot be undone.")
+        elif state == ERROR and isinstance(self._result, DuplicateSendError):
+            self.summary.value = ("<span style='color:#b91c1c'><b>Not sent</b>: this campaign "
+                                  f"{html.escape(_earlier(self._result))}, and whether that send went out is "
+                                  "not known yet (its answer was lost, or it is still under way). It may have "
+                                  "reached the recipients, so it cannot be sent again until the send is settled "
+                                  "(see “Sending safely” in the README).</span>")
         elif state == ERROR and self._result is not None:
             self.summary.value = error_html(self._result)
         else:
             self.summary.value = note_html("Quote first: the total and your balance are shown before sending.")
+
+    def _render_result(self, state: str) -> None:
         result = self._result
         if state == SENDING:
             self.result_label.value = note_html("Sending...")
         elif state == SENT and isinstance(result, SendResult):
+            balance = f"{self._balance} {result.currency}" if self._balance is not None else "unknown"
             self.result_label.value = (f"<span style='color:#047857'>Sent: sending id <b>{result.sending_id}</b> · "
-                                       f"{result.total} {html.escape(result.currency)} · "
-                                       f"{result.recipients:,} recipient(s)</span>")
+                                       f"{html.escape(format_money(result.total, result.currency))} · "
+                                       f"{result.recipients:,} recipient(s) · balance now "
+                                       f"<b>{html.escape(balance)}</b></span>")
+        elif state == FAILED and isinstance(result, UnknownOutcomeError):
+            self.result_label.value = (
+                "<span style='color:#b91c1c'><b>Outcome unknown</b>: the answer to the send was lost, so it "
+                "may have gone out. It is recorded and will not be sent again by itself; check the account's "
+                "sendings (the dashboard) before doing anything else.</span>")
         elif state == FAILED and isinstance(result, BaseException):
             self.result_label.value = error_html(result)
         else:
             self.result_label.value = ""
+
+
+def _can_send_again(exc: BaseException | None) -> bool:
+    """A duplicate refusal that "send again anyway" may override: the earlier send went out.
+    An unresolved one (pending, unknown) refuses whatever is passed."""
+    if not isinstance(exc, DuplicateSendError):
+        return False
+    previous = getattr(exc, "previous", None) or {}
+    return previous.get("state") not in UNRESOLVED
+
+
+def _earlier(exc: DuplicateSendError) -> str:
+    """"was already sent at 2026-03-02 09:00:00 UTC (sending 301)", from the refusal's earlier send."""
+    previous = getattr(exc, "previous", None) or {}
+    created = previous.get("created_at")
+    when = f" at {created:%Y-%m-%d %H:%M:%S} UTC" if created is not None else ""
+    sending = previous.get("sending_id")
+    what = f"sending {sending}" if sending is not None else "no sending id yet"
+    who = " by another notebook or machine on this account" if previous.get("id") is None and previous else ""
+    return f"was already sent{when}{who} ({what})"

@@ -4,7 +4,7 @@ what the API itself says (GET /sendings, POST /sendings/calculate, the sandbox's
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 import pytest
 import requests
@@ -243,14 +243,88 @@ def test_refusals_are_shown_with_their_class_and_nothing_is_posted(make_client, 
     assert POST_SENDINGS not in sandbox.stats()
 
 
-def test_sending_the_same_campaign_again_is_refused_as_duplicate(make_client, sandbox_url, fresh_token):
-    app = _filled_sender(make_client(fresh_token))
+def _texts(app) -> str:
+    """Everything the app shows in words: HTML, labels, button captions, placeholders, tooltips."""
+    out, todo = [], [app.widget]
+    while todo:
+        widget = todo.pop()
+        todo.extend(getattr(widget, "children", ()))
+        for attr in ("value", "description", "placeholder", "tooltip"):
+            value = getattr(widget, attr, None)
+            if isinstance(value, str):
+                out.append(value)
+    return "\n".join(out)
+
+
+# What an analyst cannot act on from an app: a Python argument, a call, an error class used as advice.
+PYTHON_WORDS = ("allow_duplicate", "confirm=True", "=True", "client.", "run(", "send(")
+
+
+def test_after_a_send_the_app_shows_the_new_balance(make_client, sandbox_url, fresh_token):
+    client = make_client(fresh_token)
+    app = _filled_sender(client)
     app.quote()
     app.request_send()
-    assert app.confirm() is not None
+    result = app.confirm()
+    now = client.balance()
+    assert now.amount < Decimal("450")  # the sandbox debited the send
+    assert app.balance == now.amount
+    assert f"balance now <b>{now.amount} GBP</b>" in app.result_label.value
+    assert "balance 450.000" not in app.summary.value and f"balance {now.amount} GBP" in app.summary.value
+    assert app.preview.total == result.total
+
+
+def test_a_duplicate_offers_send_again_anyway_behind_its_own_confirmation(make_client, sandbox, sandbox_url,
+                                                                         fresh_token):
+    client = make_client(fresh_token)
+    app = _filled_sender(client)
     app.quote()
-    assert isinstance(app.result, sa.DuplicateSendError) and "DuplicateSendError" in app.summary.value
-    assert len(_server_sendings(sandbox_url, fresh_token)) == 1
+    app.request_send()
+    first = app.confirm()
+    app.quote()  # the same campaign again: refused, and the refusal says what to do in the app
+    assert app.state == "duplicate" and isinstance(app.result, sa.DuplicateSendError)
+    shown = _texts(app)
+    assert f"sending {first.sending_id}" in app.summary.value and "already sent" in app.summary.value.lower()
+    assert not [w for w in PYTHON_WORDS if w in shown], shown
+    assert app.send_button.disabled and app.again_button.layout.display != "none" and not app.again_button.disabled
+    assert app.again_panel.layout.display == "none"
+
+    sandbox.reset_stats()
+    app.again_button.click()
+    assert app.state == "confirming-again" and app.again_panel.layout.display != "none"
+    assert app.confirm_panel.layout.display == "none"  # not the ordinary confirmation
+    text = app.again_text.value
+    assert f"{first.total} GBP" in text and f"sending {first.sending_id}" in text and "twice" in text
+    app.again_cancel_button.click()
+    assert app.state == "duplicate" and POST_SENDINGS not in sandbox.stats()
+
+    app.again_button.click()
+    app.again_confirm_button.click()
+    app.again_confirm_button.click()  # a double click still sends once
+    assert app.state == "sent" and sandbox.stats().get(POST_SENDINGS) == 1
+    sendings = _server_sendings(sandbox_url, fresh_token)
+    assert len(sendings) == 2 and {s["text"] for s in sendings} == {"Flash sale today only"}
+    assert app.result.sending_id == max(s["id"] for s in sendings)
+    # debited exactly what both confirmations said (the API shows balances rounded down to 3 decimals)
+    left = (Decimal("450") - 2 * first.total).quantize(Decimal("0.001"), rounding=ROUND_FLOOR)
+    assert client.balance().amount == left and app.balance == left
+    assert not [w for w in PYTHON_WORDS if w in _texts(app)]
+
+
+def test_a_send_whose_outcome_is_unknown_is_never_offered_again(make_client, sandbox, sandbox_url, fresh_token):
+    app = _filled_sender(make_client(fresh_token, timeout=2.0))
+    app.quote()
+    app.request_send()
+    sandbox.inject("drop_after", path=spec.SENDINGS, method="POST")  # committed, answer cut mid-body
+    assert app.confirm() is None
+    assert app.state == "failed" and isinstance(app.result, sa.UnknownOutcomeError)
+    assert "may have gone out" in app.result_label.value
+    app.quote()
+    assert app.state == "error" and isinstance(app.result, sa.DuplicateSendError)
+    assert app.again_button.layout.display == "none" and "not known" in app.summary.value
+    assert app.send_again() is None and app.state == "error"
+    assert not [w for w in PYTHON_WORDS if w in _texts(app)]
+    assert len(_server_sendings(sandbox_url, fresh_token)) == 1  # the lost answer's sending, once
 
 
 def test_a_wrong_token_is_shown_not_raised(make_client):

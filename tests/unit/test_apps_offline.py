@@ -277,7 +277,11 @@ def test_rate_explorer_map_follows_the_filter():
     locations = app.map.outputs[0]["data"][PLOTLY_MIME]["data"][-1]["locations"]
     assert sorted(locations) == ["DNK", "LVA"]
     app.filter(country="den")
-    assert app.map.outputs[0]["data"][PLOTLY_MIME]["data"][-1]["locations"] == ["DNK"]
+    denmark = app.map.outputs[0]["data"][PLOTLY_MIME]["data"][-1]
+    assert denmark["locations"] == ["DNK"]
+    # one rate: one colour, one tick at it, nothing below 0 (not a -0.2 to 0.6 scale for 0.267)
+    assert denmark["zmin"] == 0 and denmark["zmax"] == 0.267 and denmark["colorbar"]["ticktext"] == ["0.2670"]
+    assert len({color for _, color in denmark["colorscale"]}) == 1
     app.filter(country="nowhere")
     assert app.table.empty and "No rate matches" in app.table_view.value
 
