@@ -3,8 +3,11 @@
 Without SMSGIC_TOKEN it starts the in-process sandbox (fixed seed, frozen clock, a fresh
 temporary database and a fresh temporary cache/ledger folder), so re-running a notebook
 draws exactly the same outputs -- which is what lets nbval check the committed outputs.
-With SMSGIC_TOKEN set it connects to the real API (SMSGIC_BASE_URL) and has no sandbox
-controls.  Either way it prints one line without URLs, ports, paths or the token.
+With SMSGIC_TOKEN set it connects to that account (SMSGIC_BASE_URL): the real API, with no
+sandbox controls, or the persistent local sandbox ``make lab`` starts, with its controls --
+where ``demo_account=True`` (the notebooks that send) opens a new demo account for the
+session, so that a re-run never meets the sends of an earlier one.  Either way it prints one
+line without URLs, ports, paths or the token.
 
 It also makes plotly figures display reproducibly: the ``application/vnd.plotly.v1+json``
 mime bundle (JupyterLab draws it natively), plus -- for HTML reports (SMSGIC_REPORT=1, set
@@ -20,6 +23,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
+import secrets
 import shutil
 import tempfile
 from contextlib import ExitStack
@@ -40,6 +44,7 @@ ENV_REPORT = "SMSGIC_REPORT"
 RENDERER = "smsgic"
 DEFAULT_CLOCK = "2026-03-02T09:00:00Z"
 SANDBOX_TOKEN = "demo-token"  # the sandbox's demo account; never printed
+DEMO_BALANCE = "450.000"  # what a new demo account holds, as the sandbox's own demo account
 
 Figures = Literal["auto", "json", "html"]
 
@@ -142,7 +147,7 @@ class NotebookSession:
 
 
 def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figures: Figures = "auto",
-                     calculate_per_minute: int | None = None) -> NotebookSession:
+                     calculate_per_minute: int | None = None, demo_account: bool = False) -> NotebookSession:
     """Connect a notebook: the sandbox when SMSGIC_TOKEN is unset, else the real API.
 
     Sandbox: ``seed`` fixes the rate card and which sendings fail; ``clock`` freezes the
@@ -150,7 +155,11 @@ def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figure
     client's cache and ledger are fresh temporary files, and the ledger is stamped with the
     sandbox clock.  SMSGIC_TOKEN set: ``seed`` and ``clock`` are not used; on the real API
     ``control`` is None, on the persistent local sandbox ``make lab`` starts it is that
-    sandbox's controls (so the notebooks' sandbox-only cells run there too).
+    sandbox's controls (so the notebooks' sandbox-only cells run there too) and the ledger
+    follows that sandbox's clock.  ``demo_account=True`` there: the client is a new account
+    of that sandbox (a random token, never shown, with DEMO_BALANCE and the demo senders),
+    not the lab's own, so every run starts with an empty history and the same balance; on
+    the real API it changes nothing (there is no demo account to open).
 
     The sandbox lives as long as the kernel (stopped at exit); calling this again stops the
     previous session first, so re-running the setup cell starts over.
@@ -167,12 +176,18 @@ def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figure
         if os.environ.get(ENV_TOKEN):
             client = stack.enter_context(connect())
             control = _local_sandbox(client.settings.base_url)
+            if control is not None and demo_account:
+                client.close()  # the lab's own account stays untouched: a demo account of its own
+                client = stack.enter_context(_demo_client(control, client))
             session = NotebookSession(client, control, seed=None, clock=None, stack=stack)
             if control is None:
                 print("SMSgic API: connected with SMSGIC_TOKEN; sends spend that account's balance.")
             else:
                 client.ledger = session.ledger()
-                print("Local sandbox SMSgic API (make lab): persistent database, sandbox clock.")
+                account = (f"a new demo account for this session (balance {DEMO_BALANCE}, no sendings)" if demo_account
+                           else "its own account")
+                print(f"Local sandbox SMSgic API (make lab): persistent database, {account}, "
+                      f"sandbox clock at {session.now():%Y-%m-%d %H:%M} UTC.")
         else:
             session = _sandbox_session(stack, seed, clock, calculate_per_minute)
             print(f"Sandbox SMSgic API: seed {seed}, {_clock_text(clock)}, fresh database, cache and ledger.")
@@ -200,6 +215,13 @@ def _local_sandbox(base_url: str) -> "SandboxControl | None":
     except (SandboxControlError, OSError, ValueError, KeyError):
         return None
     return control
+
+
+def _demo_client(control: "SandboxControl", lab: Client) -> Client:
+    """A client of a new account on ``control``'s sandbox, with ``lab``'s server and cache folder."""
+    token = f"notebook-demo-{secrets.token_hex(12)}"
+    control.add_account(token, DEMO_BALANCE)
+    return connect(token=token, base_url=lab.settings.base_url, cache_dir=lab.settings.cache_dir)
 
 
 def _clock_text(clock: str | None) -> str:

@@ -152,3 +152,37 @@ def test_figures_argument_is_checked() -> None:
 ])
 def test_the_clock_is_announced_in_utc(clock: str | None, text: str) -> None:
     assert notebook._clock_text(clock) == text
+
+
+def test_a_demo_account_session_on_the_make_lab_sandbox_starts_afresh_every_time(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The notebooks that send (03, 04) ask for a demo account: under `make lab` each session is
+    # a new account of the lab sandbox, so a second Run All meets no sends of the first one.
+    with sandbox.running(tokens=("lab-token",), clock=CLOCK) as url:
+        lab = sandbox.SandboxControl(url)
+        lab.set_balance("lab-token", "12.5")
+        monkeypatch.setenv("SMSGIC_TOKEN", "lab-token")
+        monkeypatch.setenv("SMSGIC_BASE_URL", url)
+        monkeypatch.setenv("SMSGIC_CACHE_DIR", str(tmp_path))
+        sent = []
+        for run in range(2):
+            client, control = sa.notebook_session(seed=5, clock=CLOCK, demo_account=True)
+            printed = capsys.readouterr().out
+            assert control is not None and client.settings.token != "lab-token"
+            assert client.balance().amount == Decimal("450.000") and client.sendings().empty
+            assert client.ledger.now() == control.now() and client.ledger.sends(client.settings.account).empty
+            sent.append(client.send("Demo run", ["37120000001"], "MegaShop", confirm=True))  # never a duplicate
+            assert printed.startswith("Local sandbox SMSgic API (make lab)") and "a new demo account" in printed
+            assert f"sandbox clock at {control.now():%Y-%m-%d %H:%M} UTC" in printed  # the clock it found
+            assert client.settings.token not in printed and "lab-token" not in printed and url not in printed
+            control.advance(60)
+        assert sent[0].sending_id != sent[1].sending_id
+        # The lab's own account was not touched by either run.
+        with sa.connect(token="lab-token", base_url=url, cache_dir=tmp_path / "lab") as own:
+            assert own.balance().amount == Decimal("12.500") and own.sendings().empty
+
+
+def test_a_demo_account_changes_nothing_without_a_lab_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    client, control = sa.notebook_session(seed=5, clock=CLOCK, demo_account=True)
+    assert client.settings.token == notebook.SANDBOX_TOKEN and control is not None
+    assert capsys.readouterr().out.startswith("Sandbox SMSgic API: seed 5, clock frozen")
