@@ -25,6 +25,7 @@ from .errors import (
     ValidationError,
 )
 from .http import CacheInfo
+from .money import format_money
 from .notebook import NotebookSession, notebook_session
 from .phone import normalize_number
 from .pricing.numbering import classify, sample_numbers
@@ -68,6 +69,7 @@ __all__ = [
     "spend_summary",
     "spend_totals",
     # tables for reading
+    "format_money",
     "readable",
     # notebooks
     "NotebookSession",

@@ -18,6 +18,7 @@ import ipywidgets as w
 import pandas as pd
 
 from .. import charts
+from ..display import COUNTRY_DEFAULT
 from ..errors import SMSgicError
 from ..money import format_money, parse_money
 from ..pricing import mccmnc
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ..client import Client
 
 NAME = "rates"
-DEFAULT_LABEL = "(country default)"
+DEFAULT_LABEL = COUNTRY_DEFAULT  # the mnc-null row: the rate of a number whose operator has none
 SORTS = {"country": "Country (as the API lists them)", "rate_asc": "Rate: lowest first",
          "rate_desc": "Rate: highest first"}
 COLUMNS = ["country", "operator", "mcc", "mnc", "rate", "currency"]

@@ -94,11 +94,21 @@ def test_starts_with_a_title_then_the_setup_cell(notebook) -> None:
     first = nb.cells[0]
     assert first.cell_type == "markdown" and first.source.startswith("# "), f"{path.name}: no title cell first"
     setup = _code_cells(nb)[0]
-    assert re.search(r"^client, control = sa\.notebook_session\(seed=\d+, clock=\"[^\"]+\"\)$", setup.source, re.M), \
-        f"{path.name}: the first code cell is not the setup cell:\n{setup.source}"
+    assert re.search(r"^client, control = sa\.notebook_session\(seed=\d+, clock=\"[^\"]+\"(, demo_account=True)?\)$",
+                     setup.source, re.M), f"{path.name}: the first code cell is not the setup cell:\n{setup.source}"
     assert "import smsgic_analytics as sa" in setup.source
     printed = "".join(o.get("text", "") for o in setup.outputs)
     assert printed.startswith("Sandbox SMSgic API: seed "), f"{path.name}: setup output is {printed!r}"
+
+
+def test_a_notebook_that_sends_does_so_on_a_demo_account(notebook) -> None:
+    """Under `make lab` a notebook that sends must not meet its own earlier sends (a second Run
+    All would stop at the duplicate guard) nor spend the lab account's balance: it asks for a
+    demo account, a new one per session."""
+    path, nb, _ = notebook
+    code = "\n".join(c.source for c in _code_cells(nb))
+    sends = re.search(r"confirm=True", code) is not None
+    assert ("demo_account=True" in _code_cells(nb)[0].source) == sends, path.name
 
 
 def test_reads_as_a_report(notebook) -> None:

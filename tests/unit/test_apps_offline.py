@@ -256,7 +256,7 @@ def test_apps_are_exported_lazily_by_the_package():
 def test_rate_explorer_names_operators_and_filters_sorts_compares():
     app = RateExplorerApp(rates=RATES)
     names = dict(zip(app.table["mnc"].fillna("null"), app.table["operator"]))
-    assert names["null"] == DEFAULT_LABEL and names["01"] == "LMT"  # LMT is 247/01 in the numbering data
+    assert names["null"] == DEFAULT_LABEL == "country default" and names["01"] == "LMT"  # LMT is 247/01 in the numbering data
     assert app.filter(country="LAT")["country"].unique().tolist() == ["Latvia"]
     assert app.filter(operator="lmt")["mnc"].tolist() == ["01"]
     assert app.filter(operator="02")["mnc"].tolist() == ["02"]  # an MNC matches too
