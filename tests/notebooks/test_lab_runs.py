@@ -11,6 +11,7 @@ The browser test (tests/browser/test_browser_walk.py) clicks the same walk in Ju
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -68,7 +69,7 @@ def test_run_all_of_03_twice_then_04_02_01_under_make_lab(lab_env) -> None:
     env, data = lab_env
     control = SandboxControl(env["SMSGIC_BASE_URL"])
     with lab_account(env) as own:
-        before = own.balance().amount
+        own_balance = own.balance().amount
 
     runs = [run("03_send_campaign", env) for _ in range(2)]
     assert [errors(nb) for nb in runs] == [[], []]  # the second run used to stop at the duplicate guard
@@ -80,21 +81,22 @@ def test_run_all_of_03_twice_then_04_02_01_under_make_lab(lab_env) -> None:
         assert printed(nb, "result = campaign.run(confirm=True)").startswith("Balance before 450.000, after ")
         assert printed(nb, "progress=False).run(confirm=True)").startswith("DuplicateSendError: ")
 
-    start = control.now()
+    before = control.now()
     nb = run("04_status_and_spend", env)
+    after = control.now()
     assert errors(nb) == []
-    moved = control.now() - start
-    # 04 says where the clock started and how far it moved it, and that is what it did.
-    story = printed(nb, "def send(")
-    assert f"{start:%a %d %b %Y %H:%M} UTC" in story, story
+    # 04 says where the lab clock stood when it started and how far it moved it: both true.
+    started = re.search(r"Sandbox clock at the start: (.+) UTC", printed(nb, "def send(")).group(1)
+    started = datetime.strptime(started, "%a %d %b %Y %H:%M").replace(tzinfo=timezone.utc)
+    assert before.replace(second=0, microsecond=0) <= started <= after
     hours = int(re.search(r"moved the sandbox clock (\d+) hours forward", printed(nb, "control.advance(24 * 3600)")).group(1))
-    assert abs(moved.total_seconds() / 3600 - hours) < 1
+    assert hours == 49 and abs((after - started).total_seconds() / 3600 - hours) < 1
 
     for name in ("02_explore_rates", "01_estimate_campaign_cost"):
         assert errors(run(name, env)) == [], name
 
     with lab_account(env) as own:
-        assert own.balance().amount == before  # every send went to a demo account, as the texts say
+        assert own.balance().amount == own_balance  # every send went to a demo account, as the texts say
     assert (data / "cache" / "ledger.sqlite").exists()
 
 
