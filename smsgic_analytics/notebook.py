@@ -186,7 +186,7 @@ def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figure
                 client.ledger = session.ledger()
                 account = (f"a new demo account for this session (balance {DEMO_BALANCE}, no sendings)" if demo_account
                            else "its own account")
-                print(f"Local sandbox SMSgic API (make lab): persistent database, {account}, "
+                print(f"Local sandbox SMSgic API (make lab, make dashboard): persistent database, {account}, "
                       f"sandbox clock at {session.now():%Y-%m-%d %H:%M} UTC.")
         else:
             session = _sandbox_session(stack, seed, clock, calculate_per_minute)

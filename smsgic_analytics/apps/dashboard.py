@@ -23,7 +23,7 @@ from .. import charts
 from ..errors import SMSgicError
 from ..money import format_money
 from ..spend import FREQS
-from .widgets import App, error_html, frame_html, note_html, show_figure, tag
+from .widgets import App, error_html, frame_html, note_html, show_figure, table_html, tag
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -61,7 +61,7 @@ class DashboardApp(App):
         self.freq_input = tag(w.Dropdown(options=[(f"per {name}", key) for key, name in FREQS.items()], value=freq,
                                          description="Period"), NAME, "freq")
         self.summary = tag(w.HTML(), NAME, "summary")
-        self.table_view = tag(w.HTML(), NAME, "sendings")
+        self.table_view = tag(table_html(), NAME, "sendings")
         # min_width 0: a grid cell may be narrower than a figure's first draw, which then resizes to it.
         self.status_chart = tag(w.Output(layout=w.Layout(min_width="0")), NAME, "status")
         self.spend_chart = tag(w.Output(layout=w.Layout(min_width="0")), NAME, "spend")

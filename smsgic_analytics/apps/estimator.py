@@ -30,7 +30,7 @@ from ..pricing.segments import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS
 from ..quote import Quote
 from ..recipients import Recipients, normalize_recipients
 from .widgets import (App, error_html, frame_html, guess_phone_column, note_html, parse_numbers, read_table,
-                      show_figure, tag, upload_files)
+                      show_figure, table_html, tag, upload_files)
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -109,7 +109,7 @@ class EstimatorApp(App):
         self.progress = tag(w.Output(), NAME, "progress")
         self.status = tag(w.HTML(), NAME, "status")
         self.totals = tag(w.HTML(), NAME, "totals")
-        self.table_view = tag(w.HTML(), NAME, "table")
+        self.table_view = tag(table_html(), NAME, "table")
         self.chart = tag(w.Output(), NAME, "chart")
         self.invalid_box = tag(w.HTML(layout=w.Layout(display="none", border="1px solid #f59e0b", padding="4px")),
                                NAME, "invalid")

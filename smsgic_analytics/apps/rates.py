@@ -23,7 +23,7 @@ from ..errors import SMSgicError
 from ..money import format_money, parse_money
 from ..pricing import mccmnc
 from ..pricing.numbering import operator_table
-from .widgets import App, error_html, frame_html, note_html, show_figure, tag
+from .widgets import App, error_html, frame_html, note_html, show_figure, table_html, tag
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -106,9 +106,9 @@ class RateExplorerApp(App):
         self.sort_input = tag(w.Dropdown(options=[(label, key) for key, label in SORTS.items()], value="country",
                                          description="Sort"), NAME, "sort")
         self.status = tag(w.HTML(), NAME, "status")
-        self.table_view = tag(w.HTML(), NAME, "table")
+        self.table_view = tag(table_html(), NAME, "table")
         self.compare_select = tag(w.SelectMultiple(options=[], description="Compare", rows=8), NAME, "compare")
-        self.comparison_view = tag(w.HTML(), NAME, "comparison")
+        self.comparison_view = tag(table_html(), NAME, "comparison")
         self.map = tag(w.Output(), NAME, "map")
         wrap = {"layout": w.Layout(flex_flow="row wrap")}  # rows wrap in a narrow notebook column
         self.widget = tag(w.VBox([

@@ -30,7 +30,7 @@ _SPLIT = re.compile(r"[\n,;\t]+")
 _PHONE_COLUMN = re.compile(r"phone|number|msisdn|mobile|recipient|tel", re.IGNORECASE)
 TABLE_STYLE = "max-height:22em;overflow:auto;max-width:100%"
 # Cells are padded: in an ipywidgets HTML output no notebook stylesheet separates the columns.
-_CELL = "padding:2px 10px;white-space:nowrap"
+_CELL = "padding:2px 10px;line-height:1.3"
 
 
 class App:
@@ -51,6 +51,11 @@ def tag(widget: w.Widget, app: str, role: str) -> w.Widget:
     """Give ``widget`` the stable CSS class ``smsgic-<app>-<role>`` (browser tests select by it)."""
     widget.add_class(f"smsgic-{app}-{role}")
     return widget
+
+
+def table_html(**layout: Any) -> w.HTML:
+    """An HTML widget for a table: never wider than its app (a wide table scrolls inside it)."""
+    return w.HTML(layout=w.Layout(min_width="0", max_width="100%", overflow="auto", **layout))
 
 
 def figure_bundle(fig: go.Figure) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def test_with_a_token_on_the_make_lab_sandbox_it_uses_that_sandbox(monkeypatch: 
         assert client.balance().amount == Decimal("12.500")
         assert client.ledger.now() == control.now()  # the ledger follows that sandbox's clock
         assert "lab-token" not in printed and url not in printed
-        assert printed.startswith("Local sandbox SMSgic API (make lab)")
+        assert printed.startswith("Local sandbox SMSgic API (make lab, make dashboard)")
         session.close()
 
 
@@ -172,7 +172,7 @@ def test_a_demo_account_session_on_the_make_lab_sandbox_starts_afresh_every_time
             assert client.balance().amount == Decimal("450.000") and client.sendings().empty
             assert client.ledger.now() == control.now() and client.ledger.sends(client.settings.account).empty
             sent.append(client.send("Demo run", ["37120000001"], "MegaShop", confirm=True))  # never a duplicate
-            assert printed.startswith("Local sandbox SMSgic API (make lab)") and "a new demo account" in printed
+            assert printed.startswith("Local sandbox SMSgic API (make lab, make dashboard)") and "a new demo account" in printed
             assert f"sandbox clock at {control.now():%Y-%m-%d %H:%M} UTC" in printed  # the clock it found
             assert client.settings.token not in printed and "lab-token" not in printed and url not in printed
             control.advance(60)
