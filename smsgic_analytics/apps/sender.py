@@ -87,9 +87,9 @@ class SenderApp(App):
                                             layout=w.Layout(width="95%", height="6em")), NAME, "message")
         self.schedule_input = tag(w.Text(description="Send at", placeholder="now, or YYYY-MM-DD HH:MM:SS UTC",
                                          tooltip="Leave empty to send now; a time is UTC",
-                                         layout=w.Layout(width="26em")), NAME, "schedule")
-        self.type_input = tag(w.Dropdown(options=list(spec.SEND_TYPES), value="default", description="Type"),
-                              NAME, "type")
+                                         layout=w.Layout(width="28em")), NAME, "schedule")
+        self.type_input = tag(w.Dropdown(options=list(spec.SEND_TYPES), value="default", description="Type",
+                                         layout=w.Layout(width="16em")), NAME, "type")
         self.quote_button = tag(w.Button(description="Quote", icon="calculator", button_style="info", layout=_fit()),
                                 NAME, "quote")
         self.send_button = tag(w.Button(description="Send", icon="paper-plane", button_style="warning", layout=_fit()),

@@ -215,6 +215,8 @@ def assert_fits(page: Any, scope: str, label: str, min_figures: int) -> dict[str
         assert figure["column_left"] - 1 <= figure["left"] and figure["right"] <= figure["column_right"] + 1, \
             (label, figure)
     assert fit["overflowing"] == [], (label, fit["overflowing"])
+    widths = sorted({round(f["width"]) for f in fit["figures"]})
+    print(f"{label}: {len(fit['figures'])} figures inside their column ({fit['column']} px), widths {widths}")
     return fit
 
 
@@ -237,6 +239,7 @@ def assert_labels_fit(page: Any) -> None:
     assert found["cut"] == [], found
     assert found["text"] <= found["room"], found
     assert "Confirm and send" in found["captions"]
+    print(f"sender app: {len(found['captions'])} buttons uncut; placeholder {found['text']:.0f} px in {found['room']:.0f} px")
 
 
 def assert_table_columns_apart(page: Any, selector: str) -> None:
@@ -254,6 +257,7 @@ def assert_table_columns_apart(page: Any, selector: str) -> None:
         return gaps;
     }""", selector)
     assert gaps and min(gaps) >= 12, gaps
+    print(f"estimator table: {len(gaps)} neighbouring cells, text at least {min(gaps):.0f} px apart")
 
 
 def assert_colour_emoji(page: Any) -> None:
@@ -270,6 +274,7 @@ def assert_colour_emoji(page: Any) -> None:
         return n;
     }""")
     assert coloured > 50, f"the emoji drew {coloured} coloured pixels: no colour emoji font (make chromium installs one)"
+    print(f"emoji: {coloured} coloured pixels")
 
 
 def page_text(page: Any) -> str:
@@ -294,7 +299,9 @@ def test_a_new_users_walk_reruns_notebooks_then_serves_the_dashboard(browser: An
                       dirs["root"] / "lab.log"):
             open_notebook(page, base, token, "03_send_campaign.ipynb")
             for attempt in (1, 2):
+                started = time.monotonic()
                 run_all(page, f"03-run-{attempt}")
+                print(f"03 Run All {attempt}: {time.monotonic() - started:.0f} s, no error output")
                 shoot(page, f"1-03-run-all-{attempt}")
                 text = page_text(page)
                 assert "a new demo account" in text and "InsufficientBalanceError: Insufficient balance" in text
