@@ -125,3 +125,19 @@ def test_the_committed_outputs_tell_the_frozen_clock_story() -> None:
     assert "starts frozen at Monday 2 March 2026, 09:00 UTC" in text
     # "sends nothing" is said of the real API only, not of the lab sandbox it sends on
     assert text.count("sends nothing") == 1 and "(the real API) it sends nothing" in text
+
+
+def test_the_readme_says_what_make_lab_does_to_the_sandbox() -> None:
+    """The README's account of `make lab` agrees with the code and the committed run."""
+    from smsgic_analytics.notebook import DEMO_BALANCE
+
+    readme = (NOTEBOOKS.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### What `make lab` does to the sandbox"):]
+    section = " ".join(section[:section.index("\n## ")].split())
+    for fact in ("DATA/sandbox.sqlite", "DATA/cache", "rm -rf .data", "new demo account",
+                 f"{DEMO_BALANCE} GBP", "spends nothing of that account", "moves it about 49 hours forward"):
+        assert fact in section, fact
+    nb = nbformat.read(NOTEBOOKS / "04_status_and_spend.ipynb", as_version=4)
+    assert "moved the sandbox clock 49 hours forward" in printed(nb, "control.advance(24 * 3600)")
+    assert "make lab PORT=9000 NO_BROWSER=1" in readme and "(default 8888)" in readme
+    assert "lab: PORT ?= 8888" in (NOTEBOOKS.parent / "Makefile").read_text()
