@@ -21,6 +21,7 @@ from reliability_support import child_env, phone_numbers, wait_for
 import smsgic_analytics as sa
 from smsgic_analytics import spec
 from smsgic_analytics.campaign import campaign_key
+from smsgic_analytics.ledger import LEDGER_FILENAME, Ledger
 
 POST_SENDINGS = ("POST", spec.SENDINGS)
 
@@ -144,7 +145,10 @@ def test_allow_duplicate_must_be_exactly_true(make_client, fresh_token, control)
 
 def test_reconcile_never_links_a_colleagues_sending(make_client, fresh_token, control, sandbox_url, tmp_path):
     # Both notebooks send within the same second (their clocks read the same instant): each
-    # ledger still picks its own scheduled_at, so the colleague's sending is told apart.
+    # ledger schedules in its own lane (drawn once per ledger file; fixed here so that the test
+    # does not depend on the 29-in-30 chance of two random lanes differing).
+    Ledger(tmp_path / "alice" / LEDGER_FILENAME, lane=3)
+    Ledger(tmp_path / "bob" / LEDGER_FILENAME, lane=4)
     clock = ManualClock()
     mine = make_client(fresh_token, cache_dir=tmp_path / "alice", clock=clock, timeout=3.0)
     colleague = make_client(fresh_token, cache_dir=tmp_path / "bob", clock=ManualClock(clock.now))
