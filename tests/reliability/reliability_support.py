@@ -25,6 +25,19 @@ from smsgic_analytics import spec
 HERE = Path(__file__).resolve().parent
 
 
+def server_sendings(url: str, token: str) -> list[dict]:
+    """GET /sendings with plain ``requests``: what the server really holds."""
+    response = requests.get(url + spec.SENDINGS, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    response.raise_for_status()
+    return response.json()["sendings"]
+
+
+def server_balance(url: str, token: str) -> Decimal:
+    """GET /balance with plain ``requests`` (shown rounded down to 3 decimals)."""
+    response = requests.get(url + spec.BALANCE, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    response.raise_for_status()
+    return Decimal(response.json()["balance"])
+
 
 def reference_quote(url: str, token: str, message: str, numbers: Sequence[str]) -> dict[str, Any]:
     """The sandbox's own price for all ``numbers`` in ONE calculate request, read with plain

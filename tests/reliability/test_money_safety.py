@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 import requests
 from manual_clock import ManualClock
-from reliability_support import child_env, phone_numbers, wait_for
+from reliability_support import child_env, phone_numbers, server_balance, server_sendings, wait_for
 
 import smsgic_analytics as sa
 from smsgic_analytics import spec
@@ -26,16 +26,6 @@ from smsgic_analytics.ledger import LEDGER_FILENAME, Ledger
 POST_SENDINGS = ("POST", spec.SENDINGS)
 
 
-def server_sendings(url: str, token: str) -> list[dict]:
-    response = requests.get(url + spec.SENDINGS, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    response.raise_for_status()
-    return response.json()["sendings"]
-
-
-def server_balance(url: str, token: str) -> Decimal:
-    response = requests.get(url + spec.BALANCE, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    response.raise_for_status()
-    return Decimal(response.json()["balance"])
 
 
 # --- item 1: a send that commits after the client timed out ---------------------------------

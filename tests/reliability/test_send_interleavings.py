@@ -27,11 +27,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from manual_clock import ManualClock
-from reliability_support import phone_numbers, reference_quote
+from reliability_support import phone_numbers, reference_quote, server_balance, server_sendings
 
 import smsgic_analytics as sa
 from smsgic_analytics import spec
@@ -60,7 +59,7 @@ step = st.one_of(
     st.tuples(st.just("send"), st.sampled_from("AB"), st.integers(0, 1), st.sampled_from(list(FAULTS)),
               st.booleans()),
     st.tuples(st.just("reconcile"), st.sampled_from("AB")),
-    st.tuples(st.just("wait"), st.sampled_from("AB")),
+    st.tuples(st.just("wait")),
     st.tuples(st.just("person"), st.sampled_from("AB")),
 )
 
@@ -69,25 +68,28 @@ step = st.one_of(
 class Notebook:
     name: str
     client: sa.Client
-    clock: ManualClock
     truth: dict[int, bool] = field(default_factory=dict)  # ledger send id -> did the server commit it
 
 
 class World:
-    """The sandbox account, the two notebooks, and what the test knows of each request."""
+    """The sandbox account, the two notebooks, and what the test knows of each request.
+
+    One clock for everyone: the sandbox's (frozen, moved by the test) and both ledgers' read
+    the same instant, so "time passes" moves them together, as it does outside a test.
+    """
 
     def __init__(self, url: str, control, tmp: Path, make_client) -> None:
         self.url, self.control = url, control
         self.token = f"interleave-{uuid.uuid4().hex}"
         control.add_account(self.token, balance=START_BALANCE)
+        self.clock = ManualClock(control.now())
         self.last_slow = 0.0
         self.notebooks = {}
         for lane, name in enumerate("AB", start=5):
             # Fixed, different lanes (a ledger draws one at random; 29 pairs in 30 differ).
             Ledger(tmp / name / LEDGER_FILENAME, lane=lane)
-            clock = ManualClock()
-            client = make_client(self.token, cache_dir=tmp / name, clock=clock, timeout=TIMEOUT)
-            self.notebooks[name] = Notebook(name, client, clock)
+            client = make_client(self.token, url=url, cache_dir=tmp / name, clock=self.clock, timeout=TIMEOUT)
+            self.notebooks[name] = Notebook(name, client)
 
     def send(self, who: str, which: int, fault: str | None, force: bool) -> None:
         notebook = self.notebooks[who]
@@ -114,12 +116,14 @@ class World:
             if fault == "latency":
                 self.last_slow = started
 
-    def wait(self, who: str) -> None:
-        """Time passes for one notebook: longer than any request can be in flight.  (Real
-        requests are bounded by LATENCY here, so the world waits for them too.)"""
+    def wait(self) -> None:
+        """Time passes: longer than any request can be in flight.  (Real requests are bounded
+        by LATENCY here, so the world waits for them too.)"""
         self.settle_requests()
-        settings_ = self.notebooks[who].client.settings
-        self.notebooks[who].clock.advance(settings_.timeout + settings_.commit_grace + 1)
+        settings_ = self.notebooks["A"].client.settings
+        seconds = settings_.timeout + settings_.commit_grace + 1
+        self.clock.advance(seconds)
+        self.control.advance(seconds)
 
     def settle_requests(self) -> None:
         left = self.last_slow + LATENCY + 0.5 - time.monotonic()
@@ -135,27 +139,24 @@ class World:
                 notebook.client.resolve_send(row.send_id, sending_id=None)
 
     def run(self, steps) -> None:
-        for action, who, *args in steps:
+        for action, *args in steps:
             if action == "send":
-                self.send(who, *args)
+                self.send(*args)
             elif action == "reconcile":
-                self.notebooks[who].client.reconcile()
+                self.notebooks[args[0]].client.reconcile()
             elif action == "wait":
-                self.wait(who)
+                self.wait()
             else:
-                self.person(who)
+                self.person(*args)
         # The end: every request lands, time passes, every notebook reconciles; a person settles the rest.
+        self.wait()
         for who in "AB":
-            self.wait(who)
             self.notebooks[who].client.reconcile()
             self.person(who)
             self.notebooks[who].client.reconcile()
 
     def server(self) -> tuple[list[dict], Decimal]:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        sendings = requests.get(self.url + spec.SENDINGS, headers=headers, timeout=30).json()["sendings"]
-        balance = Decimal(requests.get(self.url + spec.BALANCE, headers=headers, timeout=30).json()["balance"])
-        return sendings, balance
+        return server_sendings(self.url, self.token), server_balance(self.url, self.token)
 
 
 _COSTS: dict[tuple[str, tuple[str, ...]], Decimal] = {}
@@ -168,11 +169,18 @@ def oracle_cost(url: str, token: str, text: str, audience: list[str]) -> Decimal
     return _COSTS[key]
 
 
+@pytest.fixture
+def frozen_sandbox(sandbox_factory):
+    """A private sandbox whose clock only moves when the test moves it."""
+    return sandbox_factory(clock="2026-12-02T09:00:00Z")
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=2, max_size=8))
-def test_random_interleavings_never_double_charge_or_lose_a_sending(sandbox_url, control, tmp_path_factory,
-                                                                     make_client, steps):
+def test_random_interleavings_never_double_charge_or_lose_a_sending(frozen_sandbox, tmp_path_factory, make_client,
+                                                                     steps):
+    sandbox_url, control = frozen_sandbox
     world = World(sandbox_url, control, tmp_path_factory.mktemp("interleave"), make_client)
     world.run(steps)
     sendings, balance = world.server()
