@@ -17,7 +17,6 @@ GET    /__sandbox__/countries         {"countries": [{"country_id", "country", "
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .faults import ADMIN_PREFIX, Fault
 from .jsonwire import WireJSON, error
+from .limits import load_json
 from .state import SandboxState
 from .store import DEMO_BALANCE, balance_text, to_units
 
@@ -37,7 +37,7 @@ def _state(request: Request) -> SandboxState:
 
 async def _json(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = load_json(await request.body() or b"{}")
     except ValueError:
         body = None
     if not isinstance(body, dict):

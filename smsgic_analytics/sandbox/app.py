@@ -8,7 +8,6 @@ crash, and the ``{"message", "errors"}`` validation shape.
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -27,6 +26,7 @@ from .admin import router as admin_router
 from .faults import FaultMiddleware
 from .jsonwire import WireJSON, error, number
 from .lifecycle import status_at
+from .limits import RequestLimits, load_json
 from .quote import calculate
 from .state import SandboxState
 from .store import CURRENCY_CODE, CURRENCY_SIGN, InsufficientBalance, balance_text, from_units
@@ -95,12 +95,15 @@ def _scheduled(epoch: int) -> str:
 
 
 async def _input(request: Request) -> dict[str, Any]:
-    """Query parameters overlaid by the JSON body (Laravel's ``input()``); non-JSON counts as empty."""
+    """Query parameters overlaid by the JSON body (Laravel's ``input()``); non-JSON counts as empty.
+
+    ``RequestLimits`` has already refused bodies too large or too deep to read.
+    """
     data: dict[str, Any] = dict(request.query_params)
     raw = await request.body()
     if raw.strip():
         try:
-            body = json.loads(raw)
+            body = load_json(raw)
         except ValueError:
             body = None
         if isinstance(body, dict):
@@ -109,7 +112,7 @@ async def _input(request: Request) -> dict[str, Any]:
 
 
 def create_app(state: SandboxState) -> FaultMiddleware:
-    """The ASGI app of one sandbox (FastAPI wrapped by fault injection)."""
+    """The ASGI app of one sandbox: FastAPI behind the request limits, behind fault injection."""
     app = FastAPI(
         title="SMSgic API (sandbox)",
         version="1.0",
@@ -254,4 +257,6 @@ def create_app(state: SandboxState) -> FaultMiddleware:
                                      "scheduled_at": _scheduled(row.scheduled_at)}})
 
     app.include_router(admin_router)
-    return FaultMiddleware(app, state.faults)
+    # Faults play the network in front of the server, so they come first (and can drop a
+    # connection before the limits read a byte); the limits guard every route behind them.
+    return FaultMiddleware(RequestLimits(app), state.faults, routes=app.routes)

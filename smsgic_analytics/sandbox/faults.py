@@ -43,6 +43,7 @@ from starlette.routing import Match
 
 from .. import spec
 from .jsonwire import error
+from .limits import read_body, replay
 
 KINDS = ("status", "latency", "drop_before", "drop_after", "garbage", "truncated")
 ADMIN_PREFIX = "/__sandbox__"
@@ -143,12 +144,13 @@ def status_body_message(status: int) -> str:
 class FaultMiddleware:
     """Counts requests and plays the queued faults; everything else passes straight through."""
 
-    def __init__(self, app: Any, faults: FaultQueue) -> None:
+    def __init__(self, app: Any, faults: FaultQueue, routes: list[Any] | None = None) -> None:
         self.app = app
         self.faults = faults
+        self.routes = routes if routes is not None else getattr(app, "routes", [])
 
     def _template(self, scope: Scope) -> str:
-        for route in getattr(self.app, "routes", []):
+        for route in self.routes:
             match, _ = route.matches(scope)
             if match in (Match.FULL, Match.PARTIAL):
                 return route.path
@@ -172,9 +174,10 @@ class FaultMiddleware:
         elif fault.kind == "latency":
             # Read the request first: a client that times out meanwhile must not stop the
             # (slow) server from handling it, which is the case this fault exists to test.
-            replay = await _buffered(receive)
+            # Past the body limit reading stops: the limits behind answer 413 anyway.
+            body = await read_body(receive)
             await asyncio.sleep(fault.seconds or 0)
-            await self.app(scope, replay, send)
+            await self.app(scope, replay(body, receive), send)
         elif fault.kind == "drop_before":
             await _abort(receive)
         elif fault.kind == "garbage":
@@ -199,24 +202,6 @@ class FaultMiddleware:
 
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
-
-
-async def _buffered(receive: Receive) -> Receive:
-    """Read the whole request body now; return a receive that replays it, then defers."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
-
-    async def replay() -> dict:
-        return pending.pop() if pending else await receive()
-
-    return replay
 
 
 async def _capture(app: Any, scope: Scope, receive: Receive) -> tuple[dict, bytes]:
