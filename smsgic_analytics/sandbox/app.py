@@ -9,7 +9,6 @@ crash, and the ``{"message", "errors"}`` validation shape.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import FastAPI, Request, Security
@@ -25,7 +24,7 @@ from . import schemas
 from .admin import router as admin_router
 from .faults import FaultMiddleware
 from .jsonwire import WireJSON, error, number
-from .lifecycle import status_at
+from .lifecycle import status_at, utc
 from .limits import RequestLimits, load_json
 from .quote import calculate
 from .state import SandboxState
@@ -87,11 +86,11 @@ def _allowed_methods(app: FastAPI, path: str) -> str:
 
 
 def _timestamp(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime(spec.TIMESTAMP_FORMAT)
+    return utc(epoch).strftime(spec.TIMESTAMP_FORMAT)
 
 
 def _scheduled(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime(spec.SCHEDULED_AT_FORMAT)
+    return utc(epoch).strftime(spec.SCHEDULED_AT_FORMAT)
 
 
 async def _input(request: Request) -> dict[str, Any]:
