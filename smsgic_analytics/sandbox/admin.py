@@ -1,8 +1,11 @@
 """Test controls under ``/__sandbox__/``: clock, faults, accounts, statistics.
 
-No auth (the sandbox binds loopback), kept out of /openapi.json.  ``SandboxControl`` in
-control.py is the Python client for these.  Inputs are range-checked by admin_rules.py:
-``422 {"message", "errors": {field: [...]}}``.
+Served only when the sandbox runs with controls on (``create_app(admin_token=...)``,
+``smsgic-analytics sandbox --controls``); otherwise the prefix is an unknown route like any
+other.  Every call needs ``Authorization: Bearer <admin token>`` -- never an account token,
+and the admin token opens no API endpoint -- else ``401 {"message":"Unauthenticated."}``.
+Kept out of /openapi.json.  ``SandboxControl`` in control.py is the Python client for
+these.  Inputs are range-checked by admin_rules.py: ``422 {"message", "errors": {field: [...]}}``.
 
 GET    /__sandbox__/clock             {"now": ISO, "frozen": bool}
 POST   /__sandbox__/clock             {"now": ISO}       jump the clock there (2000..2100)
@@ -18,11 +21,15 @@ GET    /__sandbox__/countries         {"countries": [{"country_id", "country", "
 """
 from __future__ import annotations
 
+import re
+import secrets
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
+from .. import spec
 from .admin_rules import account_from, advance_seconds, clock_target, fault_from
 from .faults import ADMIN_PREFIX
 from .jsonwire import WireJSON, error
@@ -31,7 +38,31 @@ from .state import SandboxState
 from .store import DEMO_BALANCE, balance_text, to_units
 from .validation import Invalid
 
-router = APIRouter(prefix=ADMIN_PREFIX, include_in_schema=False)
+ADMIN_TOKEN_RE = re.compile(r"[A-Za-z0-9._~+/=-]{16,256}", re.ASCII)
+
+
+def new_admin_token() -> str:
+    """A fresh admin token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def check_admin_token(token: str) -> str:
+    """``token`` if it can be an admin token (16-256 header-safe characters), else ValueError."""
+    if not ADMIN_TOKEN_RE.fullmatch(token):
+        raise ValueError("an admin token must be 16 to 256 characters from A-Z a-z 0-9 . _ ~ + / = -")
+    return token
+
+
+async def require_admin(request: Request) -> None:
+    """Refuse (401) a control call without ``Authorization: Bearer <admin token>``."""
+    expected: str = request.app.state.admin_token
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    # compare_digest: the time taken says nothing about how much of the token was right
+    if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), expected.encode()):
+        raise HTTPException(401, spec.MSG_UNAUTHENTICATED)
+
+
+router = APIRouter(prefix=ADMIN_PREFIX, include_in_schema=False, dependencies=[Depends(require_admin)])
 
 
 def _state(request: Request) -> SandboxState:
@@ -94,7 +125,7 @@ async def clear_faults(request: Request) -> WireJSON:
 @router.post("/accounts")
 async def add_account(request: Request) -> WireJSON:
     state = _state(request)
-    token, balance = account_from(await _json(request), DEMO_BALANCE)
+    token, balance = account_from(await _json(request), DEMO_BALANCE, request.app.state.admin_token)
     await run_in_threadpool(state.store.add_account, token, balance)
     return WireJSON({"balance": balance_text(to_units(balance))})
 
@@ -102,7 +133,7 @@ async def add_account(request: Request) -> WireJSON:
 @router.put("/accounts/balance")
 async def set_balance(request: Request) -> WireJSON:
     state = _state(request)
-    token, balance = account_from(await _json(request), None)
+    token, balance = account_from(await _json(request), None, request.app.state.admin_token)
     if await run_in_threadpool(state.store.account_id, token) is None:
         return error(404, "no account has this token")
     await run_in_threadpool(state.store.add_account, token, balance)

@@ -110,14 +110,19 @@ async def _input(request: Request) -> dict[str, Any]:
     return data
 
 
-def create_app(state: SandboxState) -> FaultMiddleware:
-    """The ASGI app of one sandbox: FastAPI behind the request limits, behind fault injection."""
+def create_app(state: SandboxState, admin_token: str | None = None) -> FaultMiddleware:
+    """The ASGI app of one sandbox: FastAPI behind the request limits, behind fault injection.
+
+    ``admin_token`` None: no test controls at all (``/__sandbox__/`` is an unknown route);
+    else the controls are served and each call must carry ``Authorization: Bearer <it>``.
+    """
     app = FastAPI(
         title="SMSgic API (sandbox)",
         version="1.0",
         description="A local server that answers like https://api.smsgic.com, as its documentation describes.",
     )
     app.state.sandbox = state
+    app.state.admin_token = admin_token
     secured = [Security(bearer)]
 
     def account_of(request: Request) -> int:
@@ -255,7 +260,8 @@ def create_app(state: SandboxState) -> FaultMiddleware:
         return WireJSON({"sending": {"id": row.id, "status": current.status, "updated_at": _timestamp(current.updated_at),
                                      "scheduled_at": _scheduled(row.scheduled_at)}})
 
-    app.include_router(admin_router)
+    if admin_token is not None:
+        app.include_router(admin_router)
     # Faults play the network in front of the server, so they come first (and can drop a
     # connection before the limits read a byte); the limits guard every route behind them.
     return FaultMiddleware(RequestLimits(app), state.faults, routes=app.routes)
