@@ -28,7 +28,9 @@ tests/integration/test_sandbox_faults.py:
                  that matches the cut.  -> ``Response.json()`` raises JSONDecodeError.
 
 Statistics count every request outside ``/__sandbox__/`` that reaches the server, faulted
-or not, per (method, route template) such as ("GET", "/sendings/{id}").
+or not, per (method, route template) such as ("GET", "/sendings/{id}").  Requests to no
+route share the template ``UNMATCHED`` and unusual methods the method ``OTHER``, so that
+random URLs cannot grow the counters without bound.
 
 Fault fields are range-checked where they arrive, in ``admin_rules.fault_from``.
 """
@@ -49,6 +51,9 @@ from .limits import read_body, replay
 
 KINDS = ("status", "latency", "drop_before", "drop_after", "garbage", "truncated")
 ADMIN_PREFIX = "/__sandbox__"
+UNMATCHED = "(no route)"
+OTHER = "OTHER"
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 GARBAGE_BODY = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>\n"
 
 Scope = dict[str, Any]
@@ -148,14 +153,14 @@ class FaultMiddleware:
             match, _ = route.matches(scope)
             if match in (Match.FULL, Match.PARTIAL):
                 return route.path
-        return scope["path"]
+        return UNMATCHED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        self.faults.count(method, self._template(scope))
+        self.faults.count(method if method in METHODS else OTHER, self._template(scope))
         fault = self.faults.take(method, path)
         if fault is None:
             await self.app(scope, receive, send)

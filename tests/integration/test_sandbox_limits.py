@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from smsgic_analytics import spec
+from smsgic_analytics.sandbox.faults import OTHER, UNMATCHED
 from smsgic_analytics.sandbox.limits import (
     LARGEST_REALISTIC_BODY,
     MAX_BODY_BYTES,
@@ -132,3 +133,15 @@ def test_the_largest_realistic_calculate_fits_with_headroom(sandbox_url):
     response = post(sandbox_url, spec.CALCULATE, body, timeout=300)
     assert response.status_code == 200
     assert sum(len(d["numbers"]) for d in response.json()["calculate"]["destinations"]) == SIZED_FOR_RECIPIENTS
+
+
+def test_random_urls_and_methods_share_one_statistics_row(sandbox, sandbox_url):
+    # One counter per distinct URL would let a stream of random URLs grow the server's memory.
+    sandbox.reset_stats()
+    for i in range(50):
+        requests.get(f"{sandbox_url}/no-such-route-{i}", timeout=10)
+        requests.request(f"BREW{i}", sandbox_url + spec.STATUS, timeout=10)
+    counts = sandbox.stats()
+    assert counts[("GET", UNMATCHED)] == 50
+    assert counts[(OTHER, spec.STATUS)] == 50
+    assert len(counts) == 2
