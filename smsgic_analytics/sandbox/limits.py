@@ -5,8 +5,11 @@ may reach a handler past these limits (the answers are the API's error shapes):
 
 * a body larger than ``MAX_BODY_BYTES`` -> ``413 {"message": "The POST data is too large."}``
   (Laravel's PostTooLargeException).  A declared Content-Length is checked before a byte
-  of the body is read; a chunked body is counted while it streams and reading stops past
-  the limit.  uvicorn discards whatever the client still sends, so it reads the 413.
+  of the body is read; a chunked body is counted while it streams and nothing past the
+  limit is kept.  Before answering, what the client is still sending is read and dropped
+  (at most ``DRAIN_BYTES`` for ``DRAIN_SECONDS``, and never when it waits for
+  ``100-continue``): closing a socket with unread data resets the connection, and the
+  client, busy sending, would lose the 413 (nginx's "lingering close" for the same reason).
 * JSON nested deeper than ``MAX_JSON_DEPTH`` -> ``422 {"message", "errors": {"body": [...]}}``,
   found by a linear byte scan before ``json.loads`` (which recurses once per level and
   crashes with RecursionError near 1,000 levels) ever sees it.  ``load_json`` is the one
@@ -19,6 +22,7 @@ Header size is capped by h11 (uvicorn's parser) at 16 KiB: past it uvicorn answe
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass
@@ -41,6 +45,8 @@ MAX_MESSAGE_CHARS = 255 * 153  # 39,015: a concatenated SMS has at most 255 part
 LARGEST_REALISTIC_BODY = SIZED_FOR_RECIPIENTS * len('"12345678901234567890", ') + MAX_MESSAGE_CHARS * 6 + 64
 MAX_BODY_BYTES = 4 * 1024 * 1024  # 4 MiB = 1.6 x LARGEST_REALISTIC_BODY (2.64 MB)
 MAX_JSON_DEPTH = 32  # the API's bodies are 2 levels deep; json.loads recurses once per level
+DRAIN_BYTES = 64 * 1024 * 1024  # read and dropped, never kept, so a refused client hears why
+DRAIN_SECONDS = 10.0
 
 
 class JSONTooDeep(ValueError):
@@ -98,10 +104,12 @@ def load_json(data: bytes | str) -> Any:
 
 @dataclass
 class Body:
-    """What ``read_body`` read: ``complete`` False means it stopped past its limit."""
+    """What ``read_body`` read.  ``too_large``: it stopped past its limit and ``data`` is
+    only the start; ``ended``: no more of the body is coming (or the client left)."""
 
     data: bytes
-    complete: bool
+    ended: bool
+    too_large: bool = False
     disconnected: bool = False
 
 
@@ -112,19 +120,20 @@ async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> Body:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return Body(b"".join(chunks), complete=False, disconnected=True)
+            return Body(b"".join(chunks), ended=True, disconnected=True)
         chunk = message.get("body", b"")
         chunks.append(chunk)
         size += len(chunk)
-        if not message.get("more_body", False):
-            return Body(b"".join(chunks), complete=True)
-        if size > limit:
-            return Body(b"".join(chunks), complete=False)
+        ended = not message.get("more_body", False)
+        if size > limit or ended:
+            return Body(b"".join(chunks), ended=ended, too_large=size > limit)
 
 
 def replay(body: Body, receive: Receive) -> Receive:
     """A ``receive`` that hands the app ``body`` first, then defers to the real one."""
-    pending = [{"type": "http.request", "body": body.data, "more_body": not body.complete}]
+    first = {"type": "http.disconnect"} if body.disconnected else \
+        {"type": "http.request", "body": body.data, "more_body": not body.ended}
+    pending = [first]
 
     async def again() -> dict:
         return pending.pop() if pending else await receive()
@@ -132,18 +141,39 @@ def replay(body: Body, receive: Receive) -> Receive:
     return again
 
 
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    return next((value for key, value in scope.get("headers", []) if key == name), None)
+
+
 def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None  # h11 refuses a malformed Content-Length before we see it
-    return None
+    value = _header(scope, b"content-length")
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None  # h11 refuses a malformed Content-Length before we see it
 
 
-def too_large() -> Any:
-    return error(413, spec.MSG_POST_TOO_LARGE)
+async def _drop_rest(receive: Receive) -> None:
+    """Read and drop the rest of the body, within DRAIN_BYTES and DRAIN_SECONDS."""
+    async def drain() -> None:
+        dropped = 0
+        while dropped <= DRAIN_BYTES:
+            message = await receive()
+            dropped += len(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
+
+    try:
+        await asyncio.wait_for(drain(), DRAIN_SECONDS)
+    except asyncio.TimeoutError:
+        pass  # a client that drips forever gets its answer anyway
+
+
+async def too_large(scope: Scope, receive: Receive, send: Send, *, more_coming: bool) -> None:
+    """Answer 413, after dropping what the client still sends (unless it awaits 100-continue)."""
+    if more_coming and (_header(scope, b"expect") or b"").lower() != b"100-continue":
+        await _drop_rest(receive)
+    await error(413, spec.MSG_POST_TOO_LARGE)(scope, receive, send)
 
 
 def too_deep() -> Any:
@@ -163,13 +193,13 @@ class RequestLimits:
             return
         declared = _declared_length(scope)
         if declared is not None and declared > MAX_BODY_BYTES:
-            await too_large()(scope, receive, send)  # not a byte of the body read
+            await too_large(scope, receive, send, more_coming=True)  # not a byte of the body kept
             return
         body = await read_body(receive)
         if body.disconnected:
             return  # nobody is left to answer
-        if not body.complete:
-            await too_large()(scope, receive, send)
+        if body.too_large:
+            await too_large(scope, receive, send, more_coming=not body.ended)
         elif nesting_depth(body.data) > MAX_JSON_DEPTH:
             await too_deep()(scope, receive, send)
         else:

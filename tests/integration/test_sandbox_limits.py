@@ -6,8 +6,11 @@ was read whole and a 5 MB message was priced.
 """
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -96,6 +99,24 @@ def test_a_chunked_body_is_cut_off_past_the_limit(sandbox_url):
     response = post(sandbox_url, spec.CALCULATE, chunks())
     assert response.status_code == 413 and response.json() == TOO_LARGE
     assert "content-length" not in {k.lower() for k in response.request.headers}
+
+
+def test_a_chunked_body_crossing_the_limit_in_its_last_chunk_is_413(sandbox_url):
+    head = json.dumps({"message": "m", "recipients": [GOOD], "pad": ""}).encode()
+    pieces = [head[:-2] + b" " * (MAX_BODY_BYTES - len(head)), b"  " + head[-2:]]  # MAX + 2 bytes
+    response = post(sandbox_url, spec.CALCULATE, iter(pieces))
+    assert response.status_code == 413 and response.json() == TOO_LARGE
+
+
+def test_a_client_awaiting_100_continue_gets_413_without_sending_the_body(sandbox_url):
+    parts = urlsplit(sandbox_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"POST {spec.CALCULATE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-token\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {50_000_000}\r\n"
+                     f"Expect: 100-continue\r\n\r\n".encode())
+        answer = http.client.HTTPResponse(sock)  # no body sent: only a final answer can come
+        answer.begin()
+        assert answer.status == 413 and json.loads(answer.read()) == TOO_LARGE
 
 
 def test_the_body_limit_is_exact(sandbox_url):
