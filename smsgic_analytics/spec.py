@@ -72,6 +72,7 @@ MSG_METHOD_NOT_ALLOWED = "The {method} method is not supported for route {path}.
 # Request limits of the sandbox (smsgic_analytics/sandbox/limits.py), in Laravel's words:
 # PostTooLargeException's 413 text, and the `max` rule's text for strings.
 MSG_POST_TOO_LARGE = "The POST data is too large."
+MSG_HEADERS_TOO_LARGE = "Request Header Fields Too Large"  # 431's reason phrase, as in a bare HttpException
 MSG_JSON_TOO_DEEP = "The {attribute} must not be nested more than {depth} levels deep."
 MSG_MESSAGE_TOO_LONG = "The message must not be greater than {max} characters."
 

@@ -17,8 +17,10 @@ may reach a handler past these limits (the answers are the API's error shapes):
 * a message longer than ``MAX_MESSAGE_CHARS`` (the validators apply it: a 422 naming
   ``message``) -- the body limit alone would let one request price a 4 MB text.
 
-Header size is capped by h11 (uvicorn's parser) at 16 KiB: past it uvicorn answers
-``400 Invalid HTTP request received.`` and closes the connection.
+* request headers larger than ``MAX_HEADER_BYTES`` in all -> ``431 {"message": "Request
+  Header Fields Too Large"}``.  h11 (uvicorn's parser) refuses the same 16 KiB only when
+  the headers arrive in more than one read (then ``400 Invalid HTTP request received.``,
+  text, and the connection closed); headers that fit one read (up to 256 KiB) it accepts.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ MAX_MESSAGE_CHARS = 255 * 153  # 39,015: a concatenated SMS has at most 255 part
 LARGEST_REALISTIC_BODY = SIZED_FOR_RECIPIENTS * len('"12345678901234567890", ') + MAX_MESSAGE_CHARS * 6 + 64
 MAX_BODY_BYTES = 4 * 1024 * 1024  # 4 MiB = 1.6 x LARGEST_REALISTIC_BODY (2.64 MB)
 MAX_JSON_DEPTH = 32  # the API's bodies are 2 levels deep; json.loads recurses once per level
+MAX_HEADER_BYTES = 16 * 1024  # h11's own cap (max_incomplete_event_size), whatever the reads
 DRAIN_BYTES = 64 * 1024 * 1024  # read and dropped, never kept, so a refused client hears why
 DRAIN_SECONDS = 10.0
 
@@ -169,11 +172,17 @@ async def _drop_rest(receive: Receive) -> None:
         pass  # a client that drips forever gets its answer anyway
 
 
-async def too_large(scope: Scope, receive: Receive, send: Send, *, more_coming: bool) -> None:
-    """Answer 413, after dropping what the client still sends (unless it awaits 100-continue)."""
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str, *,
+                  more_coming: bool = True) -> None:
+    """Answer ``status``, after dropping what the client still sends (unless it awaits 100-continue)."""
     if more_coming and (_header(scope, b"expect") or b"").lower() != b"100-continue":
         await _drop_rest(receive)
-    await error(413, spec.MSG_POST_TOO_LARGE)(scope, receive, send)
+    await error(status, message)(scope, receive, send)
+
+
+def _header_bytes(scope: Scope) -> int:
+    """The size of the request's header lines as sent ("name: value\\r\\n")."""
+    return sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
 
 
 def too_deep() -> Any:
@@ -182,7 +191,8 @@ def too_deep() -> Any:
 
 
 class RequestLimits:
-    """Answers 413/422 for an oversized or too deeply nested body; else passes it on, read."""
+    """Answers 431/413/422 for oversized headers or body or too deep JSON; else passes the
+    request on, its body read."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -191,15 +201,18 @@ class RequestLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if _header_bytes(scope) > MAX_HEADER_BYTES:
+            await _refuse(scope, receive, send, 431, spec.MSG_HEADERS_TOO_LARGE)
+            return
         declared = _declared_length(scope)
         if declared is not None and declared > MAX_BODY_BYTES:
-            await too_large(scope, receive, send, more_coming=True)  # not a byte of the body kept
+            await _refuse(scope, receive, send, 413, spec.MSG_POST_TOO_LARGE)  # not a byte of the body kept
             return
         body = await read_body(receive)
         if body.disconnected:
             return  # nobody is left to answer
         if body.too_large:
-            await too_large(scope, receive, send, more_coming=not body.ended)
+            await _refuse(scope, receive, send, 413, spec.MSG_POST_TOO_LARGE, more_coming=not body.ended)
         elif nesting_depth(body.data) > MAX_JSON_DEPTH:
             await too_deep()(scope, receive, send)
         else:

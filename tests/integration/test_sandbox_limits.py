@@ -20,6 +20,7 @@ from smsgic_analytics.sandbox.faults import OTHER, UNMATCHED
 from smsgic_analytics.sandbox.limits import (
     LARGEST_REALISTIC_BODY,
     MAX_BODY_BYTES,
+    MAX_HEADER_BYTES,
     MAX_JSON_DEPTH,
     MAX_MESSAGE_CHARS,
     SIZED_FOR_RECIPIENTS,
@@ -117,6 +118,25 @@ def test_a_client_awaiting_100_continue_gets_413_without_sending_the_body(sandbo
         answer = http.client.HTTPResponse(sock)  # no body sent: only a final answer can come
         answer.begin()
         assert answer.status == 413 and json.loads(answer.read()) == TOO_LARGE
+
+
+def raw_get(url: str, header_lines: list[str]) -> tuple[int, bytes]:
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall((f"GET {spec.STATUS} HTTP/1.1\r\n" + "".join(h + "\r\n" for h in header_lines) + "\r\n").encode())
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        return answer.status, answer.read()
+
+
+def test_the_header_limit_is_exact(sandbox_url):
+    # Counted as "name: value\r\n" per line: "host: x" takes 9 bytes, "x-pad: " + CRLF 9 more.
+    room = MAX_HEADER_BYTES - 18
+    assert raw_get(sandbox_url, ["Host: x", "X-Pad: " + "a" * room]) == (200, b'["OK"]')
+    status, body = raw_get(sandbox_url, ["Host: x", "X-Pad: " + "a" * (room + 1)])
+    assert (status, json.loads(body)) == (431, {"message": spec.MSG_HEADERS_TOO_LARGE})
+    status, body = raw_get(sandbox_url, ["Host: x"] + [f"X-Header-{i}: {'v' * 40}" for i in range(1000)])
+    assert (status, json.loads(body)) == (431, {"message": spec.MSG_HEADERS_TOO_LARGE})
 
 
 def test_the_body_limit_is_exact(sandbox_url):
