@@ -1,13 +1,15 @@
 """Launchers behind `make lab`, `make dashboard` and `make report`.
 
-`lab` starts a sandbox (persistent database under ``--data``) unless SMSGIC_TOKEN is set,
-points SMSGIC_BASE_URL/SMSGIC_TOKEN at it, runs JupyterLab (or Voilà) on the notebooks, and
-stops the sandbox when JupyterLab exits.
+`lab` starts a sandbox (persistent database under ``--data``, test controls on behind a
+fresh admin token) unless SMSGIC_TOKEN is set, points SMSGIC_BASE_URL/SMSGIC_TOKEN/
+SMSGIC_SANDBOX_ADMIN_TOKEN at it, runs JupyterLab (or Voilà) on the notebooks, and stops the
+sandbox when JupyterLab exits.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from .config import ENV_BASE_URL, ENV_TOKEN
+from .config import ENV_BASE_URL, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
 
 DEMO_TOKEN = "demo-token"
 
@@ -33,12 +35,16 @@ def free_port(preferred: int = 8765) -> int:
 
 
 @contextlib.contextmanager
-def sandbox_process(db: Path, token: str = DEMO_TOKEN, port: int | None = None) -> Iterator[str]:
-    """Run ``smsgic-analytics sandbox`` as a child process; yield its URL; stop it on exit."""
+def sandbox_process(db: Path, admin_token: str, token: str = DEMO_TOKEN, port: int | None = None) -> Iterator[str]:
+    """Run ``smsgic-analytics sandbox --controls`` as a child process; yield its URL; stop it on exit.
+
+    The admin token goes through the environment, not the command line (which ``ps`` shows).
+    """
     db.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "smsgic_analytics.cli", "sandbox", "--host", "127.0.0.1",
-           "--port", str(port or free_port()), "--db", str(db), "--token", token]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+           "--port", str(port or free_port()), "--db", str(db), "--token", token, "--controls"]
+    env = {**os.environ, ENV_SANDBOX_ADMIN_TOKEN: admin_token}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -64,9 +70,10 @@ def api_environment(data: Path) -> Iterator[dict[str, str]]:
         print("SMSGIC_TOKEN is set: notebooks talk to", env.get(ENV_BASE_URL, "the SMSgic API"))
         yield env
         return
-    with sandbox_process(data / "sandbox.sqlite") as url:
+    admin_token = secrets.token_urlsafe(32)
+    with sandbox_process(data / "sandbox.sqlite", admin_token) as url:
         print(f"Sandbox serving at {url} (token {DEMO_TOKEN!r}, database {data / 'sandbox.sqlite'})")
-        env.update({ENV_BASE_URL: url, ENV_TOKEN: DEMO_TOKEN})
+        env.update({ENV_BASE_URL: url, ENV_TOKEN: DEMO_TOKEN, ENV_SANDBOX_ADMIN_TOKEN: admin_token})
         yield env
 
 
