@@ -19,9 +19,9 @@ from typing import Any, Callable, Literal
 
 import pandas as pd
 
+from . import spec
 from .api import Api
 from .campaign import Campaign, SendResult, reconcile, resolve_send
-from . import spec
 from .config import Settings, legacy_account_key
 from .http import CacheInfo, SMSgicSession
 from .ledger import Ledger

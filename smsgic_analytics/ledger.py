@@ -41,7 +41,6 @@ from .dates import as_utc, format_scheduled_at, parse_scheduled_at
 from .errors import DuplicateSendError, ValidationError
 from .money import is_missing, parse_money
 from .sendstate import (
-    ABSENT,
     ANSWERED,
     CREATED,
     FAILED,
@@ -51,7 +50,6 @@ from .sendstate import (
     PENDING,
     RECONCILED,
     REFUSED,
-    RULED_NOT_SENT,
     RULED_SENT,
     SPENT_STATES,
     STATES,

@@ -46,7 +46,7 @@ import phonenumbers
 
 from . import spec
 
-MIN_DIGITS, MAX_DIGITS = 8, 20
+MIN_DIGITS, MAX_DIGITS = spec.RECIPIENT_MIN_DIGITS, spec.RECIPIENT_MAX_DIGITS
 
 # Reasons (one home each; tests and apps read them from here).
 MISSING = "missing value"

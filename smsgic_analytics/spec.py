@@ -22,7 +22,8 @@ SENDING = "/sendings/{id}"
 # Documented limits and formats.
 CALCULATE_PER_MINUTE = 3000
 # PCRE's \d (no /u flag) is ASCII 0-9 only: re.ASCII keeps "٣" and other digits out.
-RECIPIENT_RE = re.compile(r"^\d{8,20}$", re.ASCII)
+RECIPIENT_MIN_DIGITS, RECIPIENT_MAX_DIGITS = 8, 20
+RECIPIENT_RE = re.compile(rf"^\d{{{RECIPIENT_MIN_DIGITS},{RECIPIENT_MAX_DIGITS}}}$", re.ASCII)
 MCC_RE = re.compile(r"^\d{3}$", re.ASCII)
 MNC_RE = re.compile(r"^(\d{0,3}|null)$", re.ASCII)
 SCHEDULED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"  # PHP's Y-m-d H:i:s; naive, treated as UTC here

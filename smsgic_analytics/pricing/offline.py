@@ -35,8 +35,8 @@ import pandas as pd
 from .. import spec
 from ..display import summary_table, warn
 from ..errors import ValidationError
-from ..recipients import normalize_recipients
 from ..money import units_to_money
+from ..recipients import normalize_recipients
 from .numbering import classify
 from .rate_table import RateTable
 from .segments import segment_counts, segments

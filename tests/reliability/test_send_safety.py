@@ -8,7 +8,6 @@ import threading
 from decimal import Decimal
 
 import pytest
-import requests
 from reliability_support import phone_numbers, server_balance, server_sendings, wait_for
 
 import smsgic_analytics as sa
