@@ -188,9 +188,9 @@ def _digit_matrix(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(MAX_DIGITS, n) uint8 digits, ``_PAD`` after each number's end, and each number's length
     (0 for a refused row).  Normalised numbers are 8-20 ASCII digits: MAX_DIGITS holds them all."""
     text = ["" if d is None else d for d in digits.tolist()]
-    codes = np.array(text, dtype=f"<U{MAX_DIGITS}").view(np.uint32).reshape(len(text), MAX_DIGITS)
+    codes = np.array(text, dtype=f"S{MAX_DIGITS}").view(np.uint8).reshape(len(text), MAX_DIGITS)
     present = codes != 0
-    matrix = np.where(present, codes - 48, _PAD).astype(np.uint8).T
+    matrix = np.where(present, codes - np.uint8(48), np.uint8(_PAD)).T
     return np.ascontiguousarray(matrix), present.sum(axis=1)
 
 
