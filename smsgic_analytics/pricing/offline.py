@@ -102,8 +102,7 @@ class OfflineEstimate:
         out["sms"] = out["sms"].astype("int64")
         for column in _MONEY:  # an object column of Decimals sums exactly; keep them Decimal
             out[column] = out[column].astype(object)
-        return out.sort_values(["expected"] + keys, ascending=[False] + [True] * len(keys),
-                               key=lambda s: s.map(float) if s.name in _MONEY else s).reset_index(drop=True)
+        return order_summary(out, keys)
 
     def by_country(self) -> pd.DataFrame:
         """DataFrame[country, numbers, sms, low, expected, high, operator_rate, country_default,
@@ -137,6 +136,37 @@ class OfflineEstimate:
                 f"{summary_table(lines)}<p>Top countries</p>{top.to_html(index=False)}</div>")
 
 
+def order_summary(out: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Summary rows biggest first: expected cost descending, then the keys ascending (a
+    categorical key sorts in its categories' order, missing last)."""
+    return out.sort_values(["expected"] + keys, ascending=[False] + [True] * len(keys),
+                           key=lambda s: s.map(float) if s.name in _MONEY else s).reset_index(drop=True)
+
+
+class Priced(NamedTuple):
+    """Numbers placed and priced by ``price_numbers``: one entry per number, in order."""
+
+    placed: pd.DataFrame  # classify() of the numbers: number, valid, region, country, operator, mcc, mnc, reason
+    basis: np.ndarray  # int8 index into BASES
+    rates: np.ndarray  # [3, n] int64 low / expected / high rate units (-1: unplaced)
+    reasons: dict[int, str]  # position -> why the number is unplaced
+
+
+def price_numbers(numbers: Sequence[str], table: RateTable) -> Priced:
+    """Place normalised numbers (``classify``) and price them from ``table``: the per-number
+    kernel both the in-memory estimate and the Dask one (``pricing.distributed``) run."""
+    placed = classify(list(numbers))
+    basis, rates, reasons = _price(placed, table)
+    return Priced(placed, basis, rates, reasons)
+
+
+def message_segments(message: str) -> int:
+    """SMS parts of one text for every recipient; an empty text is the API's 'message not sent'."""
+    if message == "":
+        raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+    return segments(message).segments
+
+
 def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rates: pd.DataFrame | RateTable,
                      data: pd.DataFrame | None = None, *, default_region: str | None = None) -> OfflineEstimate:
     """Price ``message`` to ``numbers`` from ``rates`` (see the module docstring).
@@ -157,8 +187,7 @@ def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rat
     positions = [i for i in range(len(values)) if i not in skipped]
     assert len(positions) == len(people.numbers)  # normalize_recipients keeps first-seen order
     sms = _sms(message, data, people.numbers, positions, len(values), default_region)
-    placed = classify(list(people.numbers))
-    basis, unit_rates, reasons = _price(placed, table)
+    placed, basis, unit_rates, reasons = price_numbers(people.numbers, table)
     rows = _rows(placed, sms, basis, unit_rates)
     totals = Totals(*(units_to_money(int((unit_rates[k] * sms)[basis < 3].sum())) for k in range(3)))
     text = message if isinstance(message, str) else None
@@ -190,9 +219,7 @@ def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions
         texts = fill_template(message, align(data, kept, positions, size=size, default_region=default_region)
                               ).reset_index(drop=True)
     elif isinstance(message, str):
-        if message == "":
-            raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
-        return np.full(n, segments(message).segments, dtype=np.int64)
+        return np.full(n, message_segments(message), dtype=np.int64)
     else:
         per_row = message if isinstance(message, pd.Series) else pd.Series(list(message), dtype=object)
         if len(per_row) != size:
