@@ -521,12 +521,14 @@ def _check_texts(problems: pd.DataFrame, count: int, template: str | None) -> No
 
 def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *, column: str | None = None,
                   default_region: str | None = None, progress: bool = True, sample: int | None = SAMPLE_ROWS,
-                  npartitions: int | None = None) -> DaskEstimate:
+                  keep_unplaced: bool = False, npartitions: int | None = None) -> DaskEstimate:
     """Price ``message`` to a Dask audience (a path, a Dask DataFrame with ``column``, or a Dask
     Series) from ``rates``: the in-memory ``offline_estimate``, out of core (module docstring).
 
     ``message``: one text, or a ``{column}`` template filled from the audience's columns.
-    ``sample``: unplaced / duplicate rows kept in memory (the first in input order; None: all).
+    ``sample``: unplaced / duplicate rows kept in memory (the first in input order; None: all);
+    ``keep_unplaced=True`` keeps every unplaced row whatever ``sample`` says (the command line
+    writes them all, from the same pass over the data).
     ``npartitions``: partitions of the shuffle by number (default: as many as the input).
 
     >>> est = dask_estimate("audience.parquet", "Hi {first_name}!", rates, column="phone")  # doctest: +SKIP
@@ -549,8 +551,8 @@ def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *
         priced.map_partitions(groups_partition, meta=groups_partition(priced._meta)),
         invalid.map_partitions(reasons_partition, meta=reason_meta),
         unplaced_valid.map_partitions(reasons_partition, meta=reason_meta),
-        invalid_rows.map_partitions(first_rows, sample, meta=invalid_rows._meta),
-        unplaced_rows.map_partitions(first_rows, sample, meta=unplaced_rows._meta),
+        invalid_rows.map_partitions(first_rows, None if keep_unplaced else sample, meta=invalid_rows._meta),
+        unplaced_rows.map_partitions(first_rows, None if keep_unplaced else sample, meta=unplaced_rows._meta),
         dups.map_partitions(first_rows, sample, meta=dups._meta),
         problems.map_partitions(first_rows, MAX_LISTED, meta=problems._meta),
         prepared["pos"].count(), priced["pos"].count(), dups["pos"].count(), problems["pos"].count(),
@@ -568,7 +570,7 @@ def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *
     return DaskEstimate(
         message=message,
         rows=rows,
-        unplaced=_sample([invalid_first, unplaced_first], sample, public),
+        unplaced=_sample([invalid_first, unplaced_first], None if keep_unplaced else sample, public),
         duplicates=_sample([dup_first], sample, ["index", "value", "number", "first_index"]),
         totals=Totals(*(units_to_money(units[k]) for k in ("low", "expected", "high"))),
         currency=table.currency,
