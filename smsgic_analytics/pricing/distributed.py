@@ -180,29 +180,39 @@ def prepare_partition(part: pd.DataFrame, phone: Any, template: str | None, sms:
     })
 
 
-def _first_copies(part: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """The partition in input order, and which rows are the first copy of their number."""
+def mark_partition(part: pd.DataFrame) -> pd.DataFrame:
+    """A shuffled partition (every copy of its numbers is here) in input order, with ``first``:
+    the row is the first copy of its number -- the recipient; a later one is a duplicate."""
     part = part.sort_values("pos", kind="stable")
-    return part, ~part["number"].duplicated().to_numpy(bool)
+    return part.assign(first=~part["number"].duplicated().to_numpy(bool))
 
 
 def kept_partition(part: pd.DataFrame) -> pd.DataFrame:
-    """A shuffled partition -> its recipients (first copy of each number), in input order."""
-    part, first = _first_copies(part)
-    return part[first]
+    """A marked partition -> its recipients, in input order."""
+    return part[part["first"].to_numpy(bool)]
 
 
 def duplicates_partition(part: pd.DataFrame) -> pd.DataFrame:
-    """A shuffled partition -> DataFrame[pos, index, value, number, first_index]: every later copy."""
-    part, first = _first_copies(part)
-    first_label = part.groupby("number", sort=False, observed=True)["label"].transform("first")
+    """A marked partition -> DataFrame[pos, index, value, number, first_index]: every later copy,
+    with the label of its number's first copy."""
+    first = part["first"].to_numpy(bool)
     again = part[~first]
+    label_of = pd.Series(part["label"].to_numpy()[first], index=part["number"].to_numpy()[first])
     return pd.DataFrame({"pos": again["pos"].to_numpy(), "index": again["label"].to_numpy(),
                          "value": again["value"].array, "number": again["number"].array,
-                         "first_index": first_label[~first].to_numpy()})
+                         "first_index": label_of.reindex(again["number"].to_numpy()).to_numpy()})
 
 
 _PRICED_STRINGS = ["region", "country", "operator", "mcc", "mnc"]
+
+
+def _category_text(column: pd.Series) -> pd.arrays.ArrowStringArray:
+    """A categorical column as Arrow text (missing stays missing): one take over the categories."""
+    import pyarrow as pa
+
+    codes = column.cat.codes.to_numpy()
+    categories = pa.array(column.cat.categories.astype(object).tolist(), pa.string())
+    return pd.arrays.ArrowStringArray(categories.take(pa.array(codes, mask=codes < 0)))
 
 
 def price_partition(part: pd.DataFrame, table: RateTable) -> pd.DataFrame:
@@ -216,7 +226,7 @@ def price_partition(part: pd.DataFrame, table: RateTable) -> pd.DataFrame:
     ok = basis < 3
     out = kept[["pos", "label", "value", "number", "sms"]].copy()
     for name in _PRICED_STRINGS:
-        out[name] = pd.array(placed[name].astype(object).where(placed[name].notna(), None).to_numpy(), dtype="string")
+        out[name] = _category_text(placed[name])
     out["basis"] = basis.astype(np.int8)
     reason = np.full(len(kept), None, dtype=object)
     for i, text in reasons.items():
@@ -287,8 +297,7 @@ def rows_partition(priced: pd.DataFrame) -> pd.DataFrame:
     ``row`` of the number's first copy; money is exact Arrow decimal."""
     out = pd.DataFrame({"number": priced["number"].array}, index=pd.Index(priced["label"].to_numpy(), name=ROW))
     for name in _PRICED_STRINGS:
-        out[name] = priced[name].to_numpy()
-        out[name] = out[name].astype("string")
+        out[name] = priced[name].astype("string").array  # by position: out is indexed by row
     out["sms"] = priced["sms"].to_numpy(np.int64)
     for name in ("low", "expected", "high"):
         out[f"rate_{name}"] = money_array(priced[f"rate_{name}"].to_numpy())
@@ -424,8 +433,10 @@ def _prepared(series: "dd.Series", frame: "dd.DataFrame | None", message: Any, w
 
 
 def _shuffled(prepared: "dd.DataFrame", npartitions: int | None) -> "dd.DataFrame":
+    """The valid rows hash-shuffled by number (all copies of a number in one partition), marked."""
     valid = prepared[prepared["reason"].isnull()][["pos", "label", "value", "number", "sms"]]
-    return valid.shuffle("number", npartitions=npartitions or prepared.npartitions)
+    shuffled = valid.shuffle("number", npartitions=npartitions or prepared.npartitions)
+    return shuffled.map_partitions(mark_partition, meta=mark_partition(shuffled._meta))
 
 
 def _category_orders() -> dict[str, list[str]]:

@@ -155,7 +155,7 @@ class Priced(NamedTuple):
 def price_numbers(numbers: Sequence[str], table: RateTable) -> Priced:
     """Place normalised numbers (``classify``) and price them from ``table``: the per-number
     kernel both the in-memory estimate and the Dask one (``pricing.distributed``) run."""
-    placed = classify(list(numbers))
+    placed = classify(list(numbers), normalized=True)  # recipients are normalised already
     basis, rates, reasons = _price(placed, table)
     return Priced(placed, basis, rates, reasons)
 
@@ -234,19 +234,36 @@ def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions
 
 def _price(placed: pd.DataFrame, table: RateTable) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """(basis code per row, [3, rows] low/expected/high rate units (-1: none), reason per unplaced row)."""
-    keys = placed[_CLASS_COLUMNS].astype(object)
-    keys = keys.where(keys.notna(), None)
-    if len(keys):
-        codes, classes = pd.MultiIndex.from_frame(keys).factorize()
-        classes = list(classes)
-    else:
-        codes, classes = np.zeros(0, dtype=np.int64), []
+    codes, classes = _classes(placed[_CLASS_COLUMNS])
     # MultiIndex turns missing values into NaN: anything but text is missing
     priced = [_price_class(table, *(v if isinstance(v, str) else None for v in c)) for c in classes]
     basis = np.array([p[0] for p in priced], dtype=np.int8)[codes] if priced else np.zeros(0, np.int8)
     rates = np.array([p[1] for p in priced], dtype=np.int64).T[:, codes] if priced else np.zeros((3, 0), np.int64)
     reasons = {i: priced[codes[i]][2] for i in np.flatnonzero(basis == 3).tolist()}
     return basis, rates, reasons
+
+
+def _classes(keys: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """(class index per row, the distinct (region, country, mcc, mnc) classes; missing -> None).
+
+    classify's columns are categoricals: their integer codes are combined and made unique
+    with numpy (a MultiIndex over the values costs seconds per million rows); any other
+    columns go through that MultiIndex."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64), []
+    columns = [keys[c] for c in keys.columns]
+    if all(isinstance(c.dtype, pd.CategoricalDtype) for c in columns):
+        sizes = [len(c.cat.categories) + 1 for c in columns]
+        if float(np.prod(sizes, dtype=np.float64)) < 2**62:
+            flat = np.ravel_multi_index([c.cat.codes.to_numpy(np.int64) + 1 for c in columns], sizes)
+            distinct, codes = np.unique(flat, return_inverse=True)
+            parts = np.unravel_index(distinct, sizes)
+            cats = [[None] + c.cat.categories.astype(object).tolist() for c in columns]
+            classes = [tuple(cats[j][int(parts[j][k])] for j in range(len(columns))) for k in range(len(distinct))]
+            return codes.reshape(-1), classes
+    values = keys.astype(object)
+    codes, found = pd.MultiIndex.from_frame(values.where(values.notna(), None)).factorize()
+    return codes, list(found)
 
 
 def _price_class(table: RateTable, region: str | None, country: str | None, mcc: str | None,
