@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 ROWS_PER_FILE = 1_000_000
+from smsgic_analytics.audience import ROWS_PER_PARTITION  # noqa: E402  (read_audience's default)
 MESSAGE = "Winter sale: 30% off everything in store and online until Sunday. Reply STOP to opt out."
 SECTION = "bench_audience"
 TARGET_PEAK_GIB = 2.0
@@ -117,7 +118,9 @@ def child(args: argparse.Namespace) -> None:
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster):
             started = time.perf_counter()
-            est = sa.estimate(sa.read_audience(args.data), MESSAGE, rates=rates, progress=False)
+            audience = sa.read_audience(args.data, **({"rows_per_partition": args.rows_per_partition}
+                                                      if args.rows_per_partition else {}))
+            est = sa.estimate(audience, MESSAGE, rates=rates, progress=False)
             out = summary(est) | {"unplaced": est.unplaced_count, "duplicates": est.counts["duplicates"],
                                   "rows": est.counts["rows"]}
             seconds = time.perf_counter() - started
@@ -133,11 +136,13 @@ def child(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(out), flush=True)
 
 
-def measure(script: Path, kind: str, data: Path, workers: int, cap_gib: float) -> dict:
+def measure(script: Path, kind: str, data: Path, workers: int, cap_gib: float,
+            rows_per_partition: int | None = None) -> dict:
     """Run one child; peak RSS of its process tree, sampled every 50 ms; stopped past the cap."""
     import psutil
 
-    cmd = [sys.executable, str(script), "--child", kind, "--data", str(data), "--workers", str(workers)]
+    cmd = [sys.executable, str(script), "--child", kind, "--data", str(data), "--workers", str(workers),
+           "--rows-per-partition", str(rows_per_partition or 0)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     root = psutil.Process(proc.pid)
     peak, capped = 0, False
@@ -275,13 +280,14 @@ def analysis(results: list[dict], largest: int) -> list[str]:
                 f"per worker (one core each, on this shared 2-core machine).  The work is one pass of per-partition "
                 f"kernels (normalise, classify, price: embarrassingly parallel), one hash shuffle of the valid rows "
                 f"by number (each row moves once), and aggregates of a few thousand groups -- so cost grows with "
-                f"rows / workers, and memory per worker with the partition size (1,000,000 rows), not with the "
-                f"audience.",
+                f"rows / workers, and memory per worker with the partition size ({ROWS_PER_PARTITION:,} rows), "
+                f"not with the audience.",
                 f"A billion numbers is {1e9 / largest:.0f}x this audience: on one such worker about "
                 f"{1e9 / per_worker / 3600:.1f} h; on a cluster of 32 workers (e.g. 8 machines x 4 cores) about "
                 f"{1e9 / per_worker / 32 / 60:.0f} min if the per-worker rate holds -- the shuffle's network "
                 f"traffic (~60 bytes per valid row, ~60 GB in all) is what would erode it, so plan 1.5-2x that. "
-                f"Memory: about the {largest:,}-row peak per worker process, since partitions stay 1,000,000 rows; "
+                f"Memory: about the {largest:,}-row peak per worker process, since partitions stay "
+                f"{ROWS_PER_PARTITION:,} rows; "
                 f"the client holds only the summaries (groups, reason counts, bounded samples).",
                 "A pandas process cannot do it: its peak grows linearly with the audience (see the table)."]
     return out
@@ -296,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-cap", type=float, default=20.0, help="GiB; a run past it is stopped")
     parser.add_argument("--data-dir", default=None, help="where to generate (default: a temporary folder)")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--rows-per-partition", type=int, default=0,
+                        help="read_audience's rows_per_partition (default: its own default)")
+    parser.add_argument("--skip-pandas", action="store_true", help="only the Dask runs")
     parser.add_argument("--child", choices=["dask", "pandas"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -320,12 +329,13 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.sizes:
             data = subset(folder, size)
             for workers in args.workers:
-                r = measure(script, "dask", data, workers, args.memory_cap) | {"size": size}
+                r = measure(script, "dask", data, workers, args.memory_cap, args.rows_per_partition) | {"size": size}
                 print(json.dumps(r), flush=True)
                 results.append(r)
-            r = measure(script, "pandas", data, 1, args.memory_cap) | {"size": size}
-            print(json.dumps(r), flush=True)
-            results.append(r)
+            if not args.skip_pandas:
+                r = measure(script, "pandas", data, 1, args.memory_cap) | {"size": size}
+                print(json.dumps(r), flush=True)
+                results.append(r)
     text = report(results, args, generated)
     print(text)
     if not args.no_write:

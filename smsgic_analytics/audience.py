@@ -43,7 +43,8 @@ ROW = "row"
 CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-ROWS_PER_PARTITION = 1_000_000  # Parquet and Excel: rows per partition (row groups are not split)
+ROWS_PER_PARTITION = 250_000  # Parquet and Excel: rows per partition (row groups are not split); small
+# partitions keep each worker's working memory small (~100 MB), and a shuffle of hundreds of them is cheap
 CSV_BLOCKSIZE = "64MB"
 
 

@@ -215,6 +215,20 @@ def _category_text(column: pd.Series) -> pd.arrays.ArrowStringArray:
     return pd.arrays.ArrowStringArray(categories.take(pa.array(codes, mask=codes < 0)))
 
 
+def _priced_meta(marked: pd.DataFrame) -> pd.DataFrame:
+    """The (empty) frame ``price_partition`` returns, built without classifying anything: the
+    client does not need the numbering tables (they are ~200 MB per process)."""
+    out = marked[["pos", "label", "value", "number", "sms"]].iloc[:0].copy()
+    for name in _PRICED_STRINGS:
+        out[name] = pd.array([], dtype="string")
+    out["basis"] = np.zeros(0, dtype=np.int8)
+    out["reason"] = pd.array([], dtype="string")
+    for name in ("low", "expected", "high"):
+        out[f"rate_{name}"] = np.zeros(0, dtype=np.int64)
+        out[name] = np.zeros(0, dtype=np.int64)
+    return out
+
+
 def price_partition(part: pd.DataFrame, table: RateTable) -> pd.DataFrame:
     """A shuffled partition -> its recipients placed and priced: pos, label, value, number, sms,
     region, country, operator, mcc, mnc, basis (int8), reason (unplaced), rate_* and cost units."""
@@ -449,10 +463,9 @@ def _category_orders() -> dict[str, list[str]]:
             "mcc": list(dict.fromkeys(t.mccs)), "mnc": list(dict.fromkeys(t.mncs))}
 
 
-def _merge_groups(parts: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Partition group sums -> (one row per group, money as exact Decimal, keys categorical;
-    the total units of low / expected / high as Python ints)."""
-    orders = _category_orders()
+def _merge_groups(parts: pd.DataFrame, orders: dict[str, list[str]]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Partition group sums -> (one row per group, money as exact Decimal, keys categorical in
+    ``orders``; the total units of low / expected / high as Python ints)."""
     if parts.empty:
         frame = pd.DataFrame({k: pd.Categorical([], categories=orders[k]) for k in GROUP_KEYS[:-1]})
         frame["basis"] = pd.Categorical([], dtype=BASIS_DTYPE)
@@ -544,12 +557,14 @@ def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *
 
     >>> est = dask_estimate("audience.parquet", "Hi {first_name}!", rates, column="phone")  # doctest: +SKIP
     """
+    import dask
+
     table = rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
     series, frame, where = resolve(numbers, column)
     prepared, template = _prepared(series, frame, message, where, default_region)
     shuffled = _shuffled(prepared, npartitions)
     priced = shuffled.map_partitions(price_partition, table,
-                                     meta=price_partition(shuffled._meta, table), enforce_metadata=False)
+                                     meta=_priced_meta(shuffled._meta), enforce_metadata=False)
     dups = shuffled.map_partitions(duplicates_partition, meta=duplicates_partition(shuffled._meta))
     invalid = prepared[prepared["reason"].notnull()]
     unplaced_valid = priced[priced["basis"] == 3]
@@ -558,7 +573,7 @@ def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *
     unplaced_rows = unplaced_valid.map_partitions(unplaced_partition, meta=unplaced_partition(unplaced_valid._meta))
     reason_meta = reasons_partition(invalid._meta)
     (groups, invalid_reasons, unplaced_reasons, invalid_first, unplaced_first, dup_first, problem_first,
-     n_rows, n_numbers, n_dups, n_problems) = compute(
+     n_rows, n_numbers, n_dups, n_problems, orders) = compute(
         priced.map_partitions(groups_partition, meta=groups_partition(priced._meta)),
         invalid.map_partitions(reasons_partition, meta=reason_meta),
         unplaced_valid.map_partitions(reasons_partition, meta=reason_meta),
@@ -567,9 +582,11 @@ def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *
         dups.map_partitions(first_rows, sample, meta=dups._meta),
         problems.map_partitions(first_rows, MAX_LISTED, meta=problems._meta),
         prepared["pos"].count(), priced["pos"].count(), dups["pos"].count(), problems["pos"].count(),
+        # the numbering tables' category orders, from a worker: the client never loads the tables
+        dask.delayed(_category_orders, pure=True)(),
         progress=progress)
     _check_texts(problem_first.sort_values("pos"), int(n_problems), template)
-    merged, units = _merge_groups(groups)
+    merged, units = _merge_groups(groups, orders)
     reasons_all = _reasons(invalid_reasons, unplaced_reasons)
     n_invalid = int(invalid_reasons["rows"].sum()) if len(invalid_reasons) else 0
     n_unplaced = int(unplaced_reasons["rows"].sum()) if len(unplaced_reasons) else 0
