@@ -201,7 +201,7 @@ def report(results: list[dict], args: argparse.Namespace, generated_s: float) ->
     largest = max(args.sizes)
     lines = [
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on Python {platform.python_version()}, pandas "
-        f"{pd.__version__}, dask/distributed {dask.__version__}, pyarrow {pyarrow.__version__}, "
+        f"{pd.__version__}, dask {dask.__version__}, distributed {distributed.__version__}, pyarrow {pyarrow.__version__}, "
         f"{os.cpu_count()} CPUs, {_total_gib():.0f} GiB (shared with other work: timings are indicative)",
         f"(`python benchmarks/bench_audience.py --sizes {','.join(map(str, args.sizes))} "
         f"--workers {','.join(map(str, args.workers))}`).",

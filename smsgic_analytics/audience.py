@@ -296,6 +296,10 @@ def _parquet_frame(table: Any, phone: Any, start: int) -> pd.DataFrame:
     import pyarrow.compute as pc
 
     i = table.schema.get_field_index(phone)
+    if i < 0:  # projected away: nothing to convert
+        frame = table.to_pandas()
+        frame.index = pd.RangeIndex(start, start + len(frame), name=ROW)
+        return frame
     field_type = table.schema.field(i).type
     if pa.types.is_dictionary(field_type):
         table = table.set_column(i, phone, pc.cast(table.column(i), field_type.value_type))
@@ -314,13 +318,15 @@ class _ParquetReader:
     def __init__(self, columns: tuple[Any, ...], phone: Any, storage_options: dict[str, Any] | None) -> None:
         self.columns, self.phone, self.storage_options = columns, phone, storage_options
 
-    def __call__(self, piece: _Piece) -> pd.DataFrame:
+    def __call__(self, piece: _Piece, columns: Sequence[Any] | None = None) -> pd.DataFrame:
+        """``columns``: Dask's column projection (``ddf[["phone", "first_name"]]`` reads only those)."""
         import pyarrow.parquet as pq
         from fsspec.core import url_to_fs
 
+        wanted = list(self.columns) if columns is None else [c for c in self.columns if c in set(columns)]
         fs, _ = url_to_fs(piece.path, **(self.storage_options or {}))
         with fs.open(piece.path, "rb") as handle:
-            table = pq.ParquetFile(handle).read_row_groups(list(piece.row_groups), columns=list(self.columns))
+            table = pq.ParquetFile(handle).read_row_groups(list(piece.row_groups), columns=wanted)
         if table.num_rows != piece.rows:
             raise AudienceError(f"{piece.path}: row groups {piece.row_groups} hold {table.num_rows} rows, "
                                 f"{piece.rows} when the audience was opened: the file changed")

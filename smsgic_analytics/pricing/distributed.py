@@ -32,11 +32,11 @@ Arrow ``decimal128(38, 4)`` column: exact in memory and in ``rows.to_parquet(pat
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import sys
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
@@ -48,7 +48,7 @@ from ..errors import ValidationError
 from ..money import units_to_money
 from ..phone import normalize_numbers
 from .. import spec
-from .offline import (BASES, BASIS_DTYPE, ROWS_COLUMNS, UNPLACED, UNPLACED_COLUMNS, OfflineEstimate, Totals,
+from .offline import (BASES, BASIS_DTYPE, ROWS_COLUMNS, UNPLACED_COLUMNS, OfflineEstimate, Totals,
                       message_segments, order_summary, price_numbers)
 from .rate_table import RateTable
 from .segments import segment_counts
@@ -121,7 +121,8 @@ def compute(*collections: Any, progress: bool = False) -> tuple[Any, ...]:
         if progress:
             from distributed import progress as show_progress
 
-            show_progress(futures, notebook=False)
+            with contextlib.redirect_stdout(sys.stderr):  # distributed's text bar writes to stdout
+                show_progress(futures, notebook=False, multi=False)
             print(file=sys.stderr)
         return tuple(client.gather(futures))
     if progress:
@@ -463,6 +464,14 @@ def _category_orders() -> dict[str, list[str]]:
             "mcc": list(dict.fromkeys(t.mccs)), "mnc": list(dict.fromkeys(t.mncs))}
 
 
+def _orders_frame(_: Any, empty: bool = False) -> pd.DataFrame:
+    """``_category_orders`` as DataFrame[key, value] (a Dask collection can carry it)."""
+    orders = {} if empty else _category_orders()
+    keys = [k for k, values in orders.items() for _ in values]
+    return pd.DataFrame({"key": pd.Series(keys, dtype=object),
+                         "value": pd.Series([v for values in orders.values() for v in values], dtype=object)})
+
+
 def _merge_groups(parts: pd.DataFrame, orders: dict[str, list[str]]) -> tuple[pd.DataFrame, dict[str, int]]:
     """Partition group sums -> (one row per group, money as exact Decimal, keys categorical in
     ``orders``; the total units of low / expected / high as Python ints)."""
@@ -557,7 +566,7 @@ def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *
 
     >>> est = dask_estimate("audience.parquet", "Hi {first_name}!", rates, column="phone")  # doctest: +SKIP
     """
-    import dask
+    import dask.dataframe as dd
 
     table = rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
     series, frame, where = resolve(numbers, column)
@@ -583,15 +592,14 @@ def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *
         problems.map_partitions(first_rows, MAX_LISTED, meta=problems._meta),
         prepared["pos"].count(), priced["pos"].count(), dups["pos"].count(), problems["pos"].count(),
         # the numbering tables' category orders, from a worker: the client never loads the tables
-        dask.delayed(_category_orders, pure=True)(),
+        dd.from_map(_orders_frame, [0], meta=_orders_frame(None, empty=True), label="category-orders"),
         progress=progress)
     _check_texts(problem_first.sort_values("pos"), int(n_problems), template)
-    merged, units = _merge_groups(groups, orders)
+    merged, units = _merge_groups(groups, {k: part["value"].tolist()
+                                           for k, part in orders.groupby("key", sort=False)})
     reasons_all = _reasons(invalid_reasons, unplaced_reasons)
     n_invalid = int(invalid_reasons["rows"].sum()) if len(invalid_reasons) else 0
     n_unplaced = int(unplaced_reasons["rows"].sum()) if len(unplaced_reasons) else 0
-    import dask.dataframe as dd
-
     rows = priced.map_partitions(rows_partition, meta=rows_partition(priced._meta))
     public = UNPLACED_COLUMNS
     all_unplaced = dd.concat([invalid_rows, unplaced_rows])[public]

@@ -89,6 +89,7 @@ def test_without_rates_it_prices_with_the_sandbox_on_a_cluster(files, tmp_path, 
                    "--scheduler", dask_cluster.scheduler_address)
     assert done.returncode == 0, done.stderr
     assert "sandbox rate card" in done.stderr and "cluster at tcp://127.0.0.1" in done.stderr
+    assert "100% Completed" in done.stderr and "Completed" not in done.stdout  # distributed's bar, on stderr
     rates = RateCard.for_seed(0).frame()[["mcc", "mnc", "country", "rate"]].assign(currency="GBP")
     est = expected(files, rates)
     pd.testing.assert_frame_equal(read_written(out / "by_operator.csv"), as_text(est.by_operator()), check_dtype=False)
