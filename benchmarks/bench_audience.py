@@ -9,9 +9,10 @@ rest vary their last three digits), written as exports write them (30 % with ``+
 spaces), plus 2 % later copies of earlier numbers and 1 % rows that are not numbers.  Rates: the
 sandbox card (seed 0).  The first N rows are the N-row audience (the first N/1M files).
 
-Each measured run is a child process; the parent samples the resident memory of the child's
-whole process tree (the Dask scheduler and worker processes included) every 50 ms with psutil,
-and keeps the peak.  Runs:
+Each measured run is a child process; the parent samples the memory of the child's whole
+process tree (the Dask scheduler and worker processes included) every 100 ms with psutil --
+the sum of PSS (shared library pages counted once) and the sum of RSS -- and keeps the peaks.
+Runs:
 
 * **Dask**: ``distributed.LocalCluster(n_workers=W, threads_per_worker=1, processes=True)``,
   ``sa.estimate(sa.read_audience(folder), text, rates=...)``: cost, by country, by operator,
@@ -145,22 +146,24 @@ def measure(script: Path, kind: str, data: Path, workers: int, cap_gib: float,
            "--rows-per-partition", str(rows_per_partition or 0)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     root = psutil.Process(proc.pid)
-    peak, capped = 0, False
+    peak, peak_pss, capped = 0, 0, False
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak, capped
+        nonlocal peak, peak_pss, capped
         while not done.is_set():
             try:
                 tree = [root] + root.children(recursive=True)
-                rss = 0
+                rss = pss = 0
                 for p in tree:
                     try:
-                        rss += p.memory_info().rss
+                        info = p.memory_full_info()  # PSS: shared pages counted once over the tree
+                        rss += info.rss
+                        pss += info.pss
                     except psutil.Error:
                         pass
-                peak = max(peak, rss)
-                if rss > cap_gib * 2**30 and not capped:
+                peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+                if pss > cap_gib * 2**30 and not capped:
                     capped = True
                     for p in reversed(tree):
                         try:
@@ -169,14 +172,15 @@ def measure(script: Path, kind: str, data: Path, workers: int, cap_gib: float,
                             pass
             except psutil.Error:
                 pass
-            done.wait(0.05)
+            done.wait(0.1)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
     out, err = proc.communicate()
     done.set()
     thread.join()
-    result = {"kind": kind, "workers": workers, "peak_gib": peak / 2**30, "capped": capped,
+    result = {"kind": kind, "workers": workers, "peak_gib": peak_pss / 2**30, "peak_rss_gib": peak / 2**30,
+              "capped": capped,
               "returncode": proc.returncode}
     lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
     if lines:
@@ -208,19 +212,23 @@ def report(results: list[dict], args: argparse.Namespace, generated_s: float) ->
         f"Audience: generated Parquet, {largest:,} rows in files of {ROWS_PER_FILE:,} "
         f"(generated in {generated_s:.0f} s): 1 % not numbers, 2 % copies of earlier numbers, "
         f"30 % written with `+`, 10 % with spaces; text of 1 SMS part; rates: the sandbox card (seed 0).",
-        "Peak memory: resident memory of the whole process tree (client, scheduler, workers), "
-        "sampled every 50 ms.",
+        "Peak memory: of the whole process tree (client, scheduler, worker processes), sampled every "
+        "100 ms: the sum of PSS (proportional set size: a page shared by several processes -- the "
+        "Python, numpy and Arrow libraries every worker maps -- counted once, split between them), "
+        "i.e. the physical memory the run holds; the sum of RSS (which counts shared pages once per "
+        "process) beside it.",
         "",
-        "| path | rows | workers | seconds | numbers / s | peak memory | expected cost |",
-        "|---|---|---|---|---|---|---|",
+        "| path | rows | workers | seconds | numbers / s | peak memory (PSS) | peak Σ RSS | expected cost |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         rows = r["size"]
         if "seconds" in r:
-            cells = [f"{r['seconds']:.1f}", fmt_rate(r, rows), f"{r['peak_gib']:.2f} GiB", f"{r['expected']} GBP"]
+            cells = [f"{r['seconds']:.1f}", fmt_rate(r, rows), f"{r['peak_gib']:.2f} GiB",
+                     f"{r['peak_rss_gib']:.2f} GiB", f"{r['expected']} GBP"]
         else:
             why = "stopped at the memory cap" if r["capped"] else f"failed: {r.get('error', '?')}"
-            cells = ["-", "-", f"{r['peak_gib']:.2f} GiB ({why})", "-"]
+            cells = ["-", "-", f"{r['peak_gib']:.2f} GiB ({why})", f"{r['peak_rss_gib']:.2f} GiB", "-"]
         name = "Dask (`read_audience` + `sa.estimate`)" if r["kind"] == "dask" else \
             "pandas (`pd.read_parquet` + in-memory `sa.estimate`)"
         lines.append(f"| {name} | {rows:,} | {r['workers'] if r['kind'] == 'dask' else '1 process'} | "

@@ -171,21 +171,31 @@ def prepare_partition(part: pd.DataFrame, phone: Any, template: str | None, sms:
     elif valid.any():
         assert template is not None
         parts[valid] = _template_parts(part.iloc[np.flatnonzero(valid)], template, placeholders(template))
+    pos = (np.int64(number) << _POS_BITS) + np.arange(n, dtype=np.int64)
+    # The shuffle key: the number; a refused row gets a key of its own ("~" + pos: never a
+    # number), so it travels with the rest and every partition has exactly one consumer.
+    key = digits.copy()
+    if not valid.all():
+        key[~valid] = np.char.add("~", pos[~valid].astype(str)).astype(object)
     return pd.DataFrame({
-        "pos": (np.int64(number) << _POS_BITS) + np.arange(n, dtype=np.int64),
+        "pos": pos,
         "label": part.index.to_numpy(),
         "value": _as_text(part[phone]),
         "number": pd.array(digits, dtype="string"),
         "reason": pd.array(reasons, dtype="string"),
         "sms": parts,
+        "key": pd.array(key, dtype="string"),
     })
 
 
 def mark_partition(part: pd.DataFrame) -> pd.DataFrame:
     """A shuffled partition (every copy of its numbers is here) in input order, with ``first``:
-    the row is the first copy of its number -- the recipient; a later one is a duplicate."""
+    the row is the first copy of its number -- the recipient -- and ``again``: a later copy
+    (a duplicate).  Refused rows are neither."""
     part = part.sort_values("pos", kind="stable")
-    return part.assign(first=~part["number"].duplicated().to_numpy(bool))
+    valid = part["reason"].isna().to_numpy(bool)
+    first = ~part["key"].duplicated().to_numpy(bool)
+    return part.assign(first=valid & first, again=valid & ~first)
 
 
 def kept_partition(part: pd.DataFrame) -> pd.DataFrame:
@@ -197,7 +207,7 @@ def duplicates_partition(part: pd.DataFrame) -> pd.DataFrame:
     """A marked partition -> DataFrame[pos, index, value, number, first_index]: every later copy,
     with the label of its number's first copy."""
     first = part["first"].to_numpy(bool)
-    again = part[~first]
+    again = part[part["again"].to_numpy(bool)]
     label_of = pd.Series(part["label"].to_numpy()[first], index=part["number"].to_numpy()[first])
     return pd.DataFrame({"pos": again["pos"].to_numpy(), "index": again["label"].to_numpy(),
                          "value": again["value"].array, "number": again["number"].array,
@@ -271,6 +281,39 @@ def groups_partition(priced: pd.DataFrame) -> pd.DataFrame:
     for c in ("low", "expected", "high"):  # Python ints: the client adds them without a bound
         out[c] = pd.Series([int(v) for v in out[c].tolist()], dtype=object, index=out.index)
     return out[columns]
+
+
+@dataclass(frozen=True)
+class PartitionSummary:
+    """Everything the estimate keeps from one marked partition: small, whatever its size."""
+
+    groups: pd.DataFrame  # groups_partition
+    invalid_reasons: pd.DataFrame  # reasons_partition of the refused rows
+    unplaced_reasons: pd.DataFrame  # ... of the valid numbers the table cannot place
+    unplaced_first: pd.DataFrame  # the first (or every) unplaced row, unplaced_partition columns
+    duplicates_first: pd.DataFrame  # the first later copies
+    problems_first: pd.DataFrame  # recipients whose template cannot be filled (first MAX_LISTED)
+    rows: int
+    numbers: int
+    duplicates: int
+    problems: int
+
+
+def summarise_partition(part: pd.DataFrame, table: RateTable, sample: int | None,
+                        unplaced_sample: int | None) -> PartitionSummary:
+    """One marked partition -> its PartitionSummary: a single task reads each partition once,
+    so no partition waits in memory for a second consumer."""
+    priced = price_partition(part, table)
+    invalid = part[part["reason"].notna().to_numpy(bool)]
+    unplaced_valid = priced[priced["basis"].to_numpy() == 3]
+    problems = priced[priced["sms"].to_numpy() < 0]
+    dups = duplicates_partition(part)
+    unplaced = pd.concat([unplaced_partition(invalid), unplaced_partition(unplaced_valid)], ignore_index=True)
+    return PartitionSummary(
+        groups=groups_partition(priced), invalid_reasons=reasons_partition(invalid),
+        unplaced_reasons=reasons_partition(unplaced_valid), unplaced_first=first_rows(unplaced, unplaced_sample),
+        duplicates_first=first_rows(dups, sample), problems_first=first_rows(problems, MAX_LISTED),
+        rows=len(part), numbers=len(priced), duplicates=len(dups), problems=len(problems))
 
 
 def reasons_partition(frame: pd.DataFrame) -> pd.DataFrame:
@@ -448,9 +491,8 @@ def _prepared(series: "dd.Series", frame: "dd.DataFrame | None", message: Any, w
 
 
 def _shuffled(prepared: "dd.DataFrame", npartitions: int | None) -> "dd.DataFrame":
-    """The valid rows hash-shuffled by number (all copies of a number in one partition), marked."""
-    valid = prepared[prepared["reason"].isnull()][["pos", "label", "value", "number", "sms"]]
-    shuffled = valid.shuffle("number", npartitions=npartitions or prepared.npartitions)
+    """Every row hash-shuffled by its key (all copies of a number in one partition), marked."""
+    shuffled = prepared.shuffle("key", npartitions=npartitions or prepared.npartitions)
     return shuffled.map_partitions(mark_partition, meta=mark_partition(shuffled._meta))
 
 
@@ -462,14 +504,6 @@ def _category_orders() -> dict[str, list[str]]:
     t = load_tables()
     return {"country": list(dict.fromkeys(t.country_names)), "operator": list(dict.fromkeys(t.operators)),
             "mcc": list(dict.fromkeys(t.mccs)), "mnc": list(dict.fromkeys(t.mncs))}
-
-
-def _orders_frame(_: Any, empty: bool = False) -> pd.DataFrame:
-    """``_category_orders`` as DataFrame[key, value] (a Dask collection can carry it)."""
-    orders = {} if empty else _category_orders()
-    keys = [k for k, values in orders.items() for _ in values]
-    return pd.DataFrame({"key": pd.Series(keys, dtype=object),
-                         "value": pd.Series([v for values in orders.values() for v in values], dtype=object)})
 
 
 def _merge_groups(parts: pd.DataFrame, orders: dict[str, list[str]]) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -566,52 +600,48 @@ def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *
 
     >>> est = dask_estimate("audience.parquet", "Hi {first_name}!", rates, column="phone")  # doctest: +SKIP
     """
+    import dask
     import dask.dataframe as dd
 
     table = rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
     series, frame, where = resolve(numbers, column)
     prepared, template = _prepared(series, frame, message, where, default_region)
-    shuffled = _shuffled(prepared, npartitions)
-    priced = shuffled.map_partitions(price_partition, table,
-                                     meta=_priced_meta(shuffled._meta), enforce_metadata=False)
-    dups = shuffled.map_partitions(duplicates_partition, meta=duplicates_partition(shuffled._meta))
-    invalid = prepared[prepared["reason"].notnull()]
+    marked = _shuffled(prepared, npartitions)
+    unplaced_sample = None if keep_unplaced else sample
+    summarise = dask.delayed(summarise_partition, pure=True)
+    summaries = [summarise(part, table, sample, unplaced_sample) for part in marked.to_delayed()]
+    # the numbering tables' category orders come from a worker: the client never loads the tables
+    *summaries, orders = compute(*summaries, dask.delayed(_category_orders, pure=True)(), progress=progress)
+    problems = [s.problems_first for s in summaries if len(s.problems_first)]
+    n_problems = sum(s.problems for s in summaries)
+    if n_problems:
+        _check_texts(pd.concat(problems).sort_values("pos"), n_problems, template)
+    merged, units = _merge_groups(pd.concat([s.groups for s in summaries], ignore_index=True), orders)
+    invalid_reasons = _reasons(*(s.invalid_reasons for s in summaries))
+    unplaced_reasons = _reasons(*(s.unplaced_reasons for s in summaries))
+    n_invalid, n_unplaced = int(invalid_reasons["rows"].sum()), int(unplaced_reasons["rows"].sum())
+    # the lazy frames: computing one runs the pipeline again
+    priced = marked.map_partitions(price_partition, table, meta=_priced_meta(marked._meta), enforce_metadata=False)
+    invalid = marked[marked["reason"].notnull()]
     unplaced_valid = priced[priced["basis"] == 3]
-    problems = priced[priced["sms"] < 0]
-    invalid_rows = invalid.map_partitions(unplaced_partition, meta=unplaced_partition(invalid._meta))
-    unplaced_rows = unplaced_valid.map_partitions(unplaced_partition, meta=unplaced_partition(unplaced_valid._meta))
-    reason_meta = reasons_partition(invalid._meta)
-    (groups, invalid_reasons, unplaced_reasons, invalid_first, unplaced_first, dup_first, problem_first,
-     n_rows, n_numbers, n_dups, n_problems, orders) = compute(
-        priced.map_partitions(groups_partition, meta=groups_partition(priced._meta)),
-        invalid.map_partitions(reasons_partition, meta=reason_meta),
-        unplaced_valid.map_partitions(reasons_partition, meta=reason_meta),
-        invalid_rows.map_partitions(first_rows, None if keep_unplaced else sample, meta=invalid_rows._meta),
-        unplaced_rows.map_partitions(first_rows, None if keep_unplaced else sample, meta=unplaced_rows._meta),
-        dups.map_partitions(first_rows, sample, meta=dups._meta),
-        problems.map_partitions(first_rows, MAX_LISTED, meta=problems._meta),
-        prepared["pos"].count(), priced["pos"].count(), dups["pos"].count(), problems["pos"].count(),
-        # the numbering tables' category orders, from a worker: the client never loads the tables
-        dd.from_map(_orders_frame, [0], meta=_orders_frame(None, empty=True), label="category-orders"),
-        progress=progress)
-    _check_texts(problem_first.sort_values("pos"), int(n_problems), template)
-    merged, units = _merge_groups(groups, {k: part["value"].tolist()
-                                           for k, part in orders.groupby("key", sort=False)})
-    reasons_all = _reasons(invalid_reasons, unplaced_reasons)
-    n_invalid = int(invalid_reasons["rows"].sum()) if len(invalid_reasons) else 0
-    n_unplaced = int(unplaced_reasons["rows"].sum()) if len(unplaced_reasons) else 0
-    rows = priced.map_partitions(rows_partition, meta=rows_partition(priced._meta))
     public = UNPLACED_COLUMNS
-    all_unplaced = dd.concat([invalid_rows, unplaced_rows])[public]
+    all_unplaced = dd.concat([invalid.map_partitions(unplaced_partition, meta=unplaced_partition(invalid._meta)),
+                              unplaced_valid.map_partitions(unplaced_partition,
+                                                            meta=unplaced_partition(unplaced_valid._meta))])[public]
+    dups = marked.map_partitions(duplicates_partition, meta=duplicates_partition(marked._meta))
+    n_rows = sum(s.rows for s in summaries)
+    n_numbers = sum(s.numbers for s in summaries)
+    n_dups = sum(s.duplicates for s in summaries)
+    rows = priced.map_partitions(rows_partition, meta=rows_partition(priced._meta))
     return DaskEstimate(
         message=message,
         rows=rows,
-        unplaced=_sample([invalid_first, unplaced_first], None if keep_unplaced else sample, public),
-        duplicates=_sample([dup_first], sample, ["index", "value", "number", "first_index"]),
+        unplaced=_sample([x.unplaced_first for x in summaries], unplaced_sample, public),
+        duplicates=_sample([x.duplicates_first for x in summaries], sample, ["index", "value", "number", "first_index"]),
         totals=Totals(*(units_to_money(units[k]) for k in ("low", "expected", "high"))),
         currency=table.currency,
         groups=merged,
-        unplaced_reasons=reasons_all,
+        unplaced_reasons=_reasons(invalid_reasons, unplaced_reasons),
         all_unplaced=all_unplaced,
         all_duplicates=dups[["index", "value", "number", "first_index"]],
         counts={"rows": int(n_rows), "numbers": int(n_numbers), "duplicates": int(n_dups),
@@ -622,22 +652,29 @@ def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *
 
 # --- exact quotes: the audience, de-duplicated across partitions ---------------------------
 
+def _recipients_partition(part: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A marked partition -> (recipients [pos, number], duplicates, refused rows [pos, label, value, reason])."""
+    return (kept_partition(part)[["pos", "number"]], duplicates_partition(part),
+            part[part["reason"].notna().to_numpy(bool)][["pos", "label", "value", "reason"]])
+
+
 def dask_recipients(values: Any, *, column: str | None = None, default_region: str | None = None,
                     progress: bool = True) -> "Recipients":
     """``normalize_recipients`` of a Dask audience (``on_invalid="report"``): the unique valid
     numbers in first-seen order (held in memory: they are what the API is asked to price),
     every invalid row and every duplicate -- found across partitions, never from the raw frame
     held whole.  Planning chunks over ``numbers`` gives the in-memory path's chunks exactly."""
+    import dask
+
     from ..recipients import Recipients
 
     series, _, where = resolve(values, column)
     prepared, _ = _prepared(series, None, None, where, default_region)
-    shuffled = _shuffled(prepared, None)
-    kept = shuffled.map_partitions(kept_partition, meta=kept_partition(shuffled._meta))[["pos", "number"]]
-    dups = shuffled.map_partitions(duplicates_partition, meta=duplicates_partition(shuffled._meta))
-    invalid = prepared[prepared["reason"].notnull()][["pos", "label", "value", "reason"]]
-    kept_frame, dup_frame, invalid_frame, n_rows = compute(kept, dups, invalid, prepared["pos"].count(),
-                                                           progress=progress)
+    split = dask.delayed(_recipients_partition, pure=True, nout=3)
+    pieces = [split(part) for part in _shuffled(prepared, None).to_delayed()]
+    done = compute(*pieces, progress=progress)
+    kept_frame, dup_frame, invalid_frame = (pd.concat([p[i] for p in done], ignore_index=True) for i in range(3))
+    n_rows = len(kept_frame) + len(dup_frame) + len(invalid_frame)
     kept_frame = kept_frame.sort_values("pos", kind="stable")
     invalid_frame = invalid_frame.sort_values("pos", kind="stable")
     dup_frame = dup_frame.sort_values("pos", kind="stable")
