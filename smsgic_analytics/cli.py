@@ -1,4 +1,4 @@
-"""The ``smsgic-analytics`` command line: ``sandbox``, ``lab``, ``report``."""
+"""The ``smsgic-analytics`` command line: ``sandbox``, ``lab``, ``report``, ``estimate``."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="smsgic-analytics", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    from . import lab
+    from . import estimate_cli, lab
     from .sandbox.server import add_arguments as add_sandbox_arguments
 
     add_sandbox_arguments(sub.add_parser("sandbox", help="run the local SMSgic server"))
@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_parser("lab", help="JupyterLab on the notebooks, against a local sandbox"),
         sub.add_parser("report", help="execute the notebooks into HTML reports"),
     )
+    estimate_cli.add_arguments(sub.add_parser("estimate", help="offline estimate of an audience file, on Dask"))
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

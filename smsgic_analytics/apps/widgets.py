@@ -23,10 +23,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ..columns import guess_phone_column  # noqa: F401  (re-exported: the apps import it from here)
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _SPLIT = re.compile(r"[\n,;\t]+")
-_PHONE_COLUMN = re.compile(r"phone|number|msisdn|mobile|recipient|tel", re.IGNORECASE)
 TABLE_STYLE = "max-height:22em;overflow:auto"
 
 
@@ -144,15 +144,6 @@ def read_table(name: str, content: bytes) -> pd.DataFrame:
         raise ValueError(f"{name}: no columns found")
     df.index = range(2, len(df) + 2)
     return df
-
-
-def guess_phone_column(columns: Iterable[Any]) -> Any:
-    """The first column whose name looks like a phone number column, else the first column."""
-    columns = list(columns)
-    for column in columns:
-        if _PHONE_COLUMN.search(str(column)):
-            return column
-    return columns[0] if columns else None
 
 
 def upload_files(value: Any) -> list[tuple[str, bytes]]:
