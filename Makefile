@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install chromium test test-fast lab dashboard report bench clean
+.PHONY: install chromium test test-fast lab dashboard report notebooks bench clean
 
 install: $(STAMP)
 
@@ -57,6 +57,10 @@ dashboard: install
 # Executes every notebook headlessly into self-contained HTML under reports/.
 report: install
 	$(BIN)/smsgic-analytics report --notebooks notebooks --out reports
+
+# Re-executes every notebook in place, as nbval will check it (after changing what they show).
+notebooks: install
+	$(BIN)/smsgic-analytics report --notebooks notebooks --in-place
 
 bench: install
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -255,7 +255,7 @@ def report(name: str, texts: pd.Series, result: Race, baseline_note: str) -> dic
     print(f"  segment_counts(): {result.counts:.3f} s; on an object column {result.counts_object:.3f} s")
     print(f"  speed-up: {vs_loop:.1f}x the per-row loop, {vs_map:.1f}x the unique-map")
     print(f"  peak memory: {peak:.1f} MiB (tracemalloc), Arrow pool +{arrow_peak:.1f} MiB")
-    print(f"  routes: " + ", ".join(f"{k} {v:,}" for k, v in way.items()))
+    print("  routes: " + ", ".join(f"{k} {v:,}" for k, v in way.items()))
     print(f"  identical to segments() on every row: {same}")
     print("  mix (encoding/parts: rows):", ", ".join(f"{e}/{s}: {c:,}" for (e, s), c in mix.items()))
     return {

@@ -30,7 +30,9 @@ from .notebook import NotebookSession, notebook_session
 from .phone import normalize_number
 from .pricing.numbering import classify, sample_numbers
 from .pricing.segments import Advice, Segments, advise, segment_counts, segments, smart_encode
-from .pricing.estimate import OfflineEstimate, RateTable, TemplateError, Totals, compare, estimate, fill_template
+from .audience import AudienceError, read_audience
+from .pricing.estimate import (DaskEstimate, OfflineEstimate, RateTable, TemplateError, Totals, compare, estimate,
+                               fill_template)
 from .quote import Quote
 from .recipients import Recipients, normalize_recipients
 from .records import Balance
@@ -84,6 +86,8 @@ __all__ = [
     "segments",
     "smart_encode",
     # estimation
+    "AudienceError",
+    "DaskEstimate",
     "OfflineEstimate",
     "RateTable",
     "TemplateError",
@@ -91,6 +95,7 @@ __all__ = [
     "compare",
     "estimate",
     "fill_template",
+    "read_audience",
     # apps (loaded on first use)
     "DashboardApp",
     "EstimatorApp",

@@ -43,9 +43,15 @@ from .ledger import Ledger, LedgerError, campaign_key
 from .pricing import exact
 from .pricing.segments import segments
 from .quote import Quote
-from .records import Balance
 from .recipients import Recipients, normalize_recipients
-from .sendstate import CREATED, RULED_NOT_SENT, RULED_SENT, InvalidTransitionError, decide
+from .records import Balance
+from .sendstate import (
+    CREATED,
+    RULED_NOT_SENT,
+    RULED_SENT,
+    InvalidTransitionError,
+    decide,
+)
 
 DUPLICATE_WINDOW = timedelta(hours=24)
 # A concatenated SMS has at most 255 parts: the UDH part counter is one octet.

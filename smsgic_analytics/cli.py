@@ -1,4 +1,4 @@
-"""The ``smsgic-analytics`` command line: ``sandbox``, ``lab``, ``report``."""
+"""The ``smsgic-analytics`` command line: ``sandbox``, ``lab``, ``report``, ``estimate``."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ import sys
 
 def parser() -> argparse.ArgumentParser:
     """Every sub-command and its options (``smsgic-analytics <command> --help``)."""
-    from . import lab
+    from . import estimate_cli, lab
     from .sandbox.server import add_arguments as add_sandbox_arguments
 
     root = argparse.ArgumentParser(prog="smsgic-analytics", description=__doc__)
@@ -17,6 +17,7 @@ def parser() -> argparse.ArgumentParser:
         sub.add_parser("lab", help="JupyterLab on the notebooks, against a local sandbox"),
         sub.add_parser("report", help="execute the notebooks into HTML reports"),
     )
+    estimate_cli.add_arguments(sub.add_parser("estimate", help="offline estimate of an audience file, on Dask"))
     return root
 
 

@@ -19,9 +19,9 @@ from typing import Any, Callable, Literal
 
 import pandas as pd
 
+from . import spec
 from .api import Api
 from .campaign import Campaign, SendResult, reconcile, resolve_send
-from . import spec
 from .config import Settings, legacy_account_key
 from .http import CacheInfo, SMSgicSession
 from .ledger import Ledger
@@ -136,10 +136,15 @@ class Client:
         cached, so after a failure a re-run only fetches the chunks that are missing;
         ``cache=False`` reads nothing cached (rates included) and stores nothing.
 
+        ``recipients`` may also be a Dask Series (``sa.read_audience(path)["phone"]``) or an
+        audience file: it is normalised and de-duplicated across its partitions without being
+        loaded whole, and chunked exactly as the same numbers in memory (same cache entries).
+        The quote itself holds one row per priced number (``quote.numbers``).
+
         >>> quote = client.calculate("Sale today!", df["phone"], on_invalid="report")  # doctest: +SKIP
         """
         exact.check_message(message)
-        people = exact.audience(recipients, on_invalid=on_invalid, default_region=default_region)
+        people = exact.audience(recipients, on_invalid=on_invalid, default_region=default_region, progress=progress)
         countries = self.api.rates(refresh=refresh, cache=cache)["country"].cat.categories
         quote = exact.calculate(self.api, message, people, countries=countries,
                                 currency=self.api.currency(fresh=not cache), progress=progress,

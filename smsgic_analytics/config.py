@@ -17,6 +17,9 @@ from . import spec
 ENV_TOKEN = "SMSGIC_TOKEN"
 ENV_BASE_URL = "SMSGIC_BASE_URL"
 ENV_CACHE_DIR = "SMSGIC_CACHE_DIR"
+# The admin token of a local sandbox's test controls: `make lab` gives it to the sandbox and
+# to its notebooks.  Not a Settings field: the client never sends it to the API.
+ENV_SANDBOX_ADMIN_TOKEN = "SMSGIC_SANDBOX_ADMIN_TOKEN"
 
 
 def account_key(token: str | None, base_url: str = spec.BASE_URL) -> str:

@@ -1,8 +1,9 @@
 """Launchers behind `make lab`, `make dashboard` and `make report`.
 
-`lab` starts a sandbox (persistent database under ``--data``) unless a token is given
-(``--token`` or SMSGIC_TOKEN), points SMSGIC_BASE_URL/SMSGIC_TOKEN at it, runs JupyterLab (or
-Voilà) on the notebooks, and stops the sandbox when JupyterLab exits.
+`lab` starts a sandbox (persistent database under ``--data``, test controls on behind a
+fresh admin token) unless a token is given (``--token`` or SMSGIC_TOKEN), points
+SMSGIC_BASE_URL/SMSGIC_TOKEN/SMSGIC_SANDBOX_ADMIN_TOKEN at it, runs JupyterLab (or Voilà) on
+the notebooks, and stops the sandbox when JupyterLab exits.
 
 Where the client's cache and ledger go: with a sandbox it started, ``<data>/cache`` --
 next to the sandbox database they describe (SMSGIC_CACHE_DIR).  The ledger names an account
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -24,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from .config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_TOKEN
+from .config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
 
 DEMO_TOKEN = "demo-token"
 VOILA_PORT = 8866  # Voilà's own default
@@ -44,12 +46,16 @@ def free_port(preferred: int = 8765) -> int:
 
 
 @contextlib.contextmanager
-def sandbox_process(db: Path, token: str = DEMO_TOKEN, port: int | None = None) -> Iterator[str]:
-    """Run ``smsgic-analytics sandbox`` as a child process; yield its URL; stop it on exit."""
+def sandbox_process(db: Path, admin_token: str, token: str = DEMO_TOKEN, port: int | None = None) -> Iterator[str]:
+    """Run ``smsgic-analytics sandbox --controls`` as a child process; yield its URL; stop it on exit.
+
+    The admin token goes through the environment, not the command line (which ``ps`` shows).
+    """
     db.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "smsgic_analytics.cli", "sandbox", "--host", "127.0.0.1",
-           "--port", str(port or free_port()), "--db", str(db), "--token", token]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+           "--port", str(port or free_port()), "--db", str(db), "--token", token, "--controls"]
+    env = {**os.environ, ENV_SANDBOX_ADMIN_TOKEN: admin_token}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -79,11 +85,13 @@ def api_environment(data: Path, token: str | None = None) -> Iterator[dict[str, 
               "(no sandbox started; cache and ledger in the user cache folder or SMSGIC_CACHE_DIR)")
         yield env
         return
-    with sandbox_process(data / "sandbox.sqlite") as url:
+    admin_token = secrets.token_urlsafe(32)
+    with sandbox_process(data / "sandbox.sqlite", admin_token) as url:
         cache = data / CACHE_FOLDER
         print(f"Sandbox serving at {url} (token {DEMO_TOKEN!r}, database {data / 'sandbox.sqlite'}, "
               f"client cache and ledger {cache})")
-        env.update({ENV_BASE_URL: url, ENV_TOKEN: DEMO_TOKEN, ENV_CACHE_DIR: str(cache)})
+        env.update({ENV_BASE_URL: url, ENV_TOKEN: DEMO_TOKEN, ENV_CACHE_DIR: str(cache),
+                    ENV_SANDBOX_ADMIN_TOKEN: admin_token})
         yield env
 
 
@@ -115,10 +123,11 @@ def run_lab(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Execute every notebook against a fresh sandbox into self-contained HTML (see ``report``)."""
+    """Execute every notebook against a fresh sandbox into self-contained HTML (see ``report``),
+    or with ``--in-place`` save each with its new outputs, as nbval will compare them."""
     from nbclient.exceptions import CellExecutionError
 
-    from .report import build_report
+    from .report import build_report, refresh_outputs
 
     out = Path(args.out)
     notebooks = sorted(Path(args.notebooks).glob("*.ipynb"))
@@ -127,12 +136,15 @@ def run_report(args: argparse.Namespace) -> int:
         return 1
     for nb in notebooks:
         try:
-            path = build_report(nb, out)
+            if args.in_place:
+                refresh_outputs(nb)
+            else:
+                print(f"{nb} -> {build_report(nb, out)}")
         except CellExecutionError as exc:
             print(f"{nb}: a cell failed:\n{exc}", file=sys.stderr)
             return 1
-        print(f"{nb} -> {path}")
-    print(f"{len(notebooks)} reports in {out}/")
+    print(f"{len(notebooks)} notebooks re-executed in place" if args.in_place else
+          f"{len(notebooks)} reports in {out}/")
     return 0
 
 
@@ -155,4 +167,6 @@ def add_arguments(lab: argparse.ArgumentParser, report: argparse.ArgumentParser)
     lab.set_defaults(func=run_lab)
     report.add_argument("--notebooks", default="notebooks")
     report.add_argument("--out", default="reports")
+    report.add_argument("--in-place", action="store_true",
+                        help="save each notebook with its new outputs instead of writing HTML (make notebooks)")
     report.set_defaults(func=run_report)

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import re
+import secrets
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -40,7 +41,6 @@ from .dates import as_utc, format_scheduled_at, parse_scheduled_at
 from .errors import DuplicateSendError, ValidationError
 from .money import is_missing, parse_money
 from .sendstate import (
-    ABSENT,
     ANSWERED,
     CREATED,
     FAILED,
@@ -50,7 +50,6 @@ from .sendstate import (
     PENDING,
     RECONCILED,
     REFUSED,
-    RULED_NOT_SENT,
     RULED_SENT,
     SPENT_STATES,
     STATES,
@@ -65,10 +64,11 @@ LEDGER_FILENAME = "ledger.sqlite"
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the other notebook's transaction
 FINGERPRINT_SEARCH = 3600  # seconds after now searched for a free scheduled_at
-# An immediate send is scheduled 1-30 s ahead, at an offset drawn from the campaign (its
-# recipients): two ledgers (two machines) sending the same text to different audiences in the
-# same second pick different seconds 29 times in 30, so their sendings can be told apart.
-FINGERPRINT_SPREAD = 30
+# Each ledger file draws a lane, 0-29, once; an immediate send is scheduled at the first free
+# second after now whose epoch value is in that lane (mod 30): 1-30 s ahead.  Two ledgers in
+# different lanes (two notebooks or machines on one account: 29 pairs in 30) can never pick the
+# same second, however their clocks and sends interleave, so their sendings can be told apart.
+LANES = 30
 
 # An account is a 16-hex-digit hash (or "anonymous"); anything else may be a raw token.
 _ACCOUNT_RE = re.compile(r"^(?:[0-9a-f]{16}|anonymous)$")
@@ -119,6 +119,10 @@ CREATE TABLE IF NOT EXISTS sends (
 );
 CREATE INDEX IF NOT EXISTS sends_campaign ON sends(account, campaign_key, created_at);
 CREATE INDEX IF NOT EXISTS sends_state ON sends(account, state);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS balance_snapshots (
     id INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
@@ -130,7 +134,8 @@ CREATE INDEX IF NOT EXISTS balance_account ON balance_snapshots(account, taken_a
 """
 # Schema upgrades, each from the version before it: an older file is upgraded in place, its rows kept.
 _MIGRATIONS = {
-    # 2: the client chooses every send's scheduled_at (the fingerprint) and says when it did.
+    # 2: the client chooses every send's scheduled_at (the fingerprint) and says when it did;
+    #    the file's fingerprint lane lives in the (new) meta table.
     2: ["ALTER TABLE sends ADD COLUMN auto_schedule INTEGER NOT NULL DEFAULT 0"],
 }
 
@@ -203,17 +208,23 @@ class Ledger:
     """Quotes, sends and balance snapshots of one or more accounts in one SQLite file.
 
     ``clock`` (returns an aware datetime) exists so that the duplicate window can be tested
-    without sleeping.
+    without sleeping.  ``lane`` (0-29) sets the fingerprint lane of a new file (default: drawn
+    at random, once, and kept in the file): notebooks fix it so their outputs repeat.
 
     >>> ledger = Ledger.for_settings(settings)                         # doctest: +SKIP
     >>> qid = ledger.record_quote(settings.account, text, numbers, quote)  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None,
+                 lane: int | None = None) -> None:
         self.path = Path(path)
         self._clock = clock or (lambda: datetime.now(UTC))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._create_schema()
+        if lane is not None and not (isinstance(lane, int) and 0 <= lane < LANES):
+            raise ValueError(f"lane: must be an integer 0-{LANES - 1}, got {lane!r}")
+        self._create_schema(lane)
+        with self._connect() as conn:
+            self.lane = int(conn.execute("SELECT value FROM meta WHERE key = 'lane'").fetchone()[0])
 
     @classmethod
     def for_settings(cls, settings: Any, **kw: Any) -> "Ledger":
@@ -251,7 +262,7 @@ class Ledger:
                 raise
             conn.execute("COMMIT")
 
-    def _create_schema(self) -> None:
+    def _create_schema(self, lane: int | None) -> None:
         with self._connect() as conn:
             mode = _switch_to_wal(conn)
             if mode != "wal":
@@ -273,6 +284,8 @@ class Ledger:
                         conn.execute(statement)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('lane', ?)",
+                         (str(secrets.randbelow(LANES) if lane is None else lane),))
 
     def schema_version(self) -> int:
         """The file's ``PRAGMA user_version``."""
@@ -361,8 +374,8 @@ class Ledger:
         ``duplicate_window`` is None (allow_duplicate) -- a live one within the window.
 
         The returned ``scheduled_at`` is the send's fingerprint (see ``sendstate``): the one
-        asked for, or for "now" (None) a whole second 1-30 s ahead (``FINGERPRINT_SPREAD``) that
-        no other live send of this account and text uses.  An asked-for second that another live send of the same
+        asked for, or for "now" (None) the first whole second after now in this ledger's lane
+        (1-30 s ahead, see ``LANES``) that no other live send of this account and text uses.  An asked-for second that another live send of the same
         text already uses is refused (``ValidationError`` naming the next free second).
         """
         _check_account(account)
@@ -383,7 +396,7 @@ class Ledger:
                     raise ValueError(f"quote_id: no quote {quote_id} recorded for this account")
                 message = row["message"]
             self._guard(conn, account, campaign_key, duplicate_window)
-            fingerprint = self._fingerprint(conn, account, message, asked, campaign_key)
+            fingerprint = self._fingerprint(conn, account, message, asked)
             cur = conn.execute(
                 "INSERT INTO sends (account, created_at, campaign_key, quote_id, sender, scheduled_at,"
                 " type, recipients, state, auto_schedule) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -392,8 +405,7 @@ class Ledger:
             )
             return int(cur.lastrowid), fingerprint
 
-    def _fingerprint(self, conn: sqlite3.Connection, account: str, message: str | None, asked: str | None,
-                     key: str) -> str:
+    def _fingerprint(self, conn: sqlite3.Connection, account: str, message: str | None, asked: str | None) -> str:
         """A scheduled_at no other live send of this account and text uses (see ``claim_send``)."""
         taken = {r[0] for r in conn.execute(
             "SELECT s.scheduled_at FROM sends s JOIN quotes q ON q.id = s.quote_id WHERE s.account = ?"
@@ -402,12 +414,12 @@ class Ledger:
         if asked is not None:
             if asked not in taken:
                 return asked
-            start = parse_scheduled_at(asked)
+            start, step = parse_scheduled_at(asked) + timedelta(seconds=1), 1
         else:
-            spread = int(_sha256(key)[:8], 16) % FINGERPRINT_SPREAD
-            start = self.now().replace(microsecond=0) + timedelta(seconds=1 + spread)
-        for step in range(FINGERPRINT_SEARCH):
-            candidate = (start + timedelta(seconds=step)).strftime(spec.SCHEDULED_AT_FORMAT)
+            after = int(self.now().timestamp()) + 1
+            start, step = datetime.fromtimestamp(after + (self.lane - after) % LANES, UTC), LANES
+        for n in range(FINGERPRINT_SEARCH // step):
+            candidate = (start + timedelta(seconds=n * step)).strftime(spec.SCHEDULED_AT_FORMAT)
             if candidate not in taken:
                 break
         else:  # pragma: no cover - an hour of same-text sends, one per second

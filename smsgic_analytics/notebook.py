@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from .client import Client, connect
-from .config import ENV_TOKEN
+from .config import ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
 from .ledger import Ledger
 
 if TYPE_CHECKING:
@@ -201,7 +201,9 @@ def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figure
 def _local_sandbox(base_url: str) -> "SandboxControl | None":
     """Controls for a sandbox on this machine (the one ``make lab`` starts), else None.
 
-    Only loopback URLs are asked, so a real API is never probed for test endpoints.
+    Only loopback URLs are asked, so a real API is never probed for test endpoints.  The
+    admin token is SMSGIC_SANDBOX_ADMIN_TOKEN (``make lab`` sets it), or the one of a
+    sandbox this process serves; without either the controls refuse and this is None.
     """
     from urllib.parse import urlparse
 
@@ -209,7 +211,7 @@ def _local_sandbox(base_url: str) -> "SandboxControl | None":
         return None
     from .sandbox import SandboxControl, SandboxControlError
 
-    control = SandboxControl(base_url)
+    control = SandboxControl(base_url, admin_token=os.environ.get(ENV_SANDBOX_ADMIN_TOKEN))
     try:
         control.now()
     except (SandboxControlError, OSError, ValueError, KeyError):

@@ -46,7 +46,7 @@ import phonenumbers
 
 from . import spec
 
-MIN_DIGITS, MAX_DIGITS = 8, 20
+MIN_DIGITS, MAX_DIGITS = spec.RECIPIENT_MIN_DIGITS, spec.RECIPIENT_MAX_DIGITS
 
 # Reasons (one home each; tests and apps read them from here).
 MISSING = "missing value"
@@ -199,8 +199,11 @@ def normalize_numbers(values: Sequence[Any] | pd.Series | np.ndarray,
 def _normalize_chunk(items: list[Any], region: str | None, digits: np.ndarray, reasons: np.ndarray) -> None:
     """Fill ``digits``/``reasons`` (views) for one block of values."""
     n = len(items)
-    text = [v if type(v) is str else "" for v in items]
-    exact = np.fromiter((type(v) is not str for v in items), dtype=bool, count=n)
+    if set(map(type, items)) <= {str}:  # the usual column: all text, one C-speed pass to know it
+        text, exact = items, np.zeros(n, dtype=bool)
+    else:
+        text = [v if type(v) is str else "" for v in items]
+        exact = np.fromiter((type(v) is not str for v in items), dtype=bool, count=n)
     for i in np.flatnonzero(exact).tolist():
         value = items[i]
         if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and value >= 0:
@@ -219,7 +222,10 @@ def _normalize_chunk(items: list[Any], region: str | None, digits: np.ndarray, r
     exact |= _ONE_BY_ONE[m].any(axis=1) | ((m[:, :-2] == ord("(")) & (m[:, 1:-1] == _ZERO)
                                           & (m[:, 2:] == ord(")"))).any(axis=1)
     m[exact] = 0
-    m = _pack(m, _STRIP[m])
+    strip = _STRIP[m]
+    changed = strip.any(axis=1)
+    m = _pack(m, strip)
+    del strip
     plus = m == _PLUS
     lead_plus = plus[:, 0]
     # A '+' anywhere but first, or none left after it: the exact path words the reason.
@@ -227,6 +233,7 @@ def _normalize_chunk(items: list[Any], region: str | None, digits: np.ndarray, r
     m = _shift(m, lead_plus, 1)
     zz = ~lead_plus & (m[:, 0] == _ZERO) & (m[:, 1] == _ZERO)
     m = _shift(m, zz, 2)
+    changed |= lead_plus | zz
     present = m != 0
     length = present.sum(axis=1)
     non_digit = (present & ((m < _ZERO) | (m > _NINE))).any(axis=1)
@@ -239,7 +246,11 @@ def _normalize_chunk(items: list[Any], region: str | None, digits: np.ndarray, r
     for i in np.flatnonzero(fast & ((length < MIN_DIGITS) | (length > MAX_DIGITS))).tolist():
         reasons[i] = _too_short_or_long(int(length[i]))
         fast[i] = False
-    rows = np.flatnonzero(fast)
+    # Text that was digits already is its own answer; only rewritten rows are decoded back.
+    same = np.flatnonzero(fast & ~changed)
+    if len(same):
+        digits[same] = np.asarray(text, dtype=object)[same]
+    rows = np.flatnonzero(fast & changed)
     if len(rows):
         digits[rows] = m[rows].view(f"S{m.shape[1]}").ravel().astype(f"<U{m.shape[1]}").astype(object)
     for i in np.flatnonzero(exact).tolist():

@@ -22,7 +22,7 @@ from jinja2 import DictLoader
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
-from .config import ENV_BASE_URL, ENV_TOKEN
+from .config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
 from .notebook import ENV_REPORT
 
 TIMEOUT = 600  # seconds per cell; a notebook takes well under a minute
@@ -40,11 +40,31 @@ APP_NOTE = ("<div class='smsgic-static-app' style='padding:0.5em 1em;border:1px 
             "(<code>make lab</code>) to use it.</div>")
 
 
+def notebook_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The kernel's environment as nbval sees it: no token, server, cache folder or admin token,
+    so every notebook starts its own in-process sandbox (fixed seed, frozen clock)."""
+    away = (ENV_TOKEN, ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_REPORT)
+    return {k: v for k, v in (os.environ if base is None else base).items() if k not in away}
+
+
 def report_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The kernel's environment: no token (so the notebooks start their own sandbox), report mode on."""
-    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in (ENV_TOKEN, ENV_BASE_URL)}
+    """The kernel's environment for a report: the notebooks' own sandbox, report mode on."""
+    env = notebook_environment(base)
     env[ENV_REPORT] = "1"
     return env
+
+
+def execute(notebook: Path, env: dict[str, str], timeout: int = TIMEOUT) -> nbformat.NotebookNode:
+    """``notebook`` run top to bottom in a fresh kernel (in its own folder); widget state kept."""
+    nb = nbformat.read(notebook, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(notebook.parent)}}).execute(env=env)
+    return nb
+
+
+def refresh_outputs(notebook: Path, timeout: int = TIMEOUT) -> None:
+    """Re-execute ``notebook`` as nbval will and save it with the new outputs (``make notebooks``)."""
+    nbformat.write(execute(notebook, notebook_environment(), timeout), notebook)
 
 
 def exporter() -> HTMLExporter:
@@ -70,11 +90,7 @@ def build_report(notebook: Path, out_dir: Path, timeout: int = TIMEOUT) -> Path:
 
     A cell that raises stops the report with nbclient's ``CellExecutionError`` naming it.
     """
-    nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(notebook.parent)}})
-    client.execute(env=report_environment())
-    static = static_apps(nb)
+    static = static_apps(execute(notebook, report_environment(), timeout))
     body, _ = exporter().from_notebook_node(static, resources={"metadata": {"name": notebook.stem}})
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{notebook.stem}.html"

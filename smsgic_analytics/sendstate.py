@@ -56,8 +56,11 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (UNKNOWN, RULED_NOT_SENT): FAILED,
 }
 
-# A sending's created_at is the server's clock, a send's created_at ours: allow this much skew.
+# A sending's created_at is the server's clock, a send's created_at ours: allow this much skew
+# when proving a sending is a send's own.  Absence is judged over a day before the send, so a
+# clock that is further off makes reconcile ask a person, never declare a send absent.
 CLOCK_SKEW = timedelta(minutes=5)
+LOOKBACK = timedelta(hours=24)
 
 
 class InvalidTransitionError(ValueError):
@@ -112,17 +115,16 @@ def decide(send: SendFacts, sendings: pd.DataFrame, *, now: datetime, in_flight:
     if send.message is None or send.sms_count is None:
         return Verdict(None, note="no quote recorded for this send: its text and SMS count are unknown, so no "
                                   "sending can be matched to it; a person must decide (resolve_send)")
-    taken = set(int(i) for i in linked)
-    start = pd.Timestamp(send.created_at) - pd.Timedelta(skew)
-    end = pd.Timestamp(send.created_at) + pd.Timedelta(in_flight) + pd.Timedelta(skew)
-    window = sendings[(sendings["created_at"] >= start) & (sendings["created_at"] <= end)
-                      & ~sendings["id"].isin(list(taken))] if len(sendings) else sendings
-    same_text = window[window["text"] == send.message] if len(window) else window
+    sent = pd.Timestamp(send.created_at)
+    free = sendings[~sendings["id"].isin([int(i) for i in linked])] if len(sendings) else sendings
+    same_text = free[(free["text"] == send.message) & (free["created_at"] >= sent - pd.Timedelta(LOOKBACK))] \
+        if len(free) else free
+    own = same_text.iloc[0:0]
     if send.scheduled_at is not None and len(same_text):
         own = same_text[(same_text["total_sms"] == int(send.sms_count))
-                        & (same_text["scheduled_at"] == pd.Timestamp(send.scheduled_at))]
-    else:
-        own = same_text.iloc[0:0]
+                        & (same_text["scheduled_at"] == pd.Timestamp(send.scheduled_at))
+                        & (same_text["created_at"] >= sent - pd.Timedelta(skew))
+                        & (same_text["created_at"] <= sent + pd.Timedelta(in_flight) + pd.Timedelta(skew))]
     if len(own) == 1:
         sid = int(own["id"].iloc[0])
         return Verdict(FOUND, sending_id=sid, note=f"found on the server: sending {sid} has this send's text, "
@@ -140,9 +142,9 @@ def decide(send: SendFacts, sendings: pd.DataFrame, *, now: datetime, in_flight:
     if len(same_text):
         ids = _ids(same_text)
         return Verdict(None, candidates=ids, note=f"not found by its fingerprint, but sending(s) "
-                                                  f"{', '.join(map(str, ids))} with the same text appeared meanwhile "
-                                                  "(another notebook or machine?): a person must decide "
-                                                  "(resolve_send)")
+                                                  f"{', '.join(map(str, ids))} with the same text are on the server "
+                                                  "and belong to no send of this ledger (another notebook or "
+                                                  "machine?): a person must decide (resolve_send)")
     return Verdict(ABSENT, note="not on the server, and the request can no longer be in flight: it was never "
                                 "created, safe to send again")
 

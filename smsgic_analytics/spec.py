@@ -22,7 +22,8 @@ SENDING = "/sendings/{id}"
 # Documented limits and formats.
 CALCULATE_PER_MINUTE = 3000
 # PCRE's \d (no /u flag) is ASCII 0-9 only: re.ASCII keeps "٣" and other digits out.
-RECIPIENT_RE = re.compile(r"^\d{8,20}$", re.ASCII)
+RECIPIENT_MIN_DIGITS, RECIPIENT_MAX_DIGITS = 8, 20
+RECIPIENT_RE = re.compile(rf"^\d{{{RECIPIENT_MIN_DIGITS},{RECIPIENT_MAX_DIGITS}}}$", re.ASCII)
 MCC_RE = re.compile(r"^\d{3}$", re.ASCII)
 MNC_RE = re.compile(r"^(\d{0,3}|null)$", re.ASCII)
 SCHEDULED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"  # PHP's Y-m-d H:i:s; naive, treated as UTC here
@@ -69,6 +70,12 @@ MSG_RECIPIENTS_ARRAY = "The recipients must be an array."
 MSG_COUNTRY_ID_INVALID = "The selected country id is invalid."
 MSG_ROUTE_NOT_FOUND = "The route {path} could not be found."
 MSG_METHOD_NOT_ALLOWED = "The {method} method is not supported for route {path}. Supported methods: {allowed}."
+# Request limits of the sandbox (smsgic_analytics/sandbox/limits.py), in Laravel's words:
+# PostTooLargeException's 413 text, and the `max` rule's text for strings.
+MSG_POST_TOO_LARGE = "The POST data is too large."
+MSG_HEADERS_TOO_LARGE = "Request Header Fields Too Large"  # 431's reason phrase, as in a bare HttpException
+MSG_JSON_TOO_DEEP = "The {attribute} must not be nested more than {depth} levels deep."
+MSG_MESSAGE_TOO_LONG = "The message must not be greater than {max} characters."
 
 # POST /sendings accepts "Title of default or your account sender approved": the documented
 # example sends sender "INFO", which no account lists under /senders, and succeeds.  So

@@ -14,6 +14,10 @@
                     builds a real ``Client`` on the session sandbox (or ``url``) with its own
                     SQLite cache in ``cache_dir`` (a temporary folder) and a short backoff,
                     closed after the test.
+* ``dask_cluster``  (session) a real ``distributed.LocalCluster``: two worker processes, one
+                    thread each, no dashboard.  No Client is made the default here: a test
+                    connects one (``distributed.Client(dask_cluster)``) for as long as it
+                    needs it, so other tests keep Dask's local scheduler.
 
 State on the session sandbox is shared: tests must not assume a balance or history they
 did not create (use ``fresh_token``).
@@ -105,3 +109,14 @@ def make_client(sandbox_url: str, cache_dir: Path) -> Iterator[Callable[..., sa.
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[Any]:
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        yield cluster
+    finally:
+        cluster.close()

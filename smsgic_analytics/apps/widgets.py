@@ -22,12 +22,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ..columns import guess_phone_column  # noqa: F401  (re-exported: the apps import it from here)
 from ..tables import PERCENT, prepare
-
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _SPLIT = re.compile(r"[\n,;\t]+")
-_PHONE_COLUMN = re.compile(r"phone|number|msisdn|mobile|recipient|tel", re.IGNORECASE)
 TABLE_STYLE = "max-height:22em;overflow:auto;max-width:100%"
 # Cells are padded: in an ipywidgets HTML output no notebook stylesheet separates the columns.
 _CELL = "padding:2px 10px;line-height:1.3"
@@ -148,15 +147,6 @@ def read_table(name: str, content: bytes) -> pd.DataFrame:
         raise ValueError(f"{name}: no columns found")
     df.index = range(2, len(df) + 2)
     return df
-
-
-def guess_phone_column(columns: Iterable[Any]) -> Any:
-    """The first column whose name looks like a phone number column, else the first column."""
-    columns = list(columns)
-    for column in columns:
-        if _PHONE_COLUMN.search(str(column)):
-            return column
-    return columns[0] if columns else None
 
 
 def upload_files(value: Any) -> list[tuple[str, bytes]]:

@@ -21,6 +21,7 @@ from ..api import Api
 from ..errors import SMSgicError, ValidationError
 from ..quote import Quote
 from ..recipients import Recipients, normalize_recipients
+from .distributed import is_lazy_audience
 
 CHUNK_SIZE = 1000
 MAX_WORKERS = 8
@@ -34,9 +35,23 @@ def check_message(message: Any) -> str:
 
 
 def audience(recipients: Any, *, on_invalid: Literal["raise", "report"] = "raise",
-             default_region: str | None = None) -> Recipients:
-    """Normalised, de-duplicated recipients; none left is the documented 'recipients not sent' refusal."""
-    people = normalize_recipients(recipients, on_invalid=on_invalid, default_region=default_region)
+             default_region: str | None = None, progress: bool = False) -> Recipients:
+    """Normalised, de-duplicated recipients; none left is the documented 'recipients not sent' refusal.
+
+    A Dask Series (or an audience file) is normalised and de-duplicated partition by
+    partition (``pricing.distributed.dask_recipients``): only its unique valid numbers, the
+    invalid rows and the duplicates come back, never the raw frame; ``progress`` shows that pass.
+    """
+    if is_lazy_audience(recipients):
+        if on_invalid not in ("raise", "report"):
+            raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
+        from .distributed import dask_recipients
+
+        people = dask_recipients(recipients, default_region=default_region, progress=progress)
+        if on_invalid == "raise":
+            people.raise_for_invalid()
+    else:
+        people = normalize_recipients(recipients, on_invalid=on_invalid, default_region=default_region)
     if not people.numbers:
         raise ValidationError(f"{spec.MSG_MISSING_RECIPIENTS} ({people.summary()})",
                               field_errors={"recipients": [spec.MSG_MISSING_RECIPIENTS]})

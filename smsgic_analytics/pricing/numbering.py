@@ -143,7 +143,7 @@ _CHUNK = 1 << 18  # rows per vectorised pass: bounds the temporary arrays' memor
 
 
 def classify(numbers: pd.Series | Sequence[Any], exact: bool = False,
-             default_region: str | None = None) -> pd.DataFrame:
+             default_region: str | None = None, *, normalized: bool = False) -> pd.DataFrame:
     """Place every number offline: DataFrame[number, valid, region, country, operator, mcc, mnc, reason].
 
     One row per input, same order (and the Series' index); numbers that cannot be placed are
@@ -151,6 +151,8 @@ def classify(numbers: pd.Series | Sequence[Any], exact: bool = False,
     is not a phone number at all (missing where it is one).  ``exact=True`` asks phonenumbers
     about every number instead of the compiled tables (same answers, slower).
     ``default_region`` reads national numbers (leading 0) as that region's.
+    ``normalized=True``: the numbers are already ``normalize_numbers`` digits (the pricing
+    kernels pass recipients), so they are not normalised a second time.
 
     >>> classify(["+371 2001 2345", "garbage"])[["number", "valid", "region", "country"]]
             number  valid region country
@@ -158,8 +160,12 @@ def classify(numbers: pd.Series | Sequence[Any], exact: bool = False,
     1         <NA>  False   <NA>    <NA>
     """
     index = numbers.index if isinstance(numbers, pd.Series) else None
-    digits, reasons = normalize_numbers(numbers if isinstance(numbers, pd.Series) else list(numbers),
-                                        default_region)
+    if normalized:
+        digits = np.array(list(numbers), dtype=object)
+        reasons = np.full(len(digits), None, dtype=object)
+    else:
+        digits, reasons = normalize_numbers(numbers if isinstance(numbers, pd.Series) else list(numbers),
+                                            default_region)
     t = load_tables()
     n = len(digits)
     valid = np.zeros(n, dtype=bool)
@@ -188,9 +194,9 @@ def _digit_matrix(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(MAX_DIGITS, n) uint8 digits, ``_PAD`` after each number's end, and each number's length
     (0 for a refused row).  Normalised numbers are 8-20 ASCII digits: MAX_DIGITS holds them all."""
     text = ["" if d is None else d for d in digits.tolist()]
-    codes = np.array(text, dtype=f"<U{MAX_DIGITS}").view(np.uint32).reshape(len(text), MAX_DIGITS)
+    codes = np.array(text, dtype=f"S{MAX_DIGITS}").view(np.uint8).reshape(len(text), MAX_DIGITS)
     present = codes != 0
-    matrix = np.where(present, codes - 48, _PAD).astype(np.uint8).T
+    matrix = np.where(present, codes - np.uint8(48), np.uint8(_PAD)).T
     return np.ascontiguousarray(matrix), present.sum(axis=1)
 
 

@@ -35,8 +35,8 @@ import pandas as pd
 from .. import spec
 from ..display import summary_table, warn
 from ..errors import ValidationError
-from ..recipients import normalize_recipients
 from ..money import format_money, units_to_money
+from ..recipients import normalize_recipients
 from ..tables import readable
 from .numbering import classify
 from .rate_table import RateTable
@@ -103,8 +103,7 @@ class OfflineEstimate:
         out["sms"] = out["sms"].astype("int64")
         for column in _MONEY:  # an object column of Decimals sums exactly; keep them Decimal
             out[column] = out[column].astype(object)
-        return out.sort_values(["expected"] + keys, ascending=[False] + [True] * len(keys),
-                               key=lambda s: s.map(float) if s.name in _MONEY else s).reset_index(drop=True)
+        return order_summary(out, keys)
 
     def by_country(self) -> pd.DataFrame:
         """DataFrame[country, numbers, sms, low, expected, high, operator_rate, country_default,
@@ -138,6 +137,37 @@ class OfflineEstimate:
                 f"{summary_table(lines)}<p>Top countries</p>{top.to_html(index=False)}</div>")
 
 
+def order_summary(out: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Summary rows biggest first: expected cost descending, then the keys ascending (a
+    categorical key sorts in its categories' order, missing last)."""
+    return out.sort_values(["expected"] + keys, ascending=[False] + [True] * len(keys),
+                           key=lambda s: s.map(float) if s.name in _MONEY else s).reset_index(drop=True)
+
+
+class Priced(NamedTuple):
+    """Numbers placed and priced by ``price_numbers``: one entry per number, in order."""
+
+    placed: pd.DataFrame  # classify() of the numbers: number, valid, region, country, operator, mcc, mnc, reason
+    basis: np.ndarray  # int8 index into BASES
+    rates: np.ndarray  # [3, n] int64 low / expected / high rate units (-1: unplaced)
+    reasons: dict[int, str]  # position -> why the number is unplaced
+
+
+def price_numbers(numbers: Sequence[str], table: RateTable) -> Priced:
+    """Place normalised numbers (``classify``) and price them from ``table``: the per-number
+    kernel both the in-memory estimate and the Dask one (``pricing.distributed``) run."""
+    placed = classify(list(numbers), normalized=True)  # recipients are normalised already
+    basis, rates, reasons = _price(placed, table)
+    return Priced(placed, basis, rates, reasons)
+
+
+def message_segments(message: str) -> int:
+    """SMS parts of one text for every recipient; an empty text is the API's 'message not sent'."""
+    if message == "":
+        raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+    return segments(message).segments
+
+
 def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rates: pd.DataFrame | RateTable,
                      data: pd.DataFrame | None = None, *, default_region: str | None = None) -> OfflineEstimate:
     """Price ``message`` to ``numbers`` from ``rates`` (see the module docstring).
@@ -158,8 +188,7 @@ def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rat
     positions = [i for i in range(len(values)) if i not in skipped]
     assert len(positions) == len(people.numbers)  # normalize_recipients keeps first-seen order
     sms = _sms(message, data, people.numbers, positions, len(values), default_region)
-    placed = classify(list(people.numbers))
-    basis, unit_rates, reasons = _price(placed, table)
+    placed, basis, unit_rates, reasons = price_numbers(people.numbers, table)
     rows = _rows(placed, sms, basis, unit_rates)
     totals = Totals(*(units_to_money(int((unit_rates[k] * sms)[basis < 3].sum())) for k in range(3)))
     text = message if isinstance(message, str) else None
@@ -191,9 +220,7 @@ def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions
         texts = fill_template(message, align(data, kept, positions, size=size, default_region=default_region)
                               ).reset_index(drop=True)
     elif isinstance(message, str):
-        if message == "":
-            raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
-        return np.full(n, segments(message).segments, dtype=np.int64)
+        return np.full(n, message_segments(message), dtype=np.int64)
     else:
         per_row = message if isinstance(message, pd.Series) else pd.Series(list(message), dtype=object)
         if len(per_row) != size:
@@ -208,19 +235,36 @@ def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions
 
 def _price(placed: pd.DataFrame, table: RateTable) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """(basis code per row, [3, rows] low/expected/high rate units (-1: none), reason per unplaced row)."""
-    keys = placed[_CLASS_COLUMNS].astype(object)
-    keys = keys.where(keys.notna(), None)
-    if len(keys):
-        codes, classes = pd.MultiIndex.from_frame(keys).factorize()
-        classes = list(classes)
-    else:
-        codes, classes = np.zeros(0, dtype=np.int64), []
+    codes, classes = _classes(placed[_CLASS_COLUMNS])
     # MultiIndex turns missing values into NaN: anything but text is missing
     priced = [_price_class(table, *(v if isinstance(v, str) else None for v in c)) for c in classes]
     basis = np.array([p[0] for p in priced], dtype=np.int8)[codes] if priced else np.zeros(0, np.int8)
     rates = np.array([p[1] for p in priced], dtype=np.int64).T[:, codes] if priced else np.zeros((3, 0), np.int64)
     reasons = {i: priced[codes[i]][2] for i in np.flatnonzero(basis == 3).tolist()}
     return basis, rates, reasons
+
+
+def _classes(keys: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """(class index per row, the distinct (region, country, mcc, mnc) classes; missing -> None).
+
+    classify's columns are categoricals: their integer codes are combined and made unique
+    with numpy (a MultiIndex over the values costs seconds per million rows); any other
+    columns go through that MultiIndex."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64), []
+    columns = [keys[c] for c in keys.columns]
+    if all(isinstance(c.dtype, pd.CategoricalDtype) for c in columns):
+        sizes = [len(c.cat.categories) + 1 for c in columns]
+        if float(np.prod(sizes, dtype=np.float64)) < 2**62:
+            flat = np.ravel_multi_index([c.cat.codes.to_numpy(np.int64) + 1 for c in columns], sizes)
+            distinct, codes = np.unique(flat, return_inverse=True)
+            parts = np.unravel_index(distinct, sizes)
+            cats = [[None] + c.cat.categories.astype(object).tolist() for c in columns]
+            classes = [tuple(cats[j][int(parts[j][k])] for j in range(len(columns))) for k in range(len(distinct))]
+            return codes.reshape(-1), classes
+    values = keys.astype(object)
+    codes, found = pd.MultiIndex.from_frame(values.where(values.notna(), None)).factorize()
+    return codes, list(found)
 
 
 def _price_class(table: RateTable, region: str | None, country: str | None, mcc: str | None,

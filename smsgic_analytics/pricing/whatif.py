@@ -26,7 +26,7 @@ import pandas as pd
 from .. import spec
 from ..errors import ValidationError
 from ..money import PLACES as RATE_PLACES
-from ..money import units_to_money
+from ..money import parse_money, units_to_money
 from .segments import segment_counts, segments
 from .templates import MAX_LISTED, align, fill_template
 
@@ -113,8 +113,8 @@ def _rate_units(rates: pd.Series) -> tuple[np.ndarray, int, list[int]]:
         raise ValueError(f"quote.numbers row {row!r}: rate is missing")
     decimals = []
     for value in np.asarray(uniques, dtype=object).tolist():
-        rate = value if isinstance(value, Decimal) else Decimal(str(value))
-        if not rate.is_finite() or rate < 0:
+        rate = parse_money(value, "quote.numbers: rate")
+        if rate < 0:
             raise ValueError(f"quote.numbers: rate {value!r} is not a finite amount >= 0")
         decimals.append(rate)
     places = max([RATE_PLACES] + [-int(r.as_tuple().exponent) for r in decimals])

@@ -1,11 +1,15 @@
 """Test controls under ``/__sandbox__/``: clock, faults, accounts, statistics.
 
-No auth (the sandbox binds loopback), kept out of /openapi.json.  ``SandboxControl`` in
-control.py is the Python client for these.  Errors answer 422 ``{"message": ...}``.
+Served only when the sandbox runs with controls on (``create_app(admin_token=...)``,
+``smsgic-analytics sandbox --controls``); otherwise the prefix is an unknown route like any
+other.  Every call needs ``Authorization: Bearer <admin token>`` -- never an account token,
+and the admin token opens no API endpoint -- else ``401 {"message":"Unauthenticated."}``.
+Kept out of /openapi.json.  ``SandboxControl`` in control.py is the Python client for
+these.  Inputs are range-checked by admin_rules.py: ``422 {"message", "errors": {field: [...]}}``.
 
 GET    /__sandbox__/clock             {"now": ISO, "frozen": bool}
-POST   /__sandbox__/clock             {"now": ISO}       jump the clock there
-POST   /__sandbox__/clock/advance     {"seconds": x}     move it forward
+POST   /__sandbox__/clock             {"now": ISO}       jump the clock there (2000..2100)
+POST   /__sandbox__/clock/advance     {"seconds": x}     move it forward (|x| <= 100 years)
 GET    /__sandbox__/faults            {"faults": [...]}  queued faults
 POST   /__sandbox__/faults            {"kind", "path", "method", "count", "status", "retry_after", "seconds"}
 DELETE /__sandbox__/faults            drop every queued fault
@@ -17,18 +21,48 @@ GET    /__sandbox__/countries         {"countries": [{"country_id", "country", "
 """
 from __future__ import annotations
 
-import json
+import re
+import secrets
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
-from .faults import ADMIN_PREFIX, Fault
+from .. import spec
+from .admin_rules import account_from, advance_seconds, clock_target, fault_from
+from .faults import ADMIN_PREFIX
 from .jsonwire import WireJSON, error
+from .limits import load_json
 from .state import SandboxState
 from .store import DEMO_BALANCE, balance_text, to_units
+from .validation import Invalid
 
-router = APIRouter(prefix=ADMIN_PREFIX, include_in_schema=False)
+ADMIN_TOKEN_RE = re.compile(r"[A-Za-z0-9._~+/=-]{16,256}", re.ASCII)
+
+
+def new_admin_token() -> str:
+    """A fresh admin token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def check_admin_token(token: str) -> str:
+    """``token`` if it can be an admin token (16-256 header-safe characters), else ValueError."""
+    if not ADMIN_TOKEN_RE.fullmatch(token):
+        raise ValueError("an admin token must be 16 to 256 characters from A-Z a-z 0-9 . _ ~ + / = -")
+    return token
+
+
+async def require_admin(request: Request) -> None:
+    """Refuse (401) a control call without ``Authorization: Bearer <admin token>``."""
+    expected: str = request.app.state.admin_token
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    # compare_digest: the time taken says nothing about how much of the token was right
+    if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), expected.encode()):
+        raise HTTPException(401, spec.MSG_UNAUTHENTICATED)
+
+
+router = APIRouter(prefix=ADMIN_PREFIX, include_in_schema=False, dependencies=[Depends(require_admin)])
 
 
 def _state(request: Request) -> SandboxState:
@@ -37,16 +71,12 @@ def _state(request: Request) -> SandboxState:
 
 async def _json(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = load_json(await request.body() or b"{}")
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise _Bad("the body must be a JSON object")
+        raise Invalid({"body": ["The body must be a JSON object."]})
     return body
-
-
-class _Bad(ValueError):
-    pass
 
 
 def _clock(state: SandboxState) -> WireJSON:
@@ -61,10 +91,7 @@ async def get_clock(request: Request) -> WireJSON:
 @router.post("/clock")
 async def set_clock(request: Request) -> WireJSON:
     state = _state(request)
-    try:
-        state.clock.set_now(str((await _json(request))["now"]))
-    except (KeyError, ValueError) as exc:
-        return error(422, f"send {{\"now\": ISO-8601 instant}}: {exc}")
+    state.clock.set_now(clock_target(await _json(request)))
     await run_in_threadpool(state.save_clock)
     return _clock(state)
 
@@ -72,10 +99,7 @@ async def set_clock(request: Request) -> WireJSON:
 @router.post("/clock/advance")
 async def advance_clock(request: Request) -> WireJSON:
     state = _state(request)
-    try:
-        state.clock.advance(float((await _json(request))["seconds"]))
-    except (KeyError, ValueError, TypeError) as exc:
-        return error(422, f"send {{\"seconds\": number}}: {exc}")
+    state.clock.advance(advance_seconds(await _json(request), state.clock.now()))
     await run_in_threadpool(state.save_clock)
     return _clock(state)
 
@@ -88,14 +112,7 @@ async def list_faults(request: Request) -> WireJSON:
 @router.post("/faults")
 async def add_fault(request: Request) -> WireJSON:
     state = _state(request)
-    try:
-        body = await _json(request)
-        fault = Fault(kind=str(body.get("kind")), path=body.get("path"), method=body.get("method"),
-                      count=int(body.get("count", 1)), status=body.get("status"),
-                      retry_after=body.get("retry_after"), seconds=body.get("seconds"))
-    except (ValueError, TypeError) as exc:
-        return error(422, str(exc))
-    state.faults.add(fault)
+    state.faults.add(fault_from(await _json(request), queued=len(state.faults.pending())))
     return WireJSON({"faults": state.faults.pending()})
 
 
@@ -105,26 +122,10 @@ async def clear_faults(request: Request) -> WireJSON:
     return WireJSON({"faults": []})
 
 
-async def _token_and_balance(request: Request, default: str | None) -> tuple[str, str]:
-    """(token, balance text) from the body; the balance must have at most 4 decimals."""
-    body = await _json(request)
-    token = body.get("token")
-    if not isinstance(token, str) or not token:
-        raise _Bad("token must be a non-empty string")
-    balance = body.get("balance", default)
-    if balance is None or isinstance(balance, bool):
-        raise _Bad("balance is required: a decimal string such as \"450.000\"")
-    to_units(str(balance))  # refuses anything that is not exact money
-    return token, str(balance)
-
-
 @router.post("/accounts")
 async def add_account(request: Request) -> WireJSON:
     state = _state(request)
-    try:
-        token, balance = await _token_and_balance(request, DEMO_BALANCE)
-    except ValueError as exc:
-        return error(422, str(exc))
+    token, balance = account_from(await _json(request), DEMO_BALANCE, request.app.state.admin_token)
     await run_in_threadpool(state.store.add_account, token, balance)
     return WireJSON({"balance": balance_text(to_units(balance))})
 
@@ -132,10 +133,7 @@ async def add_account(request: Request) -> WireJSON:
 @router.put("/accounts/balance")
 async def set_balance(request: Request) -> WireJSON:
     state = _state(request)
-    try:
-        token, balance = await _token_and_balance(request, None)
-    except ValueError as exc:
-        return error(422, str(exc))
+    token, balance = account_from(await _json(request), None, request.app.state.admin_token)
     if await run_in_threadpool(state.store.account_id, token) is None:
         return error(404, "no account has this token")
     await run_in_threadpool(state.store.add_account, token, balance)

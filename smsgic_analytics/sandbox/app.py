@@ -8,9 +8,7 @@ crash, and the ``{"message", "errors"}`` validation shape.
 """
 from __future__ import annotations
 
-import json
 import re
-from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import FastAPI, Request, Security
@@ -26,7 +24,8 @@ from . import schemas
 from .admin import router as admin_router
 from .faults import FaultMiddleware
 from .jsonwire import WireJSON, error, number
-from .lifecycle import status_at
+from .lifecycle import status_at, utc
+from .limits import RequestLimits, load_json
 from .quote import calculate
 from .state import SandboxState
 from .store import CURRENCY_CODE, CURRENCY_SIGN, InsufficientBalance, balance_text, from_units
@@ -87,20 +86,23 @@ def _allowed_methods(app: FastAPI, path: str) -> str:
 
 
 def _timestamp(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime(spec.TIMESTAMP_FORMAT)
+    return utc(epoch).strftime(spec.TIMESTAMP_FORMAT)
 
 
 def _scheduled(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime(spec.SCHEDULED_AT_FORMAT)
+    return utc(epoch).strftime(spec.SCHEDULED_AT_FORMAT)
 
 
 async def _input(request: Request) -> dict[str, Any]:
-    """Query parameters overlaid by the JSON body (Laravel's ``input()``); non-JSON counts as empty."""
+    """Query parameters overlaid by the JSON body (Laravel's ``input()``); non-JSON counts as empty.
+
+    ``RequestLimits`` has already refused bodies too large or too deep to read.
+    """
     data: dict[str, Any] = dict(request.query_params)
     raw = await request.body()
     if raw.strip():
         try:
-            body = json.loads(raw)
+            body = load_json(raw)
         except ValueError:
             body = None
         if isinstance(body, dict):
@@ -108,14 +110,19 @@ async def _input(request: Request) -> dict[str, Any]:
     return data
 
 
-def create_app(state: SandboxState) -> FaultMiddleware:
-    """The ASGI app of one sandbox (FastAPI wrapped by fault injection)."""
+def create_app(state: SandboxState, admin_token: str | None = None) -> FaultMiddleware:
+    """The ASGI app of one sandbox: FastAPI behind the request limits, behind fault injection.
+
+    ``admin_token`` None: no test controls at all (``/__sandbox__/`` is an unknown route);
+    else the controls are served and each call must carry ``Authorization: Bearer <it>``.
+    """
     app = FastAPI(
         title="SMSgic API (sandbox)",
         version="1.0",
         description="A local server that answers like https://api.smsgic.com, as its documentation describes.",
     )
     app.state.sandbox = state
+    app.state.admin_token = admin_token
     secured = [Security(bearer)]
 
     def account_of(request: Request) -> int:
@@ -253,5 +260,8 @@ def create_app(state: SandboxState) -> FaultMiddleware:
         return WireJSON({"sending": {"id": row.id, "status": current.status, "updated_at": _timestamp(current.updated_at),
                                      "scheduled_at": _scheduled(row.scheduled_at)}})
 
-    app.include_router(admin_router)
-    return FaultMiddleware(app, state.faults)
+    if admin_token is not None:
+        app.include_router(admin_router)
+    # Faults play the network in front of the server, so they come first (and can drop a
+    # connection before the limits read a byte); the limits guard every route behind them.
+    return FaultMiddleware(RequestLimits(app), state.faults, routes=app.routes)

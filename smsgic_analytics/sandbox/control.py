@@ -1,21 +1,27 @@
 """``SandboxControl``: drive a running sandbox's test controls from Python.
 
 It talks to ``/__sandbox__/`` with plain ``requests`` -- never through the project's own
-client, so a client bug cannot hide behind its own test fixture.
+client, so a client bug cannot hide behind its own test fixture.  Every call carries the
+sandbox's admin token: pass it (``admin_token=``), or leave it out for a sandbox this
+process serves with ``running()``, which registers its URL's token here.
 
 >>> from smsgic_analytics import sandbox
 >>> with sandbox.running(clock="2024-01-01T12:00:00Z") as url:  # doctest: +SKIP
-...     control = sandbox.SandboxControl(url)
+...     control = sandbox.SandboxControl(url)          # the token of running()'s sandbox
 ...     control.advance(90)
 ...     control.inject("status", path="/balance", status=503)
+>>> sandbox.SandboxControl("http://127.0.0.1:8765", admin_token="...")  # doctest: +SKIP
 """
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from .faults import ADMIN_PREFIX
 from .lifecycle import parse_instant
@@ -25,17 +31,48 @@ class SandboxControlError(RuntimeError):
     """The sandbox refused a control request (the text says why)."""
 
 
+# Admin tokens of the sandboxes this process serves (``running()``), by base URL.
+_admin_tokens: dict[str, str] = {}
+_admin_tokens_lock = threading.Lock()
+
+
+def register_admin_token(url: str, token: str) -> None:
+    """Let ``SandboxControl(url)`` find ``token`` (``running()`` calls this)."""
+    with _admin_tokens_lock:
+        _admin_tokens[url.rstrip("/")] = token
+
+
+def unregister_admin_token(url: str) -> None:
+    with _admin_tokens_lock:
+        _admin_tokens.pop(url.rstrip("/"), None)
+
+
+def registered_admin_token(url: str) -> str | None:
+    """The admin token ``running()`` registered for ``url``, if this process serves it."""
+    with _admin_tokens_lock:
+        return _admin_tokens.get(url.rstrip("/"))
+
+
 class SandboxControl:
     """Clock, fault injection, accounts and request statistics of the sandbox at ``url``.
 
     Fault kinds and what a ``requests`` client sees for each are documented in
-    ``smsgic_analytics.sandbox.faults``.
+    ``smsgic_analytics.sandbox.faults``.  ``admin_token`` None: the one ``running()``
+    registered for ``url`` (calls fail with 401 when there is none, 404 when the sandbox
+    runs without controls).  The token never shows in the repr.
     """
 
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, admin_token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
+        # A kept-alive connection the server has just closed (uvicorn drops idle ones after 5 s)
+        # can be reset as the next request goes out: reads are safe to send again, writes not.
+        self._session.mount("http://", HTTPAdapter(max_retries=Retry(
+            total=3, connect=3, read=3, status=0, allowed_methods=frozenset({"GET"}), backoff_factor=0.05)))
+        token = admin_token or registered_admin_token(self.url)
+        if token:
+            self._session.headers["Authorization"] = f"Bearer {token}"
 
     def __repr__(self) -> str:
         return f"SandboxControl({self.url!r})"

@@ -25,11 +25,29 @@ PROCESSING_BASE_SECONDS = 60
 PROCESSING_SECONDS_PER_1000 = 1
 FAILED_PER_MILLE = 30
 
+# The range the clock controls accept (and ``--clock``): wide enough for any test story,
+# far from the ends of what datetime and the API's 4-digit years can show.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_SECOND = timedelta(seconds=1)
+_FIRST_EPOCH = (datetime.min.replace(tzinfo=timezone.utc) - _EPOCH) // _SECOND
+_LAST_EPOCH = (datetime.max.replace(tzinfo=timezone.utc) - _EPOCH) // _SECOND
+
 
 def parse_instant(value: str | datetime) -> datetime:
     """An aware UTC datetime from an ISO-8601 string or datetime (naive means UTC)."""
     dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def utc(epoch: int) -> datetime:
+    """Epoch seconds as an aware UTC datetime, clamped to datetime's years 1-9999.
+
+    Answers format timestamps through this, so no stored instant (a sending scheduled for
+    9999-12-31 23:59:59 ends processing a minute later) can make an endpoint fail.
+    """
+    return _EPOCH + min(max(epoch, _FIRST_EPOCH), _LAST_EPOCH) * _SECOND
 
 
 class Clock:

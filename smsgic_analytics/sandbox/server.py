@@ -2,11 +2,18 @@
 
 Both serve with uvicorn's h11 protocol (the drop faults need its transport) on a socket
 bound before the server starts, so port 0 gives a free port whose URL is known at once.
+
+Test controls (``/__sandbox__/``): on for ``running()`` (tests and notebooks drive them),
+off for the command line unless ``--controls``.  Either way each control call needs the
+admin token (generated unless given); controls on a non-loopback address are refused
+unless allowed explicitly (``allow_remote_controls`` / ``--allow-remote-controls``).
 """
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
@@ -21,12 +28,51 @@ import uvicorn
 from platformdirs import user_data_dir
 
 from .. import spec
+from ..config import ENV_SANDBOX_ADMIN_TOKEN
+from .admin import check_admin_token, new_admin_token
 from .app import create_app
-from .lifecycle import parse_instant
+from .control import register_admin_token, unregister_admin_token
+from .lifecycle import EARLIEST, LATEST, parse_instant
 from .state import open_state
 
 DEFAULT_TOKEN = "demo-token"
 STARTUP_TIMEOUT = 60.0
+EXIT_USAGE = 2  # argparse's exit code for a command line it refuses
+
+REMOTE_WARNING = ("WARNING: the sandbox listens on {host}, which other machines may reach. It serves test "
+                  "accounts over plain HTTP; bind 127.0.0.1 unless you mean to share it.")
+REMOTE_CONTROLS_REFUSED = ("refusing to serve the test controls on {host}: anyone who can reach it could set "
+                           "balances, add accounts, move the clock and inject faults (the admin token travels in "
+                           "clear text). Bind 127.0.0.1, or add --allow-remote-controls if you really mean it.")
+
+
+class RemoteControlsRefused(ValueError):
+    """Controls were asked for on a non-loopback address without allowing it explicitly."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name, "0.0.0.0", "": assume the network can reach it
+
+
+def _admin_token_for(controls: bool, admin_token: str | None, host: str, allow_remote_controls: bool,
+                     tokens: tuple[str, ...]) -> str | None:
+    """The admin token to serve the controls with (None: controls off), or why not."""
+    if not controls:
+        if admin_token:
+            raise ValueError("admin_token is only used with controls=True")
+        return None
+    if not is_loopback(host) and not allow_remote_controls:
+        raise RemoteControlsRefused(REMOTE_CONTROLS_REFUSED.format(host=host))
+    admin = check_admin_token(admin_token) if admin_token else new_admin_token()
+    if admin in tokens:
+        raise ValueError("the admin token must differ from every account token")
+    return admin
 
 
 def default_db() -> Path:
@@ -36,23 +82,31 @@ def default_db() -> Path:
 @contextmanager
 def running(tokens: Iterable[str] = (DEFAULT_TOKEN,), db: str | Path | None = None, seed: int = 0,
             clock: str | None = None, calculate_per_minute: int = spec.CALCULATE_PER_MINUTE,
-            host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> Iterator[str]:
+            host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", controls: bool = True,
+            admin_token: str | None = None, allow_remote_controls: bool = False) -> Iterator[str]:
     """Serve a sandbox in a background thread; yields its base URL, stops it on exit.
 
     ``db=None`` uses a temporary file removed afterwards.  ``clock``: None resumes the db's
     clock (wall time when new), "real" follows wall time, an ISO instant freezes it there.
+    ``controls``: serve ``/__sandbox__/`` behind ``admin_token`` (a fresh one when None);
+    ``SandboxControl(url)`` in this process finds it.  A non-loopback ``host`` with controls
+    raises ``RemoteControlsRefused`` unless ``allow_remote_controls``.
 
     >>> with running(clock="2024-01-01T12:00:00Z") as url:  # doctest: +SKIP
     ...     requests.get(url + "/status").json()
     ['OK']
     """
+    tokens = tuple(tokens)
+    admin = _admin_token_for(controls, admin_token, host, allow_remote_controls, tokens)
     with tempfile.TemporaryDirectory(prefix="smsgic-sandbox-") as tmp:
-        state = open_state(db or Path(tmp) / "sandbox.sqlite", tokens=tuple(tokens), seed=seed,
+        state = open_state(db or Path(tmp) / "sandbox.sqlite", tokens=tokens, seed=seed,
                            clock=clock, calculate_per_minute=calculate_per_minute)
+        if admin is not None and state.store.account_id(admin) is not None:
+            raise ValueError("the admin token must differ from every account token (the db has it)")
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        config = uvicorn.Config(create_app(state), http="h11", lifespan="off", log_config=None,
+        config = uvicorn.Config(create_app(state, admin_token=admin), http="h11", lifespan="off", log_config=None,
                                 log_level=log_level, access_log=log_level in ("debug", "info"),
                                 timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
@@ -66,7 +120,13 @@ def running(tokens: Iterable[str] = (DEFAULT_TOKEN,), db: str | Path | None = No
                 time.sleep(0.01)
             bound_host, bound_port = sock.getsockname()[:2]
             shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-            yield f"http://{shown}:{bound_port}"
+            url = f"http://{shown}:{bound_port}"
+            if admin is not None:
+                register_admin_token(url, admin)
+            try:
+                yield url
+            finally:
+                unregister_admin_token(url)
         finally:
             server.should_exit = True
             thread.join(timeout=30)
@@ -87,30 +147,73 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="'real' (wall time) or an ISO-8601 instant to start a frozen clock "
                              "(default: resume the clock saved in the db, else real)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--controls", action="store_true",
+                        help="serve the test controls under /__sandbox__/ (clock, faults, accounts, statistics); "
+                             "each call needs the admin token")
+    parser.add_argument("--admin-token", default=None, metavar="TOKEN",
+                        help=f"the controls' admin token (16-256 characters; default ${ENV_SANDBOX_ADMIN_TOKEN}, "
+                             "else a random one printed on stderr)")
+    parser.add_argument("--allow-remote-controls", action="store_true",
+                        help="with --controls on a non-loopback --host: serve them anyway")
     parser.set_defaults(func=run)
 
 
 def _clock_arg(value: str) -> str:
     if value != "real":
         try:
-            parse_instant(value)
+            instant = parse_instant(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected 'real' or an ISO-8601 instant, got {value!r}") from None
+        if not EARLIEST <= instant <= LATEST:
+            raise argparse.ArgumentTypeError(f"the clock must be within {EARLIEST:%Y-%m-%d}..{LATEST:%Y-%m-%d}, "
+                                             f"got {value!r}")
     return value
 
 
+def _refuse(text: str) -> int:
+    print(f"smsgic-analytics sandbox: error: {text}", file=sys.stderr, flush=True)
+    return EXIT_USAGE
+
+
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT/SIGTERM; prints the base URL alone on a line once it accepts requests."""
+    """Serve until SIGINT/SIGTERM; prints the base URL alone on a line once it accepts requests.
+
+    Only the URL goes to stdout (tools read it); the admin token, when generated, is printed
+    once on stderr, labelled.
+    """
+    if not args.controls and (args.admin_token or args.allow_remote_controls):
+        return _refuse("--admin-token and --allow-remote-controls need --controls")
+    if not is_loopback(args.host):
+        print(REMOTE_WARNING.format(host=args.host), file=sys.stderr, flush=True)
+    tokens = tuple(args.token or [DEFAULT_TOKEN])
+    admin = generated = None
+    if args.controls:
+        admin = args.admin_token or os.environ.get(ENV_SANDBOX_ADMIN_TOKEN) or None
+        if admin is None:
+            admin = generated = new_admin_token()
+        try:
+            _admin_token_for(True, admin, args.host, args.allow_remote_controls, tokens)
+        except ValueError as exc:  # RemoteControlsRefused included
+            return _refuse(str(exc))
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     db = args.db or default_db()
-    with running(tokens=args.token or [DEFAULT_TOKEN], db=db, seed=args.seed, clock=args.clock,
-                 calculate_per_minute=args.calculate_per_minute, host=args.host, port=args.port,
-                 log_level=args.log_level) as url:
-        print(url, flush=True)
-        print(f"sandbox db: {db}; accounts: {len(args.token or [DEFAULT_TOKEN])}; Ctrl-C stops", file=sys.stderr, flush=True)
-        while not stop.wait(0.5):
-            pass
+    try:
+        serving = running(tokens=tokens, db=db, seed=args.seed, clock=args.clock,
+                          calculate_per_minute=args.calculate_per_minute, host=args.host, port=args.port,
+                          log_level=args.log_level, controls=args.controls, admin_token=admin,
+                          allow_remote_controls=args.allow_remote_controls)
+        with serving as url:
+            print(url, flush=True)
+            if generated:
+                print(f"sandbox admin token (Authorization: Bearer ... on /__sandbox__/): {generated}",
+                      file=sys.stderr, flush=True)
+            controls = "controls on (/__sandbox__/)" if args.controls else "controls off"
+            print(f"sandbox db: {db}; accounts: {len(tokens)}; {controls}; Ctrl-C stops", file=sys.stderr, flush=True)
+            while not stop.wait(0.5):
+                pass
+    except ValueError as exc:  # the db already has an account with the admin token
+        return _refuse(str(exc))
     return 0

@@ -7,13 +7,13 @@ Laravel's ``required`` after ConvertEmptyStringsToNull: absent, null, "" or [].
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from .. import spec
+from .limits import MAX_MESSAGE_CHARS, JSONTooDeep, load_json, too_deep_message
 
 _INTEGER_RE = re.compile(r"-?\d+", re.ASCII)
 
@@ -39,6 +39,15 @@ def _text(value: Any) -> str | None:
     if isinstance(value, (str, int)):
         return str(value)
     return None
+
+
+def _message_errors(message: Any) -> list[str]:
+    """The type and length rules of a present ``message`` (Laravel's ``string|max:N``)."""
+    if not isinstance(message, str):
+        return [spec.MSG_MESSAGE_STRING]
+    if len(message) > MAX_MESSAGE_CHARS:
+        return [spec.MSG_MESSAGE_TOO_LONG.format(max=MAX_MESSAGE_CHARS)]
+    return []
 
 
 def recipient_errors(recipients: list[Any]) -> dict[str, list[str]]:
@@ -97,10 +106,9 @@ def calculate_input(body: Mapping[str, Any]) -> tuple[str, list[str]]:
     """Validate POST /sendings/calculate: (message, recipients as digit strings)."""
     errors: dict[str, list[str]] = {}
     message, recipients = body.get("message"), body.get("recipients")
-    if _missing(message):
-        errors["message"] = [spec.MSG_MISSING_MESSAGE]
-    elif not isinstance(message, str):
-        errors["message"] = [spec.MSG_MESSAGE_STRING]
+    wrong_message = [spec.MSG_MISSING_MESSAGE] if _missing(message) else _message_errors(message)
+    if wrong_message:
+        errors["message"] = wrong_message
     if _missing(recipients):
         errors["recipients"] = [spec.MSG_MISSING_RECIPIENTS]
     elif not isinstance(recipients, list):
@@ -121,11 +129,16 @@ class SendingInput:
     type: str
 
 
+_TOO_DEEP = object()  # recipients given as a JSON string nested past the depth limit
+
+
 def _decode_recipients(value: Any) -> Any:
     """The documented example sends recipients as a JSON-encoded string of an array."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return load_json(value)
+        except JSONTooDeep:
+            return _TOO_DEEP
         except ValueError:
             return value
     return value
@@ -164,9 +177,12 @@ def sending_input(body: Mapping[str, Any], senders: Iterable[str]) -> SendingInp
         required.append(spec.MSG_MISSING_SENDER)
     if required:
         errors["message"] = required
-    if not _missing(message) and not isinstance(message, str):
-        errors.setdefault("message", []).append(spec.MSG_MESSAGE_STRING)
-    if not _missing(recipients):
+    wrong_message = [] if _missing(message) else _message_errors(message)
+    if wrong_message:
+        errors.setdefault("message", []).extend(wrong_message)
+    if recipients is _TOO_DEEP:
+        errors["recipients"] = [too_deep_message("recipients")]
+    elif not _missing(recipients):
         if isinstance(recipients, list):
             errors.update(recipient_errors(recipients))
         else:

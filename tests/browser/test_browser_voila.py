@@ -1,6 +1,6 @@
 """Voilà in a real Chromium, against a sandbox this test starts and inspects.
 
-The Voilà kernels get SMSGIC_BASE_URL/SMSGIC_TOKEN of that sandbox -- as under `make lab` --
+The Voilà kernels get SMSGIC_BASE_URL/SMSGIC_TOKEN/SMSGIC_SANDBOX_ADMIN_TOKEN of that sandbox -- as under `make lab` --
 and a shared SMSGIC_CACHE_DIR (so the dashboard's spend joins the ledger of the sends made here).
 
 * notebook 03 (which, as under `make lab`, sends on a new demo account of that sandbox): click
@@ -27,6 +27,7 @@ from browser_support import free_port, server_env
 import smsgic_analytics as sa
 from smsgic_analytics import spec
 from smsgic_analytics.sandbox import SandboxControl, running
+from smsgic_analytics.sandbox.control import registered_admin_token
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,8 +64,9 @@ def voila(serve, voila_notebooks: Path, token: str, api, tmp_path_factory: pytes
     url, api_token, _, cache_dir = api
     notebook_copy = voila_notebooks
     port = free_port()
+    # As under `make lab`: the kernels get the sandbox's admin token too (03 opens its demo account with it).
     env = server_env(tmp_path_factory.mktemp("voila-home"), SMSGIC_BASE_URL=url, SMSGIC_TOKEN=api_token,
-                     SMSGIC_CACHE_DIR=str(cache_dir))
+                     SMSGIC_CACHE_DIR=str(cache_dir), SMSGIC_SANDBOX_ADMIN_TOKEN=registered_admin_token(url))
     cmd = [sys.executable, "-m", "voila", str(notebook_copy), "--no-browser", f"--port={port}",
            "--Voila.ip=127.0.0.1", f"--token={token}", "--show_tracebacks=True", "--VoilaExecutor.timeout=180"]
     base = f"http://127.0.0.1:{port}"

@@ -38,11 +38,15 @@ def stop(process: subprocess.Popen, signum: int = signal.SIGTERM) -> int:
             process.kill()
 
 
+ADMIN = "cli-admin-token-0123456789"
+
+
 def test_cli_prints_its_url_and_serves_every_option(tmp_path):
     db = tmp_path / "cli.sqlite"
     process, line = start("--host", "127.0.0.1", "--port", "0", "--db", str(db), "--token", "cli-a",
                           "--token", "cli-b", "--calculate-per-minute", "5", "--seed", "3",
-                          "--clock", "2024-01-01T00:00:00Z", "--log-level", "warning")
+                          "--clock", "2024-01-01T00:00:00Z", "--log-level", "warning",
+                          "--controls", "--admin-token", ADMIN)
     try:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+\n", line), line
         url = line.strip()
@@ -51,7 +55,8 @@ def test_cli_prints_its_url_and_serves_every_option(tmp_path):
             answer = requests.get(url + spec.BALANCE, headers={"Authorization": f"Bearer {token}"}, timeout=10)
             assert answer.json()["balance"] == "450.000"
         assert requests.get(url + spec.BALANCE, headers={"Authorization": "Bearer demo-token"}, timeout=10).status_code == 401
-        assert requests.get(url + "/__sandbox__/clock", timeout=10).json() == {"now": "2024-01-01T00:00:00+00:00", "frozen": True}
+        clock = requests.get(url + "/__sandbox__/clock", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
+        assert clock.json() == {"now": "2024-01-01T00:00:00+00:00", "frozen": True}
         codes = [requests.post(url + spec.CALCULATE, headers={"Authorization": "Bearer cli-a"}, timeout=10,
                                json={"message": "m", "recipients": ["4591234567"]}).status_code for _ in range(6)]
         assert codes == [200] * 5 + [429]

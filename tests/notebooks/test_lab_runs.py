@@ -67,7 +67,7 @@ def lab_account(env: dict[str, str]) -> sa.Client:
 
 def test_run_all_of_03_twice_then_04_02_01_under_make_lab(lab_env) -> None:
     env, data = lab_env
-    control = SandboxControl(env["SMSGIC_BASE_URL"])
+    control = SandboxControl(env["SMSGIC_BASE_URL"], admin_token=env["SMSGIC_SANDBOX_ADMIN_TOKEN"])
     with lab_account(env) as own:
         own_balance = own.balance().amount
 

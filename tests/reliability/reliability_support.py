@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -21,9 +22,24 @@ import requests
 
 from phonebook import phone_numbers  # noqa: F401  (re-exported for the tests)
 from smsgic_analytics import spec
+from smsgic_analytics.config import ENV_SANDBOX_ADMIN_TOKEN
+from smsgic_analytics.sandbox.control import register_admin_token
 
 HERE = Path(__file__).resolve().parent
 
+
+def server_sendings(url: str, token: str) -> list[dict]:
+    """GET /sendings with plain ``requests``: what the server really holds."""
+    response = requests.get(url + spec.SENDINGS, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    response.raise_for_status()
+    return response.json()["sendings"]
+
+
+def server_balance(url: str, token: str) -> Decimal:
+    """GET /balance with plain ``requests`` (shown rounded down to 3 decimals)."""
+    response = requests.get(url + spec.BALANCE, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    response.raise_for_status()
+    return Decimal(response.json()["balance"])
 
 
 def reference_quote(url: str, token: str, message: str, numbers: Sequence[str]) -> dict[str, Any]:
@@ -43,25 +59,29 @@ def reference_quote(url: str, token: str, message: str, numbers: Sequence[str]) 
 
 class SandboxProcess:
     """``smsgic-analytics sandbox`` as a child process on a fixed port and db: kill it with
-    SIGKILL (no clean shutdown) and start it again on the same port and file."""
+    SIGKILL (no clean shutdown) and start it again on the same port and file.  Its controls
+    are on behind an admin token registered for its URL, so ``SandboxControl(url)`` works."""
 
     def __init__(self, db: Path, tokens: Sequence[str], port: int = 0) -> None:
         self.db, self.tokens, self.port = db, tuple(tokens), port
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
+        self.admin_token = secrets.token_urlsafe(32)
 
     def start(self) -> str:
         cmd = [sys.executable, "-m", "smsgic_analytics.cli", "sandbox", "--host", "127.0.0.1",
-               "--port", str(self.port), "--db", str(self.db), "--log-level", "warning"]
+               "--port", str(self.port), "--db", str(self.db), "--log-level", "warning", "--controls"]
         for token in self.tokens:
             cmd += ["--token", token]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        env = {**os.environ, ENV_SANDBOX_ADMIN_TOKEN: self.admin_token}
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # the URL, printed once it accepts requests
         if not line.startswith("http://"):
             raise RuntimeError(f"the sandbox did not start (exit code {self.proc.poll()}, said {line!r})")
         self.url = line.strip()
         self.port = int(self.url.rsplit(":", 1)[1])  # a restart reuses it: cache keys hold the URL
+        register_admin_token(self.url, self.admin_token)
         return self.url
 
     def kill(self) -> None:

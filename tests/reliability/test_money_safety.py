@@ -16,25 +16,16 @@ from decimal import Decimal
 import pytest
 import requests
 from manual_clock import ManualClock
-from reliability_support import child_env, phone_numbers, wait_for
+from reliability_support import child_env, phone_numbers, server_balance, server_sendings, wait_for
 
 import smsgic_analytics as sa
 from smsgic_analytics import spec
 from smsgic_analytics.campaign import campaign_key
+from smsgic_analytics.ledger import LEDGER_FILENAME, Ledger
 
 POST_SENDINGS = ("POST", spec.SENDINGS)
 
 
-def server_sendings(url: str, token: str) -> list[dict]:
-    response = requests.get(url + spec.SENDINGS, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    response.raise_for_status()
-    return response.json()["sendings"]
-
-
-def server_balance(url: str, token: str) -> Decimal:
-    response = requests.get(url + spec.BALANCE, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    response.raise_for_status()
-    return Decimal(response.json()["balance"])
 
 
 # --- item 1: a send that commits after the client timed out ---------------------------------
@@ -144,7 +135,10 @@ def test_allow_duplicate_must_be_exactly_true(make_client, fresh_token, control)
 
 def test_reconcile_never_links_a_colleagues_sending(make_client, fresh_token, control, sandbox_url, tmp_path):
     # Both notebooks send within the same second (their clocks read the same instant): each
-    # ledger still picks its own scheduled_at, so the colleague's sending is told apart.
+    # ledger schedules in its own lane (drawn once per ledger file; fixed here so that the test
+    # does not depend on the 29-in-30 chance of two random lanes differing).
+    Ledger(tmp_path / "alice" / LEDGER_FILENAME, lane=3)
+    Ledger(tmp_path / "bob" / LEDGER_FILENAME, lane=4)
     clock = ManualClock()
     mine = make_client(fresh_token, cache_dir=tmp_path / "alice", clock=clock, timeout=3.0)
     colleague = make_client(fresh_token, cache_dir=tmp_path / "bob", clock=ManualClock(clock.now))

@@ -8,8 +8,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-import requests
-from reliability_support import phone_numbers, wait_for
+from reliability_support import phone_numbers, server_balance, server_sendings, wait_for
 
 import smsgic_analytics as sa
 from smsgic_analytics import ledger as ledger_mod
@@ -18,16 +17,6 @@ from smsgic_analytics import spec
 POST_SENDINGS = ("POST", spec.SENDINGS)
 
 
-def server_sendings(url: str, token: str) -> list[dict]:
-    """GET /sendings with plain requests: what the server really holds."""
-    response = requests.get(url + spec.SENDINGS, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    response.raise_for_status()
-    return response.json()["sendings"]
-
-
-def balance_units(url: str, token: str) -> Decimal:
-    response = requests.get(url + spec.BALANCE, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    return Decimal(response.json()["balance"])
 
 
 @pytest.mark.parametrize("fault", [
@@ -69,7 +58,7 @@ def test_a_lost_answer_is_reconciled_and_never_resent(make_client, fresh_token, 
 
     assert control.stats()[POST_SENDINGS] == 1
     assert len(server_sendings(sandbox_url, fresh_token)) == 1
-    assert balance_units(sandbox_url, fresh_token) == Decimal(100)  # debited exactly once
+    assert server_balance(sandbox_url, fresh_token) == Decimal(100)  # debited exactly once
 
 
 def test_two_threads_clicking_send_at_once_post_once(make_client, fresh_token, control, sandbox_url):

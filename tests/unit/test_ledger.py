@@ -425,7 +425,7 @@ def test_reopen_keeps_everything_and_schema_is_versioned(tmp_path: Path, clock: 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"quotes", "quote_destinations", "sends", "balance_snapshots"}
+    assert tables == {"quotes", "quote_destinations", "sends", "balance_snapshots", "meta"}
 
 
 V1_SENDS = """CREATE TABLE sends (id INTEGER PRIMARY KEY, account TEXT NOT NULL, created_at TEXT NOT NULL,

@@ -1,0 +1,225 @@
+"""Random interleavings of sending, lost answers, reconciling, re-sending and a second notebook
+on the same account, against the real sandbox and its fault injection.
+
+Two notebooks (two clients, two cache folders, two ledgers; one token) each run a random
+sequence of steps: send a campaign (its answer maybe lost: the request committed late, or cut
+off after committing, or dropped before the server saw it, or a 500 before it acted), send
+again forcing past the duplicate guard, reconcile, let time pass, and have "a person" settle
+what reconcile asks a person to settle (the test is the world: it knows which requests never
+reached the server).  When every request has landed and every send is settled, it checks:
+
+* every sending the server accepted is in exactly one ledger, linked to the send that made it
+  (same text, SMS count and fingerprint), with its cost -- no sending linked to two sends;
+* no send the server accepted is marked failed (declared safe to repeat);
+* the balance debit equals what the two ledgers spent, and each ledger lists the other's
+  sendings as unpriced, never at cost 0.
+
+The cost of each campaign comes from the sandbox itself (one plain calculate request), not from
+the client under test.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from manual_clock import ManualClock
+from reliability_support import phone_numbers, reference_quote, server_balance, server_sendings
+
+import smsgic_analytics as sa
+from smsgic_analytics import spec
+from smsgic_analytics.ledger import LEDGER_FILENAME, Ledger
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT = 1.0  # the clients' read timeout
+LATENCY = 2.5  # a slow server: answers (and commits) after the client gave up
+START_BALANCE = Decimal("1000.0000")
+# (text, audience): two notebooks with audiences of one size, so that their sendings of one
+# text look alike on the server (same text, same SMS count) -- the hard case for reconcile.
+CAMPAIGNS = {
+    "A": [("Spring sale starts now", phone_numbers(4, seed=61)), ("Last day of the sale", phone_numbers(4, seed=61))],
+    "B": [("Spring sale starts now", phone_numbers(4, seed=62)), ("Last day of the sale", phone_numbers(3, seed=63))],
+}
+FAULTS = {  # fault -> did the server commit the sending?
+    None: True,
+    "latency": True,
+    "drop_after": True,
+    "drop_before": False,
+    "status500": False,
+}
+
+step = st.one_of(
+    st.tuples(st.just("send"), st.sampled_from("AB"), st.integers(0, 1), st.sampled_from(list(FAULTS)),
+              st.booleans()),
+    st.tuples(st.just("reconcile"), st.sampled_from("AB")),
+    st.tuples(st.just("wait")),
+    st.tuples(st.just("person"), st.sampled_from("AB")),
+)
+
+
+@dataclass
+class Notebook:
+    name: str
+    client: sa.Client
+    truth: dict[int, bool] = field(default_factory=dict)  # ledger send id -> did the server commit it
+
+
+class World:
+    """The sandbox account, the two notebooks, and what the test knows of each request.
+
+    One clock for everyone: the sandbox's (frozen, moved by the test) and both ledgers' read
+    the same instant, so "time passes" moves them together, as it does outside a test.
+    """
+
+    def __init__(self, url: str, control, tmp: Path, make_client) -> None:
+        self.url, self.control = url, control
+        self.token = f"interleave-{uuid.uuid4().hex}"
+        control.add_account(self.token, balance=START_BALANCE)
+        self.clock = ManualClock(control.now())
+        self.last_slow = 0.0
+        self.notebooks = {}
+        for lane, name in enumerate("AB", start=5):
+            # Fixed, different lanes (a ledger draws one at random; 29 pairs in 30 differ).
+            Ledger(tmp / name / LEDGER_FILENAME, lane=lane)
+            client = make_client(self.token, url=url, cache_dir=tmp / name, clock=self.clock, timeout=TIMEOUT)
+            self.notebooks[name] = Notebook(name, client)
+
+    def send(self, who: str, which: int, fault: str | None, force: bool) -> None:
+        notebook = self.notebooks[who]
+        text, audience = CAMPAIGNS[who][which]
+        campaign = notebook.client.campaign(text, audience, "MegaShop", progress=False)
+        campaign.preview()  # quoted (and cached) first: the fault below meets POST /sendings itself
+        if fault == "status500":
+            self.control.inject("status", path=spec.SENDINGS, method="POST", status=500)
+        elif fault == "latency":
+            self.control.inject("latency", path=spec.SENDINGS, method="POST", seconds=LATENCY)
+        elif fault is not None:
+            self.control.inject(fault, path=spec.SENDINGS, method="POST")
+        before = set(notebook.client.ledger.sends(notebook.client.settings.account)["id"])
+        started = time.monotonic()
+        try:
+            campaign.run(confirm=True, allow_duplicate=force)
+        except (sa.UnknownOutcomeError, sa.DuplicateSendError):
+            pass
+        finally:
+            self.control.clear_faults()  # a refusal before the POST leaves its fault unused
+        new = set(notebook.client.ledger.sends(notebook.client.settings.account)["id"]) - before
+        for send_id in new:
+            notebook.truth[int(send_id)] = FAULTS[fault]
+            if fault == "latency":
+                self.last_slow = started
+
+    def wait(self) -> None:
+        """Time passes: longer than any request can be in flight.  (Real requests are bounded
+        by LATENCY here, so the world waits for them too.)"""
+        self.settle_requests()
+        settings_ = self.notebooks["A"].client.settings
+        seconds = settings_.timeout + settings_.commit_grace + 1
+        self.clock.advance(seconds)
+        self.control.advance(seconds)
+
+    def settle_requests(self) -> None:
+        left = self.last_slow + LATENCY + 0.5 - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+
+    def person(self, who: str) -> None:
+        """Someone checks by hand what reconcile could not prove: a send whose request never
+        reached the server is ruled not sent.  (The ones that did must be proven by reconcile.)"""
+        notebook = self.notebooks[who]
+        for row in notebook.client.reconcile().itertuples(index=False):
+            if row.state == "unknown" and row.seconds_left != row.seconds_left and not notebook.truth[row.send_id]:
+                notebook.client.resolve_send(row.send_id, sending_id=None)
+
+    def run(self, steps) -> None:
+        for action, *args in steps:
+            if action == "send":
+                self.send(*args)
+            elif action == "reconcile":
+                self.notebooks[args[0]].client.reconcile()
+            elif action == "wait":
+                self.wait()
+            else:
+                self.person(*args)
+        # The end: every request lands, time passes, every notebook reconciles; a person settles the rest.
+        self.wait()
+        for who in "AB":
+            self.notebooks[who].client.reconcile()
+            self.person(who)
+            self.notebooks[who].client.reconcile()
+
+    def server(self) -> tuple[list[dict], Decimal]:
+        return server_sendings(self.url, self.token), server_balance(self.url, self.token)
+
+
+_COSTS: dict[tuple[str, tuple[str, ...]], Decimal] = {}
+
+
+def oracle_cost(url: str, token: str, text: str, audience: list[str]) -> Decimal:
+    key = (text, tuple(audience))
+    if key not in _COSTS:
+        _COSTS[key] = reference_quote(url, token, text, audience)["total"]
+    return _COSTS[key]
+
+
+@pytest.fixture
+def frozen_sandbox(sandbox_factory):
+    """A private sandbox whose clock only moves when the test moves it."""
+    return sandbox_factory(clock="2026-12-02T09:00:00Z")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(steps=st.lists(step, min_size=2, max_size=8))
+def test_random_interleavings_never_double_charge_or_lose_a_sending(frozen_sandbox, tmp_path_factory, make_client,
+                                                                     steps):
+    sandbox_url, control = frozen_sandbox
+    world = World(sandbox_url, control, tmp_path_factory.mktemp("interleave"), make_client)
+    world.run(steps)
+    sendings, balance = world.server()
+    costs = {(t, tuple(a)): oracle_cost(sandbox_url, world.token, t, a) for c in CAMPAIGNS.values() for t, a in c}
+
+    links: dict[int, list[tuple[str, dict]]] = {}
+    for notebook in world.notebooks.values():
+        client = notebook.client
+        sends = client.ledger.sends(client.settings.account)
+        quotes = client.ledger.quotes(client.settings.account).set_index("id")
+        for send in sends.to_dict("records"):
+            if send["state"] == "failed":
+                assert not notebook.truth[send["id"]], f"{notebook.name}: a committed send was declared failed"
+            if pd.notna(send["sending_id"]):
+                quote = quotes.loc[int(send["quote_id"])]
+                links.setdefault(int(send["sending_id"]), []).append((notebook.name, {**send, "quote": quote}))
+        # Nothing unresolved is left but what a person could not have settled either.
+        assert set(sends["state"]) <= {"created", "reconciled", "failed"}, sends[["id", "state", "error"]]
+
+    debit = Decimal(0)
+    for sending in sendings:
+        owners = links.get(sending["id"], [])
+        assert len(owners) == 1, (sending, owners)  # in exactly one ledger, once
+        name, send = owners[0]
+        assert send["quote"]["message"] == sending["text"] and int(send["quote"]["sms_count"]) == sending["total_sms"]
+        assert send["scheduled_at"].strftime(spec.SCHEDULED_AT_FORMAT) == sending["scheduled_at"]  # its fingerprint
+        audience = next(a for t, a in CAMPAIGNS[name] if t == sending["text"])
+        assert send["quote"]["total"] == costs[(sending["text"], tuple(audience))]  # with its cost
+        debit += send["quote"]["total"]
+    assert set(links) <= {s["id"] for s in sendings}  # nothing linked to a sending that does not exist
+
+    # The balance shows 3 decimals, rounded down: the debit is exact to that.
+    assert balance == (START_BALANCE - debit).quantize(Decimal("0.001"), rounding=ROUND_FLOOR)
+    spent = Decimal(0)
+    for name, notebook in world.notebooks.items():
+        spend = notebook.client.spend()
+        priced, unpriced = spend[spend["priced"]], spend[~spend["priced"]]
+        spent += sum(priced["cost"], Decimal(0))
+        mine = {sid for sid, owners in links.items() if owners[0][0] == name}
+        assert set(unpriced["sending_id"].dropna().astype(int)) == {s["id"] for s in sendings} - mine
+        assert unpriced["cost"].isna().all() and (unpriced["sms_count"] > 0).all()  # unpriced, never free
+    assert spent == debit

@@ -1,0 +1,155 @@
+"""The package's shape: imports run one way, and each fact has one home.
+
+Read from the source with ``ast`` (nothing is imported), so a late import inside a function
+counts as much as one at the top: only ``if TYPE_CHECKING:`` blocks, which never run, are
+left out.
+"""
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import smsgic_analytics
+
+PACKAGE = Path(smsgic_analytics.__file__).parent
+NAME = "smsgic_analytics"
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _imports(module: str, path: Path) -> set[str]:
+    """Package modules ``module`` imports (``from . import x`` names module x when it is one)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith(NAME))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.startswith(NAME):
+                for alias in node.names:
+                    sub = f"{target}.{alias.name}"
+                    found.add(sub if sub in MODULES else target)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    found.discard(module)
+    return {m for m in found if m in MODULES}
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    graph = {m: _imports(m, p) for m, p in MODULES.items()}
+    # Tarjan's strongly connected components: any component of two or more modules is a cycle.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def strongconnect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                strongconnect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in graph:
+        if module not in index:
+            strongconnect(module)
+    assert cycles == [], f"import cycles: {cycles}"
+
+
+def test_the_core_layers_point_one_way():
+    graph = {m: _imports(m, p) for m, p in MODULES.items()}
+    lower_than = {  # module -> modules it must never import (directly)
+        f"{NAME}.api": {f"{NAME}.client", f"{NAME}.campaign", f"{NAME}.ledger"},
+        f"{NAME}.ledger": {f"{NAME}.client", f"{NAME}.campaign", f"{NAME}.api", f"{NAME}.http"},
+        f"{NAME}.sendstate": {f"{NAME}.ledger", f"{NAME}.client", f"{NAME}.campaign", f"{NAME}.api"},
+        f"{NAME}.spend": {f"{NAME}.ledger", f"{NAME}.client", f"{NAME}.api"},
+        f"{NAME}.campaign": {f"{NAME}.client"},
+        f"{NAME}.phone": {m for m in MODULES if m not in (f"{NAME}.spec", NAME)},
+        f"{NAME}.money": {m for m in MODULES if m != NAME},
+    }
+    broken = {m: sorted(graph[m] & banned) for m, banned in lower_than.items() if graph[m] & banned}
+    assert broken == {}
+    for module, deps in graph.items():
+        if module.startswith(f"{NAME}.pricing") or module.startswith(f"{NAME}.sandbox"):
+            assert not any(d.startswith(f"{NAME}.apps") or d == f"{NAME}.notebook" for d in deps), module
+
+
+def _definitions() -> dict[str, list[str]]:
+    defined: dict[str, list[str]] = defaultdict(list)
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                defined[node.name].append(module)
+    return defined
+
+
+def test_each_fact_has_one_home():
+    defined = _definitions()
+    for name in ("normalize_number", "normalize_numbers", "parse_money", "format_scheduled_at", "format_money",
+                 "allocate", "units_to_money", "campaign_key", "period_start"):
+        assert len(defined.get(name, [])) == 1, (name, defined.get(name))
+    # Near-twins that used to exist: a second normaliser, money parser or schedule formatter.
+    for stale in ("normalise_number", "to_decimal", "_as_text_number", "decimal_sum"):
+        assert stale not in defined, (stale, defined[stale])
+
+
+def test_money_is_parsed_in_one_place():
+    """Turning a float or arbitrary text into Decimal happens in money.py only.  (The sandbox is
+    the server: it shares no money code with the client, so a client bug cannot hide behind it.)"""
+    offenders = []
+    for module, path in MODULES.items():
+        if module == f"{NAME}.money" or module.startswith(f"{NAME}.sandbox"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Decimal" and node.args:
+                arg = node.args[0]
+                if isinstance(arg, ast.Call) and getattr(arg.func, "id", None) in ("str", "repr", "float"):
+                    offenders.append(f"{module}:{node.lineno}")
+    assert offenders == []
