@@ -99,6 +99,22 @@ class SandboxProcess:
                 self.kill()
 
 
+def kill_part_way(args: Sequence[str], control: Any, chunks: int, timeout: float) -> None:
+    """Run the quoting child ``args`` against a slowed calculate and SIGKILL it once a third of
+    its ``chunks`` reached the server: a kernel killed part way through a quote."""
+    calculate = ("POST", spec.CALCULATE)
+    control.inject("latency", path=spec.CALCULATE, method="POST", count=1_000, seconds=0.15)
+    control.reset_stats()
+    victim = subprocess.Popen(list(args), env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: control.stats().get(calculate, 0) >= chunks // 3 or victim.poll() is not None, timeout,
+                 "a third of the chunks")
+        victim.send_signal(signal.SIGKILL)
+    finally:
+        out, err = victim.communicate(timeout=30)
+    assert victim.returncode == -signal.SIGKILL, f"the child ended on its own first: {out} {err}"
+
+
 def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.02) -> None:
     """Poll ``predicate`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

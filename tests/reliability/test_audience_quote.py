@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
 import subprocess
 import sys
 import textwrap
@@ -19,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from reliability_support import child_env, phone_numbers, reference_quote, wait_for
+from reliability_support import child_env, kill_part_way, phone_numbers, reference_quote
 
 import smsgic_analytics as sa
 from smsgic_analytics import spec
@@ -94,16 +93,7 @@ def test_a_killed_dask_quote_resumes_from_the_chunks_already_priced(tmp_path, sa
     out = tmp_path / "priced.csv"
     args = [sys.executable, "-c", CHILD, sandbox_url, fresh_token, str(cache_dir), MESSAGE, str(path), str(chunk),
             str(out)]
-    control.inject("latency", path=spec.CALCULATE, method="POST", count=1_000, seconds=0.15)
-    control.reset_stats()
-    victim = subprocess.Popen(args, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: control.stats().get(CALC, 0) >= chunks // 3 or victim.poll() is not None, 180,
-                 "a third of the chunks")
-        victim.send_signal(signal.SIGKILL)
-    finally:
-        stdout, stderr = victim.communicate(timeout=30)
-    assert victim.returncode == -signal.SIGKILL, f"the child ended on its own first: {stdout} {stderr}"
+    kill_part_way(args, control, chunks, timeout=180)
     asked_before = control.stats()[CALC]
     control.clear_faults()
     with sa.connect(token=fresh_token, base_url=sandbox_url, cache_dir=cache_dir) as peek:

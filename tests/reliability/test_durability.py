@@ -5,7 +5,6 @@ clean single run, and the chunks priced before the crash come from the cache.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,7 @@ import pytest
 from reliability_support import (
     SandboxProcess,
     child_env,
+    kill_part_way,
     phone_numbers,
     reference_quote,
     wait_for,
@@ -106,16 +106,7 @@ def test_python_process_killed_mid_quote_then_resumed_in_a_new_one(tmp_path, san
     chunks = audience // chunk
     cache_dir = tmp_path / "shared-cache"
     args = [sys.executable, "-c", CHILD, sandbox_url, fresh_token, str(cache_dir), MESSAGE, str(audience), str(chunk)]
-    control.inject("latency", path=spec.CALCULATE, method="POST", count=1_000, seconds=0.15)
-    control.reset_stats()
-    victim = subprocess.Popen(args, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: control.stats().get(CALC, 0) >= chunks // 3 or victim.poll() is not None, 120,
-                 "a third of the chunks")
-        victim.send_signal(signal.SIGKILL)
-    finally:
-        out, err = victim.communicate(timeout=30)
-    assert victim.returncode == -signal.SIGKILL, f"the child ended on its own first: {out} {err}"
+    kill_part_way(args, control, chunks, timeout=120)
     control.clear_faults()
 
     with sa.connect(token=fresh_token, base_url=sandbox_url, cache_dir=cache_dir) as peek:
