@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from .client import Client, connect
 from .config import ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
-from .ledger import Ledger
+from .ledger import LEDGER_FILENAME, Ledger
 
 if TYPE_CHECKING:
     from .sandbox import SandboxControl
@@ -243,7 +243,11 @@ def _sandbox_session(stack: ExitStack, seed: int, clock: str | None,
     options: dict[str, Any] = {"calculate_per_minute": calculate_per_minute} if calculate_per_minute else {}
     url = stack.enter_context(running(tokens=(SANDBOX_TOKEN,), db=os.path.join(work, "sandbox.sqlite"),
                                       seed=seed, clock=clock, **options))
-    client = stack.enter_context(connect(token=SANDBOX_TOKEN, base_url=url, cache_dir=os.path.join(work, "cache")))
+    cache = os.path.join(work, "cache")
+    # A fresh ledger draws its scheduling lane at random (see ledger.LANES); fixed here, the
+    # sends' scheduled_at -- shown in the outputs -- repeat from run to run.
+    Ledger(os.path.join(cache, LEDGER_FILENAME), lane=0)
+    client = stack.enter_context(connect(token=SANDBOX_TOKEN, base_url=url, cache_dir=cache))
     session = NotebookSession(client, SandboxControl(url), seed=seed, clock=clock, stack=stack)
     # The ledger stamps quotes, sends and balance snapshots with the sandbox's clock, not the
     # wall clock: spend by day and the duplicate window then follow the sandbox (and repeat).
