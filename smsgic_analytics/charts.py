@@ -429,7 +429,7 @@ def _color_scale(values: list[float], title: str) -> dict[str, Any]:
         return {"colorscale": COLORSCALE, "zmin": low, "zmax": high, "colorbar": colorbar}
     flat = "#21918C"  # Viridis' middle: the colour of "the one value there is"
     return {"colorscale": [[0, flat], [1, flat]], "zmin": 0.0, "zmax": high or 1.0,
-            "colorbar": {**colorbar, "tickvals": [high], "ticktext": [format_money(Decimal(repr(high)))]}}
+            "colorbar": {**colorbar, "tickvals": [high], "ticktext": [format_money(parse_money(high, title, floats=True))]}}
 
 
 def _is_default_mnc(value: Any) -> bool:
