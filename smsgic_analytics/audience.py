@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+from itertools import accumulate
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -140,12 +141,15 @@ def _index_rows(frame: pd.DataFrame, offsets: Sequence[int], partition_info: dic
     return out
 
 
+def _starts(lengths: Sequence[int]) -> list[int]:
+    """The first 0-based row of each partition of these lengths."""
+    return [0, *accumulate(lengths[:-1])]
+
+
 def _divisions(lengths: Sequence[int]) -> tuple[int, ...]:
     """Known divisions of a 0-based row index over partitions of these lengths (none empty)."""
-    starts = [0]
-    for n in lengths[:-1]:
-        starts.append(starts[-1] + n)
-    return tuple(starts) + (starts[-1] + lengths[-1] - 1,)
+    starts = _starts(lengths)
+    return (*starts, starts[-1] + lengths[-1] - 1)
 
 
 # --- CSV / TSV ---------------------------------------------------------------------------
@@ -173,22 +177,18 @@ def _read_csv(where: str, column: str | None, columns: Sequence[str] | None, opt
     keep = [i for i, n in enumerate(lengths) if n > 0]
     if not keep:
         raise AudienceError(f"{where}: the file has a header but no rows")
-    offsets = [0] * len(lengths)
-    for i in range(1, len(lengths)):
-        offsets[i] = offsets[i - 1] + lengths[i - 1]
-    numbered = raw.map_partitions(_index_rows, offsets, meta=_index_rows(raw._meta, [0]))
+    numbered = raw.map_partitions(_index_rows, _starts(lengths), meta=_index_rows(raw._meta, [0]))
     if len(keep) < len(lengths):  # a block that holds only blank lines: drop it, divisions must not repeat
         numbered = numbered.partitions[keep]
-    return _with_divisions(numbered, [lengths[i] for i in keep], [offsets[i] for i in keep])
+    # Empty blocks hold no rows, so the kept blocks' lengths alone give their starts.
+    return _with_divisions(numbered, [lengths[i] for i in keep])
 
 
-def _with_divisions(frame: "dd.DataFrame", lengths: Sequence[int], offsets: Sequence[int]) -> "dd.DataFrame":
+def _with_divisions(frame: "dd.DataFrame", lengths: Sequence[int]) -> "dd.DataFrame":
     """``frame`` (already indexed by row) with its known divisions declared, at no cost."""
     import dask.dataframe as dd
 
-    divisions = tuple(offsets) + (offsets[-1] + lengths[-1] - 1,)
-    parts = frame.to_delayed()
-    return dd.from_delayed(parts, meta=frame._meta, divisions=divisions, verify_meta=False)
+    return dd.from_delayed(frame.to_delayed(), meta=frame._meta, divisions=_divisions(lengths), verify_meta=False)
 
 
 # --- Parquet -----------------------------------------------------------------------------

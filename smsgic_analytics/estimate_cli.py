@@ -26,6 +26,7 @@ from typing import Iterator
 
 import pandas as pd
 
+from .audience import PARQUET_SUFFIXES
 from .config import ENV_TOKEN
 
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous", "sync")
@@ -35,7 +36,7 @@ OUTPUTS = ("by_country.csv", "by_operator.csv", "unplaced.csv")
 def read_rates_file(path: str) -> pd.DataFrame:
     """A rates table from CSV (every cell as text: exact rates, MNCs with their zeros) or Parquet."""
     lower = path.lower()
-    if lower.endswith((".parquet", ".pq", ".parq")):
+    if lower.endswith(PARQUET_SUFFIXES):
         return pd.read_parquet(path)
     if lower.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
         sep = "\t" if lower.endswith(".tsv") else ","
@@ -55,11 +56,11 @@ def rates_source(rates_file: str | None) -> Iterator[tuple[pd.DataFrame, str]]:
         with connect() as client:
             yield client.rates(), "the API's /rates (SMSGIC_TOKEN)"
         return
-    from .sandbox import running
+    from .sandbox.server import DEFAULT_TOKEN, running
 
     with tempfile.TemporaryDirectory(prefix="smsgic-estimate-") as work:
-        with running(tokens=("demo-token",), db=os.path.join(work, "sandbox.sqlite"), seed=0) as url, \
-                connect(token="demo-token", base_url=url, cache_dir=os.path.join(work, "cache")) as client:
+        with running(tokens=(DEFAULT_TOKEN,), db=os.path.join(work, "sandbox.sqlite"), seed=0) as url, \
+                connect(token=DEFAULT_TOKEN, base_url=url, cache_dir=os.path.join(work, "cache")) as client:
             rates = client.rates()
         yield rates, "the sandbox rate card (seed 0; set SMSGIC_TOKEN for your account's rates)"
 

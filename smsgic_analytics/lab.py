@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -85,7 +84,9 @@ def api_environment(data: Path, token: str | None = None) -> Iterator[dict[str, 
               "(no sandbox started; cache and ledger in the user cache folder or SMSGIC_CACHE_DIR)")
         yield env
         return
-    admin_token = secrets.token_urlsafe(32)
+    from .sandbox.admin import new_admin_token  # here: the launcher needs the sandbox's modules only now
+
+    admin_token = new_admin_token()
     with sandbox_process(data / "sandbox.sqlite", admin_token) as url:
         cache = data / CACHE_FOLDER
         print(f"Sandbox serving at {url} (token {DEMO_TOKEN!r}, database {data / 'sandbox.sqlite'}, "

@@ -222,9 +222,7 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if lane is not None and not (isinstance(lane, int) and 0 <= lane < LANES):
             raise ValueError(f"lane: must be an integer 0-{LANES - 1}, got {lane!r}")
-        self._create_schema(lane)
-        with self._connect() as conn:
-            self.lane = int(conn.execute("SELECT value FROM meta WHERE key = 'lane'").fetchone()[0])
+        self.lane = self._create_schema(lane)
 
     @classmethod
     def for_settings(cls, settings: Any, **kw: Any) -> "Ledger":
@@ -262,7 +260,8 @@ class Ledger:
                 raise
             conn.execute("COMMIT")
 
-    def _create_schema(self, lane: int | None) -> None:
+    def _create_schema(self, lane: int | None) -> int:
+        """Create or upgrade the schema; the file's fingerprint lane (``lane`` if it has none yet)."""
         with self._connect() as conn:
             mode = _switch_to_wal(conn)
             if mode != "wal":
@@ -286,6 +285,7 @@ class Ledger:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('lane', ?)",
                          (str(secrets.randbelow(LANES) if lane is None else lane),))
+            return int(conn.execute("SELECT value FROM meta WHERE key = 'lane'").fetchone()[0])
 
     def schema_version(self) -> int:
         """The file's ``PRAGMA user_version``."""

@@ -44,15 +44,13 @@ import pandas as pd
 
 from ..audience import ROW, audience_column, audience_format, read_audience
 from ..display import summary_table, warn
-from ..errors import ValidationError
 from ..money import units_to_money
 from ..phone import normalize_numbers
-from .. import spec
 from .offline import (BASES, BASIS_DTYPE, ROWS_COLUMNS, UNPLACED_COLUMNS, OfflineEstimate, Totals,
-                      message_segments, order_summary, price_numbers)
+                      empty_text_error, message_segments, order_summary, price_numbers)
 from .rate_table import RateTable
 from .segments import segment_counts
-from .templates import TemplateError, fill_template, placeholders
+from .templates import MAX_LISTED, TemplateError, fill_template, placeholders
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -65,7 +63,6 @@ GROUP_KEYS = ["country", "operator", "mcc", "mnc", "basis"]
 _POS_BITS = 40  # rows per partition < 2**40; partitions < 2**23
 _HOLE, _EMPTY_TEXT = -1, -2  # SMS-part sentinels: a template value is missing / the text is empty
 _INT64_MAX = 2**63 - 1
-MAX_LISTED = 5
 
 
 def is_dask(value: Any) -> bool:
@@ -581,9 +578,7 @@ def _check_texts(problems: pd.DataFrame, count: int, template: str | None) -> No
         more = f" and {count - len(labels[:MAX_LISTED])} more" if count > MAX_LISTED else ""
         raise TemplateError(f"template placeholder(s) {names}: a value is missing in data rows "
                             f"{labels[:MAX_LISTED]}{more}")
-    numbers = problems["number"].tolist()
-    raise ValidationError(f"{count} recipient(s) get an empty text: {numbers[:MAX_LISTED]}",
-                          field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+    raise empty_text_error(count, problems["number"].tolist())
 
 
 def dask_estimate(numbers: Any, message: str, rates: pd.DataFrame | RateTable, *, column: str | None = None,

@@ -41,7 +41,7 @@ from ..tables import readable
 from .numbering import classify
 from .rate_table import RateTable
 from .segments import segment_counts, segments
-from .templates import align, fill_template
+from .templates import MAX_LISTED, align, fill_template
 
 OPERATOR_RATE, COUNTRY_DEFAULT, COUNTRY_RANGE, UNPLACED = "operator rate", "country default", "country range", "unplaced"
 BASES = (OPERATOR_RATE, COUNTRY_DEFAULT, COUNTRY_RANGE, UNPLACED)
@@ -161,6 +161,12 @@ def price_numbers(numbers: Sequence[str], table: RateTable) -> Priced:
     return Priced(placed, basis, rates, reasons)
 
 
+def empty_text_error(count: int, numbers: Sequence[str]) -> ValidationError:
+    """The refusal of ``count`` recipients whose text is empty, the first ``numbers`` listed."""
+    return ValidationError(f"{count} recipient(s) get an empty text: {list(numbers)[:MAX_LISTED]}",
+                           field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+
+
 def message_segments(message: str) -> int:
     """SMS parts of one text for every recipient; an empty text is the API's 'message not sent'."""
     if message == "":
@@ -228,8 +234,7 @@ def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions
         texts = per_row.reset_index(drop=True).iloc[positions].reset_index(drop=True)
     empty = np.flatnonzero(texts.map(lambda t: isinstance(t, str) and t == "").to_numpy(bool))
     if len(empty):
-        raise ValidationError(f"{len(empty)} recipient(s) get an empty text: {[kept[i] for i in empty[:5]]}",
-                              field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+        raise empty_text_error(len(empty), [kept[i] for i in empty[:MAX_LISTED]])
     return segment_counts(texts)["segments"].to_numpy(np.int64)
 
 

@@ -64,16 +64,9 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 
 
-def nesting_depth(data: bytes | str) -> int:
-    """The deepest bracket nesting of a JSON text, outside strings, in linear time.
-
-    An upper bound of how deep ``json.loads`` would recurse into it.  Works on any bytes
-    (a body that is not JSON at all simply has a small or zero depth).
-    """
-    return _utf8_depth(_as_utf8(data))
-
-
 def _utf8_depth(raw: bytes) -> int:
+    """The deepest bracket nesting of UTF-8 JSON text, outside strings, in linear time: an
+    upper bound of how deep ``json.loads`` would recurse (any bytes give some depth >= 0)."""
     brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
     if not brackets:
         return 0

@@ -191,10 +191,6 @@ def run(args: argparse.Namespace) -> int:
         admin = args.admin_token or os.environ.get(ENV_SANDBOX_ADMIN_TOKEN) or None
         if admin is None:
             admin = generated = new_admin_token()
-        try:
-            _admin_token_for(True, admin, args.host, args.allow_remote_controls, tokens)
-        except ValueError as exc:  # RemoteControlsRefused included
-            return _refuse(str(exc))
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -214,6 +210,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"sandbox db: {db}; accounts: {len(tokens)}; {controls}; Ctrl-C stops", file=sys.stderr, flush=True)
             while not stop.wait(0.5):
                 pass
-    except ValueError as exc:  # the db already has an account with the admin token
+    except ValueError as exc:  # running() refused the admin token or the host (RemoteControlsRefused)
         return _refuse(str(exc))
     return 0
