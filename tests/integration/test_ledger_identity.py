@@ -2,8 +2,10 @@
 same demo token never inherits another server's sends, and old ledgers stay readable."""
 from __future__ import annotations
 
+import socket
 import sqlite3
 from decimal import Decimal
+from urllib.parse import urlparse
 
 import smsgic_analytics as sa
 from smsgic_analytics import spec
@@ -27,7 +29,15 @@ def test_two_servers_with_the_same_token_keep_separate_ledgers(make_client, sand
     assert {int(s) for s in first.spend()["sending_id"]} == {sent.sending_id}
 
 
-def test_an_old_ledger_stays_readable_and_the_real_api_adopts_its_rows(cache_dir):
+def test_an_old_ledger_stays_readable_and_the_real_api_adopts_its_rows(cache_dir, monkeypatch):
+    api_host = urlparse(spec.BASE_URL).hostname
+    resolve = socket.getaddrinfo
+
+    def no_api(host, *args, **kwargs):  # every connection starts with a lookup: none may be of the API
+        assert host != api_host, "the test contacted the real API"
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_api)
     token = "live-token-for-a-migration-test"
     old = legacy_account_key(token)
     ledger = Ledger(cache_dir / LEDGER_FILENAME)
