@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 ROWS_PER_FILE = 1_000_000
-from smsgic_analytics.audience import ROWS_PER_PARTITION  # noqa: E402  (read_audience's default)
+from smsgic_analytics.audience.read import ROWS_PER_PARTITION  # noqa: E402  (read_audience's default)
 MESSAGE = "Winter sale: 30% off everything in store and online until Sunday. Reply STOP to opt out."
 SECTION = "bench_audience"
 TARGET_PEAK_GIB = 2.0
@@ -56,7 +56,7 @@ def generate(folder: Path, rows: int, seed: int = 0) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from smsgic_analytics.pricing.numbering import sample_numbers
+    from smsgic_analytics.numbers.classify import sample_numbers
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

@@ -35,7 +35,7 @@ from bisect import bisect_left
 from pathlib import Path
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 from results import write_section  # benchmarks/ is on sys.path when run as a script
 
 RATE_TARGET = 0.90
@@ -63,7 +63,7 @@ def audience(count: int, seed: int = 0) -> list[str]:
 def start_sandbox(db: Path, limit: int) -> tuple[subprocess.Popen, str]:
     """``smsgic-analytics sandbox`` in a subprocess on a free port; returns it and its URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "smsgic_analytics.cli", "sandbox", "--host", "127.0.0.1", "--port", "0",
+        [sys.executable, "-m", "smsgic_analytics.lab.cli", "sandbox", "--host", "127.0.0.1", "--port", "0",
          "--db", str(db), "--token", TOKEN, "--calculate-per-minute", str(limit), "--clock", "real",
          "--log-level", "warning"],
         stdout=subprocess.PIPE, text=True)

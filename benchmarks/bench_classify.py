@@ -35,7 +35,7 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import carrier
 
-from smsgic_analytics.pricing import numbering, numbering_tables
+from smsgic_analytics.numbers import classify as numbering, tables as numbering_tables
 
 TARGET_SPEEDUP = 30.0
 TARGET_AGREEMENT = 0.995

@@ -30,8 +30,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from smsgic_analytics.pricing.segments import segments
-from smsgic_analytics.quote import DESTINATIONS_COLUMNS, NUMBERS_COLUMNS, Quote
+from smsgic_analytics.text.segments import segments
+from smsgic_analytics.pricing.quote import DESTINATIONS_COLUMNS, NUMBERS_COLUMNS, Quote
 from smsgic_analytics.sandbox.ratecard import RateCard
 
 TARGET_SECONDS = 1.0

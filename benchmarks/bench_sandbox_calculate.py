@@ -27,7 +27,7 @@ from decimal import Decimal
 
 import requests
 
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import running
 
 SCALING_TARGET = 1.0

@@ -46,8 +46,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from results import write_section  # benchmarks/ is on sys.path when run as a script
-from smsgic_analytics.pricing import segments as segments_module
-from smsgic_analytics.pricing.segments import segment_counts, segments
+from smsgic_analytics.text import segments as segments_module
+from smsgic_analytics.text.segments import segment_counts, segments
 
 SECTION = "bench_segments"
 TARGET_VS_LOOP = 20.0  # repeated texts, against the per-row loop

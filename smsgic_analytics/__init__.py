@@ -6,40 +6,32 @@
 """
 from __future__ import annotations
 
-from .campaign import Campaign, Preview, SendResult
+from . import _deprecated
+
+from .sending.campaign import Campaign, Preview, SendResult
 from .client import Client, connect
-from .config import Settings
-from .errors import (
-    APIConnectionError,
-    AuthenticationError,
-    ConfirmationRequiredError,
-    DuplicateSendError,
-    InsufficientBalanceError,
-    InvalidRecipientsError,
-    MissingTokenError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    SMSgicError,
-    UnknownOutcomeError,
-    ValidationError,
-)
-from .http import CacheInfo
-from .money import format_money
-from .notebook import NotebookSession, notebook_session
-from .phone import normalize_number
-from .pricing.numbering import classify, sample_numbers
-from .pricing.segments import Advice, Segments, advise, segment_counts, segments, smart_encode
-from .audience import AudienceError, read_audience
+from .core.config import Settings
+from .core.errors import (APIConnectionError, AuthenticationError, ConfirmationRequiredError, DuplicateSendError,
+    InsufficientBalanceError, InvalidRecipientsError, MissingTokenError, NotFoundError, RateLimitError,
+    ServerError, SMSgicError, UnknownOutcomeError, ValidationError)
+from .api.http import CacheInfo
+from .core.money import format_money
+from .lab.notebook import NotebookSession, notebook_session
+from .numbers.normalize import normalize_number
+from .numbers.classify import classify, sample_numbers
+from .text.segments import Advice, Segments, advise, segment_counts, segments, smart_encode
+from .audience.read import AudienceError, read_audience
 from .pricing.estimate import (DaskEstimate, OfflineEstimate, RateTable, TemplateError, Totals, compare, estimate,
-                               fill_template)
-from .quote import Quote
-from .recipients import Recipients, normalize_recipients
-from .records import Balance
-from .spend import spend_summary, spend_totals
-from .tables import readable
+    fill_template)
+from .pricing.quote import Quote
+from .audience.recipients import Recipients, normalize_recipients
+from .api.records import Balance
+from .analytics.spend import spend_summary, spend_totals
+from .core.readable import readable
 
 __version__ = "0.1.0"
+
+_deprecated.install()
 
 # The ipywidgets apps load on first use (ipywidgets and plotly are not needed to price or send).
 _APPS = ("DashboardApp", "EstimatorApp", "RateExplorerApp", "SenderApp")

@@ -19,16 +19,16 @@ from typing import Any, Callable, Literal
 
 import pandas as pd
 
-from . import spec
-from .api import Api
-from .campaign import Campaign, SendResult, reconcile, resolve_send
-from .config import Settings, legacy_account_key
-from .http import CacheInfo, SMSgicSession
-from .ledger import Ledger
+from .core import spec
+from .api.endpoints import Api
+from .sending.campaign import Campaign, SendResult, reconcile, resolve_send
+from .core.config import Settings, legacy_account_key
+from .api.http import CacheInfo, SMSgicSession
+from .sending.ledger import Ledger
 from .pricing import exact
-from .quote import Quote
-from .records import Balance
-from .spend import check_freq, spend_frame
+from .pricing.quote import Quote
+from .api.records import Balance
+from .analytics.spend import check_freq, spend_frame
 
 __all__ = ["Balance", "Client", "connect"]
 

@@ -33,7 +33,7 @@ import pytest
 import requests
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import SandboxControl, running
 
 TOKENS = ("demo-token", "other-token")

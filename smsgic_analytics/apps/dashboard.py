@@ -19,10 +19,10 @@ import ipywidgets as w
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import charts
-from ..errors import SMSgicError
-from ..money import format_money
-from ..spend import FREQS
+from ..analytics import charts
+from ..core.errors import SMSgicError
+from ..core.money import format_money
+from ..analytics.spend import FREQS
 from .widgets import App, error_html, frame_html, note_html, show_figure, table_html, tag
 
 if TYPE_CHECKING:

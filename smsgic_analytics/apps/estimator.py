@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 import pandas as pd
 
-from .. import charts
-from ..errors import SMSgicError
-from ..money import format_money
+from ..analytics import charts
+from ..core.errors import SMSgicError
+from ..core.money import format_money
 from ..pricing.estimate import OfflineEstimate, RateTable, offline_estimate
-from ..pricing.segments import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE, Advice, advise, segments
-from ..quote import Quote
-from ..recipients import Recipients, normalize_recipients
+from ..text.segments import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE, Advice, advise, segments
+from ..pricing.quote import Quote
+from ..audience.recipients import Recipients, normalize_recipients
 from .widgets import (App, error_html, frame_html, guess_phone_column, note_html, parse_numbers, read_table,
-                      show_figure, table_html, tag, upload_files)
+    show_figure, table_html, tag, upload_files)
 
 if TYPE_CHECKING:
     from ..client import Client

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Iterable
 import ipywidgets as w
 import pandas as pd
 
-from .. import charts
-from ..display import COUNTRY_DEFAULT
-from ..errors import SMSgicError
-from ..money import format_money, parse_money
-from ..pricing import mccmnc
-from ..pricing.numbering import operator_table
+from ..analytics import charts
+from ..core.display import COUNTRY_DEFAULT
+from ..core.errors import SMSgicError
+from ..core.money import format_money, parse_money
+from ..numbers import mccmnc
+from ..numbers.classify import operator_table
 from .widgets import App, error_html, frame_html, note_html, show_figure, table_html, tag
 
 if TYPE_CHECKING:

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from .. import spec
-from ..campaign import Campaign, Preview, SendResult
-from ..errors import DuplicateSendError, SMSgicError, UnknownOutcomeError
-from ..money import format_money
-from ..sendstate import UNRESOLVED
+from ..core import spec
+from ..sending.campaign import Campaign, Preview, SendResult
+from ..core.errors import DuplicateSendError, SMSgicError, UnknownOutcomeError
+from ..core.money import format_money
+from ..sending.state import UNRESOLVED
 from .widgets import App, error_html, error_text, note_html, parse_numbers, tag
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ..columns import guess_phone_column  # noqa: F401  (re-exported: the apps import it from here)
-from ..tables import PERCENT, prepare
+from ..audience.columns import guess_phone_column  # noqa: F401  (re-exported: the apps import it from here)
+from ..core.readable import PERCENT, prepare
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _SPLIT = re.compile(r"[\n,;\t]+")

@@ -10,20 +10,26 @@
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import Any, Literal, Protocol, Sequence
 
 import pandas as pd
 
-from ..quote import Quote
-from .distributed import DaskEstimate, dask_estimate, is_lazy_audience, resolve
+from .quote import Quote
+from .dask import DaskEstimate, dask_estimate, is_lazy_audience, resolve
 from .offline import BASES, OfflineEstimate, Totals, offline_estimate
 from .rate_table import RateTable
-from .reconcile import compare
-from .templates import TemplateError, fill_template
+from .compare import compare
+from ..text.templates import TemplateError, fill_template
 from .whatif import reprice
 
-if TYPE_CHECKING:
-    from ..client import Client
+
+
+class Client(Protocol):
+    """What ``estimate`` uses of ``smsgic_analytics.Client`` (which sits above pricing)."""
+
+    def calculate(self, message: str, recipients: Any, **options: Any) -> Quote: ...
+
+    def rates(self) -> pd.DataFrame: ...
 
 __all__ = ["BASES", "DaskEstimate", "OfflineEstimate", "RateTable", "TemplateError", "Totals", "compare", "estimate",
            "dask_estimate", "fill_template", "offline_estimate", "reprice"]

@@ -16,12 +16,12 @@ from typing import Any, Iterable, Literal, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
-from .. import spec
-from ..api import Api
-from ..errors import SMSgicError, ValidationError
-from ..quote import Quote
-from ..recipients import Recipients, normalize_recipients
-from .distributed import is_lazy_audience
+from ..core import spec
+from ..api.endpoints import Api
+from ..core.errors import SMSgicError, ValidationError
+from .quote import Quote
+from ..audience.recipients import Recipients, normalize_recipients
+from .dask import is_lazy_audience
 
 CHUNK_SIZE = 1000
 MAX_WORKERS = 8
@@ -45,7 +45,7 @@ def audience(recipients: Any, *, on_invalid: Literal["raise", "report"] = "raise
     if is_lazy_audience(recipients):
         if on_invalid not in ("raise", "report"):
             raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
-        from .distributed import dask_recipients
+        from .dask import dask_recipients
 
         people = dask_recipients(recipients, default_region=default_region, progress=progress)
         if on_invalid == "raise":

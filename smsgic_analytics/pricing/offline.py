@@ -32,16 +32,16 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import spec
-from ..display import summary_table, warn
-from ..errors import ValidationError
-from ..money import format_money, units_to_money
-from ..recipients import normalize_recipients
-from ..tables import readable
-from .numbering import classify
+from ..core import spec
+from ..core.display import summary_table, warn
+from ..core.errors import ValidationError
+from ..core.money import format_money, units_to_money
+from ..audience.recipients import normalize_recipients
+from ..core.readable import readable
+from ..numbers.classify import classify
 from .rate_table import RateTable
-from .segments import segment_counts, segments
-from .templates import MAX_LISTED, align, fill_template
+from ..text.segments import segment_counts, segments
+from ..text.templates import MAX_LISTED, align, fill_template
 
 OPERATOR_RATE, COUNTRY_DEFAULT, COUNTRY_RANGE, UNPLACED = "operator rate", "country default", "country range", "unplaced"
 BASES = (OPERATOR_RATE, COUNTRY_DEFAULT, COUNTRY_RANGE, UNPLACED)

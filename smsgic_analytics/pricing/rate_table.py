@@ -22,9 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from .. import spec
-from ..money import PLACES as RATE_PLACES
-from ..money import parse_money, units_to_money
+from ..core import spec
+from ..core.money import PLACES as RATE_PLACES
+from ..core.money import parse_money, units_to_money
 
 RATE_QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
 UNITS = 10**RATE_PLACES

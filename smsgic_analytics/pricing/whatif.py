@@ -18,20 +18,31 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from .. import spec
-from ..errors import ValidationError
-from ..money import PLACES as RATE_PLACES
-from ..money import parse_money, units_to_money
-from .segments import segment_counts, segments
-from .templates import MAX_LISTED, align, fill_template
+from ..core import spec
+from ..core.errors import ValidationError
+from ..core.money import PLACES as RATE_PLACES
+from ..core.money import parse_money, units_to_money
+from ..text.segments import segment_counts, segments
+from ..text.templates import MAX_LISTED, align, fill_template
 
-if TYPE_CHECKING:  # quote.py imports this module for Quote.reprice
-    from ..quote import Quote
+
+
+class Priced(Protocol):
+    """What re-pricing reads of a quote (``pricing.quote.Quote`` is one; it imports this module
+    for ``Quote.reprice``, so this module names the shape instead of the class)."""
+
+    numbers: pd.DataFrame
+    destinations: pd.DataFrame
+    subtotal: Decimal
+    tax: Decimal
+
+
+Quote = TypeVar("Quote", bound=Priced)
 
 WHAT_IF = "what-if"
 _INT64_MAX = np.iinfo(np.int64).max

@@ -29,7 +29,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from .. import spec
+from ..core import spec
 from .admin_rules import account_from, advance_seconds, clock_target, fault_from
 from .faults import ADMIN_PREFIX
 from .jsonwire import WireJSON, error

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from .. import spec
+from ..core import spec
 from . import schemas
 from .admin import router as admin_router
 from .faults import FaultMiddleware

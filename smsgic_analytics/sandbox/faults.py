@@ -45,7 +45,7 @@ from typing import Any, Awaitable, Callable
 
 from starlette.routing import Match
 
-from .. import spec
+from ..core import spec
 from .jsonwire import error
 from .limits import read_body, replay
 

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .. import spec
+from ..core import spec
 
 PROCESSING_BASE_SECONDS = 60
 PROCESSING_SECONDS_PER_1000 = 1

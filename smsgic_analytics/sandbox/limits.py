@@ -31,7 +31,7 @@ from typing import Any, Awaitable, Callable
 
 import numpy as np
 
-from .. import spec
+from ..core import spec
 from .jsonwire import error
 
 Scope = dict[str, Any]

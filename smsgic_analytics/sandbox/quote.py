@@ -18,8 +18,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from ..pricing.numbering import classify
-from ..pricing.segments import segments
+from ..numbers.classify import classify
+from ..text.segments import segments
 from .jsonwire import Raw, encode_str, number
 from .ratecard import UNKNOWN_DESTINATION, RateCard
 from .store import UNITS

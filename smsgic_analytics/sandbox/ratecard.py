@@ -23,7 +23,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 import pandas as pd
 
-from ..pricing.numbering import country_table, operator_table
+from ..numbers.classify import country_table, operator_table
 
 BASE_LOW, BASE_HIGH = 0.02, 0.25
 OPERATOR_SPREAD = 0.30

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from .. import spec
+from ..core import spec
 
 Recipient = Annotated[str, Field(pattern=spec.RECIPIENT_RE.pattern)]
 

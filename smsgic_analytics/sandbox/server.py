@@ -27,8 +27,8 @@ from typing import Iterable, Iterator
 import uvicorn
 from platformdirs import user_data_dir
 
-from .. import spec
-from ..config import ENV_SANDBOX_ADMIN_TOKEN
+from ..core import spec
+from ..core.config import ENV_SANDBOX_ADMIN_TOKEN
 from .admin import check_admin_token, new_admin_token
 from .app import create_app
 from .control import register_admin_token, unregister_admin_token

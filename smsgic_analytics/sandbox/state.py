@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .. import spec
+from ..core import spec
 from .faults import FaultQueue
 from .lifecycle import Clock
 from .ratecard import RateCard

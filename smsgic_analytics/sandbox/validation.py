@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
-from .. import spec
+from ..core import spec
 from .limits import MAX_MESSAGE_CHARS, JSONTooDeep, load_json, too_deep_message
 
 _INTEGER_RE = re.compile(r"-?\d+", re.ASCII)

@@ -25,7 +25,7 @@ import pytest
 from browser_support import free_port, server_env
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import SandboxControl, running
 from smsgic_analytics.sandbox.control import registered_admin_token
 

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 import smsgic_analytics as sa
-from smsgic_analytics import charts, spec
+from smsgic_analytics.analytics import charts
+from smsgic_analytics.core import spec
 from smsgic_analytics.apps.widgets import PLOTLY_MIME
 from smsgic_analytics.pricing.estimate import offline_estimate
 

@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
-from smsgic_analytics.campaign import Campaign
-from smsgic_analytics.ledger import LEDGER_FILENAME, Ledger
+from smsgic_analytics.core import spec
+from smsgic_analytics.sending.campaign import Campaign
+from smsgic_analytics.sending.ledger import LEDGER_FILENAME, Ledger
 
 from manual_clock import ManualClock
 from phonebook import phone_numbers

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 
 from phonebook import phone_numbers
 

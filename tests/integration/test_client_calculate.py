@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 from smsgic_analytics.pricing.exact import plan_chunks
-from smsgic_analytics.quote import DESTINATIONS_COLUMNS, NUMBERS_COLUMNS
+from smsgic_analytics.pricing.quote import DESTINATIONS_COLUMNS, NUMBERS_COLUMNS
 
 from phonebook import phone_numbers
 

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics import frames, spec
-from smsgic_analytics.dates import format_scheduled_at
+from smsgic_analytics.api import frames
+from smsgic_analytics.core import spec
+from smsgic_analytics.core.dates import format_scheduled_at
 
 
 

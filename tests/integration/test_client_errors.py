@@ -6,7 +6,7 @@ import socket
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 
 
 SENDING = {"message": "Hi", "recipients": ["4915123456789"], "sender": "MegaShop", "type": "default"}

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics.pricing.numbering import sample_numbers
+from smsgic_analytics.numbers.classify import sample_numbers
 from smsgic_analytics.sandbox.ratecard import RateCard
 
 MESSAGE = "Hi {first_name}, 20% off all week. Reply STOP to opt out."
@@ -24,7 +24,7 @@ MESSAGE = "Hi {first_name}, 20% off all week. Reply STOP to opt out."
 def run_cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGIC_")}  # no token: sandbox rates
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "smsgic_analytics.cli", "estimate", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "smsgic_analytics.lab.cli", "estimate", *args], env=env,
                           capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -78,7 +78,7 @@ def test_with_a_rates_file_it_writes_exact_csvs_and_prints_the_totals(files, tmp
     unplaced = pd.read_csv(out / "unplaced.csv", dtype=str, keep_default_na=False)
     assert sorted(unplaced["index"].astype(int)) == sorted(est.unplaced["index"])  # every row not priced
     assert (unplaced["reason"] != "").all() and unplaced["reason"].str.contains("no rates for Latvia").any()
-    assert f"expected {sa.money.format_money(est.totals.expected, 'GBP')}" in done.stdout
+    assert f"expected {sa.format_money(est.totals.expected, 'GBP')}" in done.stdout
     assert len(est.duplicates) == 2 and f"{len(est.rows):,} recipients, 2 duplicates merged" in done.stdout
     assert "100% Completed" in done.stderr  # the progress bar (local scheduler)
 
@@ -93,7 +93,7 @@ def test_without_rates_it_prices_with_the_sandbox_on_a_cluster(files, tmp_path, 
     rates = RateCard.for_seed(0).frame()[["mcc", "mnc", "country", "rate"]].assign(currency="GBP")
     est = expected(files, rates)
     pd.testing.assert_frame_equal(read_written(out / "by_operator.csv"), as_text(est.by_operator()), check_dtype=False)
-    assert f"expected {sa.money.format_money(est.totals.expected, 'GBP')}" in done.stdout
+    assert f"expected {sa.format_money(est.totals.expected, 'GBP')}" in done.stdout
 
 
 def test_refused_input_exits_2_naming_the_file_and_its_columns(files, tmp_path):

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
-from smsgic_analytics.pricing.numbering import sample_numbers
-from smsgic_analytics.pricing.segments import segments
+from smsgic_analytics.core import spec
+from smsgic_analytics.numbers.classify import sample_numbers
+from smsgic_analytics.text.segments import segments
 from smsgic_analytics.sandbox import SandboxControl
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics import cli, lab
-from smsgic_analytics.http import CACHE_FILE
-from smsgic_analytics.ledger import LEDGER_FILENAME
+from smsgic_analytics.lab import cli, launcher as lab
+from smsgic_analytics.api.http import CACHE_FILE
+from smsgic_analytics.sending.ledger import LEDGER_FILENAME
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGE = "Launcher test: spring sale starts today. Reply STOP to opt out"

@@ -8,9 +8,9 @@ from decimal import Decimal
 from urllib.parse import urlparse
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
-from smsgic_analytics.config import account_key, legacy_account_key
-from smsgic_analytics.ledger import LEDGER_FILENAME, Ledger
+from smsgic_analytics.core import spec
+from smsgic_analytics.core.config import account_key, legacy_account_key
+from smsgic_analytics.sending.ledger import LEDGER_FILENAME, Ledger
 
 from phonebook import phone_numbers
 

@@ -7,7 +7,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 import requests
 
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import running
 
 

@@ -1,7 +1,7 @@
 """Every documented endpoint of the sandbox, answered over real HTTP, against the documentation.
 
 Expected shapes and texts are the documentation's (shared/api/smsgic-api.txt) via
-``smsgic_analytics.spec``; prices are re-derived here from GET /rates and the numbering
+``smsgic_analytics.core.spec``; prices are re-derived here from GET /rates and the numbering
 data, independently of the sandbox's own pricing code.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from smsgic_analytics import spec
-from smsgic_analytics.pricing.numbering import classify
-from smsgic_analytics.pricing.segments import segments
+from smsgic_analytics.core import spec
+from smsgic_analytics.numbers.classify import classify
+from smsgic_analytics.text.segments import segments
 
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000000Z$")
 SCHEDULED_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")

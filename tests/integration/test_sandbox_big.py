@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 
 PREFIXES = ["4591", "3712", "4479", "1202", "7916", "6598", "3361", "9198", "2348", "5067", "8613", "99"]
 

@@ -10,13 +10,13 @@ import threading
 
 import requests
 
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import running
 
 
 def start(*args: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "smsgic_analytics.cli", "sandbox", *args],
+        [sys.executable, "-m", "smsgic_analytics.lab.cli", "sandbox", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
@@ -81,6 +81,6 @@ def test_cli_defaults_to_the_demo_token_and_stops_on_ctrl_c(tmp_path):
 
 
 def test_cli_refuses_a_bad_clock(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "smsgic_analytics.cli", "sandbox", "--clock", "tomorrow",
+    done = subprocess.run([sys.executable, "-m", "smsgic_analytics.lab.cli", "sandbox", "--clock", "tomorrow",
                            "--db", str(tmp_path / "x.sqlite")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--clock" in done.stderr and done.stdout == ""

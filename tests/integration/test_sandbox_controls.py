@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from smsgic_analytics import spec
-from smsgic_analytics.config import ENV_SANDBOX_ADMIN_TOKEN
+from smsgic_analytics.core import spec
+from smsgic_analytics.core.config import ENV_SANDBOX_ADMIN_TOKEN
 from smsgic_analytics.sandbox import SandboxControl, SandboxControlError, running
 from smsgic_analytics.sandbox.control import registered_admin_token
 from smsgic_analytics.sandbox.server import RemoteControlsRefused
@@ -50,7 +50,7 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "smsgic_analytics.cli", "sandbox", "--port", "0", "--log-level", "info", *args]
+    return [sys.executable, "-m", "smsgic_analytics.lab.cli", "sandbox", "--port", "0", "--log-level", "info", *args]
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import SandboxControlError
 
 SEND = {"message": "fault", "recipients": ["4591234567"], "sender": "MEGA"}

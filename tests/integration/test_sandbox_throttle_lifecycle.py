@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import SandboxControlError
 from smsgic_analytics.sandbox.control import registered_admin_token
 from smsgic_analytics.sandbox.lifecycle import fails, processing_seconds

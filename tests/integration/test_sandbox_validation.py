@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 
 GOOD = "4591234567"
 

@@ -12,8 +12,9 @@ import pytest
 import requests
 
 import smsgic_analytics as sa
-from smsgic_analytics import lab, notebook, spec
-from smsgic_analytics.config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
+from smsgic_analytics.lab import launcher as lab, notebook
+from smsgic_analytics.core import spec
+from smsgic_analytics.core.config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
 from smsgic_analytics.sandbox import SandboxControl, SandboxControlError
 
 CLOCK = "2026-03-02T09:00:00Z"

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 import smsgic_analytics as sa
-from smsgic_analytics import notebook, sandbox
+from smsgic_analytics.lab import notebook
+from smsgic_analytics import sandbox
 
 CLOCK = "2026-03-02T09:00:00Z"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

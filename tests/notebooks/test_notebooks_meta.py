@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import nbformat
 import pytest
 
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))

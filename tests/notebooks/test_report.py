@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from smsgic_analytics.cli import main
+from smsgic_analytics.lab.cli import main
 
 CHROMIUM = Path("/usr/bin/chromium")
 SETUP = 'import smsgic_analytics as sa\nclient, control = sa.notebook_session(seed=1, clock="2026-03-02T09:00:00Z")'

@@ -21,8 +21,8 @@ from typing import Any
 import requests
 
 from phonebook import phone_numbers  # noqa: F401  (re-exported for the tests)
-from smsgic_analytics import spec
-from smsgic_analytics.config import ENV_SANDBOX_ADMIN_TOKEN
+from smsgic_analytics.core import spec
+from smsgic_analytics.core.config import ENV_SANDBOX_ADMIN_TOKEN
 from smsgic_analytics.sandbox.control import register_admin_token
 
 HERE = Path(__file__).resolve().parent
@@ -69,7 +69,7 @@ class SandboxProcess:
         self.admin_token = secrets.token_urlsafe(32)
 
     def start(self) -> str:
-        cmd = [sys.executable, "-m", "smsgic_analytics.cli", "sandbox", "--host", "127.0.0.1",
+        cmd = [sys.executable, "-m", "smsgic_analytics.lab.cli", "sandbox", "--host", "127.0.0.1",
                "--port", str(self.port), "--db", str(self.db), "--log-level", "warning", "--controls"]
         for token in self.tokens:
             cmd += ["--token", token]

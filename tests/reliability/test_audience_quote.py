@@ -21,7 +21,7 @@ import pytest
 from reliability_support import child_env, kill_part_way, phone_numbers, reference_quote
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 
 CALC = ("POST", spec.CALCULATE)
 MESSAGE = "Your parcel is on its way and arrives tomorrow between 9 and 12. Reply STOP to opt out."

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 
 GOOD = ["447400123456", "37121234567"]
 SENDER = "MegaShop"

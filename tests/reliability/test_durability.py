@@ -21,7 +21,7 @@ from reliability_support import (
 )
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import SandboxControl
 
 CALC = ("POST", spec.CALCULATE)

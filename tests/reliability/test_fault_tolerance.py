@@ -13,7 +13,7 @@ import pytest
 from reliability_support import phone_numbers, reference_quote
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 
 CALC = ("POST", spec.CALCULATE)
 AUDIENCE = 20_000

@@ -19,9 +19,9 @@ from manual_clock import ManualClock
 from reliability_support import child_env, phone_numbers, server_balance, server_sendings, wait_for
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
-from smsgic_analytics.campaign import campaign_key
-from smsgic_analytics.ledger import LEDGER_FILENAME, Ledger
+from smsgic_analytics.core import spec
+from smsgic_analytics.sending.campaign import campaign_key
+from smsgic_analytics.sending.ledger import LEDGER_FILENAME, Ledger
 
 POST_SENDINGS = ("POST", spec.SENDINGS)
 
@@ -234,7 +234,7 @@ with open(path, "wb") as fh:
 
 LOAD = """
 import sys
-from smsgic_analytics.pricing.numbering_tables import load_tables
+from smsgic_analytics.numbers.tables import load_tables
 tables = load_tables(sys.argv[1])
 print(len(tables.regions))
 """

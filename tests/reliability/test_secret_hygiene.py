@@ -16,7 +16,7 @@ from nbconvert import HTMLExporter
 from reliability_support import phone_numbers
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
+from smsgic_analytics.core import spec
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_estimate_campaign_cost.ipynb"
 

@@ -33,8 +33,8 @@ from manual_clock import ManualClock
 from reliability_support import phone_numbers, reference_quote, server_balance, server_sendings
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
-from smsgic_analytics.ledger import LEDGER_FILENAME, Ledger
+from smsgic_analytics.core import spec
+from smsgic_analytics.sending.ledger import LEDGER_FILENAME, Ledger
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,8 @@ import pytest
 from reliability_support import phone_numbers, server_balance, server_sendings, wait_for
 
 import smsgic_analytics as sa
-from smsgic_analytics import ledger as ledger_mod
-from smsgic_analytics import spec
+from smsgic_analytics.sending import ledger as ledger_mod
+from smsgic_analytics.core import spec
 
 POST_SENDINGS = ("POST", spec.SENDINGS)
 

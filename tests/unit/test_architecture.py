@@ -1,8 +1,9 @@
 """The package's shape: imports run one way, and each fact has one home.
 
 Read from the source with ``ast`` (nothing is imported), so a late import inside a function
-counts as much as one at the top: only ``if TYPE_CHECKING:`` blocks, which never run, are
-left out.
+counts as much as one at the top.  The layer rule and the cycle check count ``if TYPE_CHECKING:``
+imports too (an annotation naming a higher layer is a dependency all the same); the runtime
+cycle check alone leaves them out.
 """
 from __future__ import annotations
 
@@ -35,14 +36,14 @@ def _is_type_checking(node: ast.If) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-def _imports(module: str, path: Path) -> set[str]:
+def _imports(module: str, path: Path, *, type_checking: bool = False) -> set[str]:
     """Package modules ``module`` imports (``from . import x`` names module x when it is one)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
+        if isinstance(node, ast.If) and _is_type_checking(node) and not type_checking:
             for child in node.orelse:
                 visit(child)
             return
@@ -69,6 +70,10 @@ def _imports(module: str, path: Path) -> set[str]:
 
 def test_no_module_imports_one_that_imports_it_back():
     graph = {m: _imports(m, p) for m, p in MODULES.items()}
+    assert _cycles(graph) == []
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     # Tarjan's strongly connected components: any component of two or more modules is a cycle.
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -100,25 +105,55 @@ def test_no_module_imports_one_that_imports_it_back():
     for module in graph:
         if module not in index:
             strongconnect(module)
-    assert cycles == [], f"import cycles: {cycles}"
+    return cycles
 
 
-def test_the_core_layers_point_one_way():
-    graph = {m: _imports(m, p) for m, p in MODULES.items()}
-    lower_than = {  # module -> modules it must never import (directly)
-        f"{NAME}.api": {f"{NAME}.client", f"{NAME}.campaign", f"{NAME}.ledger"},
-        f"{NAME}.ledger": {f"{NAME}.client", f"{NAME}.campaign", f"{NAME}.api", f"{NAME}.http"},
-        f"{NAME}.sendstate": {f"{NAME}.ledger", f"{NAME}.client", f"{NAME}.campaign", f"{NAME}.api"},
-        f"{NAME}.spend": {f"{NAME}.ledger", f"{NAME}.client", f"{NAME}.api"},
-        f"{NAME}.campaign": {f"{NAME}.client"},
-        f"{NAME}.phone": {m for m in MODULES if m not in (f"{NAME}.spec", NAME)},
-        f"{NAME}.money": {m for m in MODULES if m != NAME},
-    }
-    broken = {m: sorted(graph[m] & banned) for m, banned in lower_than.items() if graph[m] & banned}
-    assert broken == {}
+# The flow, bottom to top: a module may import its own layer and the ones before it, never one after.
+LAYERS = ("core", "numbers", "text", "audience", "api", "pricing", "sending", "analytics", "client", "apps", "lab")
+SANDBOX_MAY_IMPORT = ("core", "numbers", "text")
+
+
+TOP = (NAME, f"{NAME}.__main__", f"{NAME}._deprecated")  # the surface: may import any layer
+
+
+def _layer(module: str) -> str:
+    return "package" if module in TOP else module.split(".")[1]
+
+
+def test_layers_point_down_the_flow():
+    """``if TYPE_CHECKING:`` imports count: an annotation that names a higher layer is a
+    dependency on it all the same."""
+    graph = {m: _imports(m, p, type_checking=True) for m, p in MODULES.items()}
+    assert set(_layer(m) for m in MODULES) <= set(LAYERS) | {"package", "sandbox"}
+    upward = []
     for module, deps in graph.items():
-        if module.startswith(f"{NAME}.pricing") or module.startswith(f"{NAME}.sandbox"):
-            assert not any(d.startswith(f"{NAME}.apps") or d == f"{NAME}.notebook" for d in deps), module
+        layer = _layer(module)
+        for dep in deps:
+            target = _layer(dep)
+            if layer == "package" or target == "package":
+                if layer != "package":
+                    upward.append(f"{module} -> {dep}")
+                continue
+            if layer == "sandbox":
+                if target not in SANDBOX_MAY_IMPORT + ("sandbox",):
+                    upward.append(f"{module} -> {dep}")
+            elif target == "sandbox":
+                if layer != "lab":
+                    upward.append(f"{module} -> {dep}")
+            elif LAYERS.index(target) > LAYERS.index(layer):
+                upward.append(f"{module} -> {dep}")
+    assert upward == []
+
+
+def test_no_cycle_even_through_type_checking_imports():
+    graph = {m: _imports(m, p, type_checking=True) for m, p in MODULES.items()}
+    assert _cycles(graph) == []
+
+
+def test_the_package_top_level_is_only_the_flow():
+    """Every module lives in the package of its stage; only the facade sits at the top."""
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert top == ["__init__.py", "__main__.py", "_deprecated.py", "client.py"]
 
 
 def _definitions() -> dict[str, list[str]]:
@@ -145,7 +180,7 @@ def test_money_is_parsed_in_one_place():
     the server: it shares no money code with the client, so a client bug cannot hide behind it.)"""
     offenders = []
     for module, path in MODULES.items():
-        if module == f"{NAME}.money" or module.startswith(f"{NAME}.sandbox"):
+        if module == f"{NAME}.core.money" or module.startswith(f"{NAME}.sandbox"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Decimal" and node.args:

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics.audience import ROW, AudienceError, audience_format
-from smsgic_analytics.phone import FLOAT_VALUE
+from smsgic_analytics.audience.read import ROW, AudienceError, audience_format
+from smsgic_analytics.numbers.normalize import FLOAT_VALUE
 
 PHONES = ["0044 7700 900123", "+371 2000 0001", "4915123456789", "", "00 33 6 12 34 56 78", "n/a",
           "07700 900124", "4917612345678", "0037120000002", "+44 (0)20 7946 0958"]

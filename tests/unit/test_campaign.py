@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics import spec
-from smsgic_analytics.campaign import Campaign, Preview
-from smsgic_analytics.errors import DuplicateSendError
-from smsgic_analytics.ledger import Ledger, LedgerError
-from smsgic_analytics.sendstate import InvalidTransitionError, SendFacts, decide, next_state
+from smsgic_analytics.core import spec
+from smsgic_analytics.sending.campaign import Campaign, Preview
+from smsgic_analytics.core.errors import DuplicateSendError
+from smsgic_analytics.sending.ledger import Ledger, LedgerError
+from smsgic_analytics.sending.state import InvalidTransitionError, SendFacts, decide, next_state
 
 ACCOUNT = "0123456789abcdef"
 

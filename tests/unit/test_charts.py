@@ -12,10 +12,12 @@ import pandas as pd
 import plotly.io as pio
 import pytest
 
-from smsgic_analytics import charts, spec
-from smsgic_analytics.config import account_key
-from smsgic_analytics.ledger import Ledger
-from smsgic_analytics.spend import spend_frame
+import smsgic_analytics
+from smsgic_analytics.analytics import charts
+from smsgic_analytics.core import spec
+from smsgic_analytics.core.config import account_key
+from smsgic_analytics.sending.ledger import Ledger
+from smsgic_analytics.analytics.spend import spend_frame
 
 ACCOUNT = account_key("chart-token")
 
@@ -215,7 +217,7 @@ def test_rates_map_falls_back_to_an_unambiguous_mcc() -> None:
 
 
 def test_rates_map_without_numbering_uses_mobile_codes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "smsgic_analytics.pricing.numbering", None)  # import now fails
+    monkeypatch.setitem(sys.modules, "smsgic_analytics.numbers.classify", None)  # import now fails
     fig = charts.rates_map(RATES.replace({"country": {"United Kingdom": "united kingdom"}}))
     assert list(map_traces(fig).locations) == ["DNK", "GBR", "LVA", "RUS"]  # Russia by its MCC 250 alone
     assert annotations(fig) == ["Not on the map (no ISO-3 code): Atlantis"]
@@ -379,7 +381,7 @@ def test_segment_distribution() -> None:
 
 def test_segment_distribution_of_real_segment_counts() -> None:
     """The seam with pricing.segments: its categorical output draws as it should."""
-    segments = pytest.importorskip("smsgic_analytics.pricing.segments")
+    segments = pytest.importorskip("smsgic_analytics.text.segments")
     counts = segments.segment_counts(["Hi Ann", "Hi Zoë 👋", "x" * 200, "ok", "€" * 81])
     fig = charts.segment_distribution(counts)
     assert [t.name for t in fig.data] == ["GSM-7", "UCS-2"]
@@ -473,7 +475,7 @@ def test_two_footnotes_stack_and_the_margin_grows() -> None:
 
 
 def test_world_geojson_is_small_iso3_keyed_and_loaded_once() -> None:
-    path = Path(charts.__file__).parent / "data" / charts.WORLD_GEOJSON
+    path = Path(smsgic_analytics.__file__).parent / "data" / charts.WORLD_GEOJSON
     assert path.stat().st_size < 300_000  # every map figure embeds it
     world = charts.world_geojson()
     ids = [f["id"] for f in world["features"]]

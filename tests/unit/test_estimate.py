@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics.pricing.numbering import classify, sample_numbers
+from smsgic_analytics.numbers.classify import classify, sample_numbers
 from smsgic_analytics.pricing.offline import BASES
-from smsgic_analytics.pricing.segments import segment_counts, segments
-from smsgic_analytics.pricing.templates import fill_template, placeholders
-from smsgic_analytics.quote import Quote
-from smsgic_analytics.recipients import normalize_recipients
+from smsgic_analytics.text.segments import segment_counts, segments
+from smsgic_analytics.text.templates import fill_template, placeholders
+from smsgic_analytics.pricing.quote import Quote
+from smsgic_analytics.audience.recipients import normalize_recipients
 
 D = Decimal
 TWO_PARTS = "Spring sale! " * 13  # 169 GSM-7 characters: 2 parts

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from smsgic_analytics import frames, spec
-from smsgic_analytics.quote import split_destination
+from smsgic_analytics.api import frames
+from smsgic_analytics.core import spec
+from smsgic_analytics.pricing.quote import split_destination
 
 # The documentation's examples, as the client parses them (floats as Decimal).
 RATES = json.loads("""[
@@ -126,9 +127,9 @@ def test_split_destination(destination, expected):
 # --- Quote.build: the merge of calculate answers is a pure function of records too -------------
 
 from smsgic_analytics.pricing.exact import plan_chunks  # noqa: E402
-from smsgic_analytics.errors import ServerError  # noqa: E402
-from smsgic_analytics.quote import Quote  # noqa: E402
-from smsgic_analytics.recipients import normalize_recipients  # noqa: E402
+from smsgic_analytics.core.errors import ServerError  # noqa: E402
+from smsgic_analytics.pricing.quote import Quote  # noqa: E402
+from smsgic_analytics.audience.recipients import normalize_recipients  # noqa: E402
 
 COUNTRIES = ["Denmark", "Singapore", "Russia"]
 

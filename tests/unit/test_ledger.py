@@ -16,11 +16,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsgic_analytics.config import account_key
-from smsgic_analytics.errors import DuplicateSendError, ValidationError
-from smsgic_analytics.ledger import InvalidTransitionError, Ledger, LedgerError, SendNotFoundError, campaign_key
-from smsgic_analytics.money import allocate
-from smsgic_analytics.spend import period_start, spend_frame, spend_summary
+from smsgic_analytics.core.config import account_key
+from smsgic_analytics.core.errors import DuplicateSendError, ValidationError
+from smsgic_analytics.sending.ledger import (InvalidTransitionError, Ledger, LedgerError, SendNotFoundError,
+    campaign_key)
+from smsgic_analytics.core.money import allocate
+from smsgic_analytics.analytics.spend import period_start, spend_frame, spend_summary
 
 TOKEN = "sk-live-THE-SECRET-token-0123456789"
 ACCOUNT = account_key(TOKEN)
@@ -146,8 +147,8 @@ def test_quote_needs_currency_and_all_columns(ledger: Ledger) -> None:
 
 def test_records_the_clients_own_quote(ledger: Ledger) -> None:
     """The seam with quote.py: a real Quote built from the documentation's calculate answer."""
-    quote_mod = pytest.importorskip("smsgic_analytics.quote")
-    recipients_mod = pytest.importorskip("smsgic_analytics.recipients")
+    quote_mod = pytest.importorskip("smsgic_analytics.pricing.quote")
+    recipients_mod = pytest.importorskip("smsgic_analytics.audience.recipients")
     answer = json.loads(DOCS_CALCULATE, parse_float=Decimal)
     recipients = recipients_mod.normalize_recipients(["45879921", "6523478945", "7554684221"])
     quote = quote_mod.Quote.build("message", [list(recipients.numbers)], [answer],

@@ -16,10 +16,10 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberType, carrier, geocoder
 
-from smsgic_analytics import phone
-from smsgic_analytics.pricing import mccmnc, numbering, numbering_tables
-from smsgic_analytics.pricing.digitdfa import Condition, RegexSyntaxError, compile_conditions
-from smsgic_analytics.pricing.numbering import classify, country_table, operator_table, sample_numbers
+from smsgic_analytics.numbers import normalize as phone
+from smsgic_analytics.numbers import mccmnc, classify as numbering, tables as numbering_tables
+from smsgic_analytics.numbers.digitdfa import Condition, RegexSyntaxError, compile_conditions
+from smsgic_analytics.numbers.classify import classify, country_table, operator_table, sample_numbers
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -447,7 +447,7 @@ def test_regex_compiler_handles_anchors_and_rejects_what_it_cannot_do() -> None:
 
 
 def test_sample_numbers_all_match_the_api_recipient_rule():
-    from smsgic_analytics import spec
+    from smsgic_analytics.core import spec
 
     numbers = sample_numbers(20_000, seed=1)
     assert [n for n in numbers if not spec.RECIPIENT_RE.match(n)] == []

@@ -49,4 +49,4 @@ def test_every_dependency_has_a_lower_bound():
 
 def test_console_script_declared():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert data["project"]["scripts"]["smsgic-analytics"] == "smsgic_analytics.cli:main"
+    assert data["project"]["scripts"]["smsgic-analytics"] == "smsgic_analytics.lab.cli:main"

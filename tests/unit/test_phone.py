@@ -10,8 +10,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from smsgic_analytics import phone, spec
-from smsgic_analytics.phone import normalize_number, normalize_numbers
+from smsgic_analytics.numbers import normalize as phone
+from smsgic_analytics.core import spec
+from smsgic_analytics.numbers.normalize import normalize_number, normalize_numbers
 
 # Characters people (and spreadsheets) put in phone numbers, plus a few that break the rules.
 ASCII_PARTS = list("0123456789") * 4 + list(" +-.()/\t") + ["00", "(0)", "e+", "E", ".0", "x", "\x00"]

@@ -15,17 +15,9 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smsgic_analytics.pricing import segments as segments_module
-from smsgic_analytics.pricing.segments import (
-    GSM7_BASIC,
-    GSM7_EXTENSION,
-    SMART_ENCODING,
-    Advice,
-    advise,
-    segment_counts,
-    segments,
-    smart_encode,
-)
+from smsgic_analytics.text import segments as segments_module
+from smsgic_analytics.text.segments import (GSM7_BASIC, GSM7_EXTENSION, SMART_ENCODING, Advice, advise,
+    segment_counts, segments, smart_encode)
 
 # --- an independent oracle ------------------------------------------------------------------
 # The GSM 03.38 default alphabet, typed from the 3GPP TS 23.038 table (code -> character),

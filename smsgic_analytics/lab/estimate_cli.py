@@ -26,8 +26,8 @@ from typing import Iterator
 
 import pandas as pd
 
-from .audience import PARQUET_SUFFIXES
-from .config import ENV_TOKEN
+from ..audience.read import PARQUET_SUFFIXES
+from ..core.config import ENV_TOKEN
 
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous", "sync")
 OUTPUTS = ("by_country.csv", "by_operator.csv", "unplaced.csv")
@@ -50,13 +50,13 @@ def rates_source(rates_file: str | None) -> Iterator[tuple[pd.DataFrame, str]]:
     if rates_file:
         yield read_rates_file(rates_file), rates_file
         return
-    from .client import connect
+    from ..client import connect
 
     if os.environ.get(ENV_TOKEN):
         with connect() as client:
             yield client.rates(), "the API's /rates (SMSGIC_TOKEN)"
         return
-    from .sandbox.server import DEFAULT_TOKEN, running
+    from ..sandbox.server import DEFAULT_TOKEN, running
 
     with tempfile.TemporaryDirectory(prefix="smsgic-estimate-") as work:
         with running(tokens=(DEFAULT_TOKEN,), db=os.path.join(work, "sandbox.sqlite"), seed=0) as url, \
@@ -84,11 +84,11 @@ def scheduler(address: str | None) -> Iterator[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .audience import AudienceError
-    from .errors import SMSgicError
-    from .money import format_money
-    from .pricing.distributed import dask_estimate
-    from .pricing.templates import TemplateError
+    from ..audience.read import AudienceError
+    from ..core.errors import SMSgicError
+    from ..core.money import format_money
+    from ..pricing.dask import dask_estimate
+    from ..text.templates import TemplateError
 
     out = Path(args.out)
     try:

@@ -34,7 +34,7 @@ from phonenumbers import PhoneNumberType, geocoder
 from phonenumbers.carrierdata import CARRIER_DATA
 from phonenumbers.phonemetadata import PhoneMetadata
 
-from ..config import Settings
+from ..core.config import Settings
 from . import mccmnc
 from .digitdfa import Condition, compile_conditions
 

@@ -16,10 +16,11 @@ from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import pandas as pd
 
-from . import frames, spec
-from .errors import ServerError, SMSgicError, UnknownOutcomeError, ValidationError
+from . import frames
+from ..core import spec
+from ..core.errors import ServerError, SMSgicError, UnknownOutcomeError, ValidationError
 from .http import SMSgicSession
-from .money import parse_money
+from ..core.money import parse_money
 from .records import Balance
 
 T = TypeVar("T")

@@ -18,12 +18,12 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from .display import summary_table, warn
-from .errors import ServerError
-from .money import format_money, parse_money
-from .pricing.whatif import reprice
-from .recipients import Recipients
-from .tables import readable
+from ..core.display import summary_table, warn
+from ..core.errors import ServerError
+from ..core.money import format_money, parse_money
+from .whatif import reprice
+from ..audience.recipients import Recipients
+from ..core.readable import readable
 
 NUMBERS_COLUMNS = ["number", "destination", "country", "operator", "sms", "rate", "total"]
 DESTINATIONS_COLUMNS = ["destination", "country", "operator", "numbers", "sms_count", "price", "total"]

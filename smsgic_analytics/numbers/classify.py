@@ -55,19 +55,11 @@ import phonenumbers
 from phonenumbers import PhoneNumberType, carrier, phonenumberutil
 from phonenumbers.phonemetadata import PhoneMetadata
 
-from .. import spec
-from ..phone import normalize_numbers
+from ..core import spec
+from .normalize import normalize_numbers
 from . import mccmnc
-from .numbering_tables import (
-    MAX_DIGITS,
-    MOBILE_TYPES,
-    NON_GEO,
-    NumberingTables,
-    build_tables,
-    cache_path,
-    country_name,
-    load_tables,
-)
+from .tables import (MAX_DIGITS, MOBILE_TYPES, NON_GEO, NumberingTables, build_tables, cache_path, country_name,
+    load_tables)
 
 __all__ = [
     "classify",

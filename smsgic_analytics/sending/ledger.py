@@ -36,29 +36,12 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
-from . import spec
-from .dates import as_utc, format_scheduled_at, parse_scheduled_at
-from .errors import DuplicateSendError, ValidationError
-from .money import is_missing, parse_money
-from .sendstate import (
-    ANSWERED,
-    CREATED,
-    FAILED,
-    FOUND,
-    LIVE_STATES,
-    LOST,
-    PENDING,
-    RECONCILED,
-    REFUSED,
-    RULED_SENT,
-    SPENT_STATES,
-    STATES,
-    UNKNOWN,
-    UNRESOLVED,
-    InvalidTransitionError,
-    SendFacts,
-    next_state,
-)
+from ..core import spec
+from ..core.dates import as_utc, format_scheduled_at, parse_scheduled_at
+from ..core.errors import DuplicateSendError, ValidationError
+from ..core.money import is_missing, parse_money
+from .state import (ANSWERED, CREATED, FAILED, FOUND, LIVE_STATES, LOST, PENDING, RECONCILED, REFUSED, RULED_SENT,
+    SPENT_STATES, STATES, UNKNOWN, UNRESOLVED, InvalidTransitionError, SendFacts, next_state)
 
 LEDGER_FILENAME = "ledger.sqlite"
 SCHEMA_VERSION = 2

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import pandas as pd
 
 from .columns import phone_columns
-from .phone import FLOAT_VALUE
+from ..numbers.normalize import FLOAT_VALUE
 
 if TYPE_CHECKING:  # dask is imported when an audience is read: ``import smsgic_analytics`` stays quick
     import dask.dataframe as dd

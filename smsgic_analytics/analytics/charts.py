@@ -34,9 +34,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import spec
-from .display import COUNTRY_DEFAULT
-from .money import format_money, is_missing, parse_money, to_float
+from ..core import spec
+from ..core.display import COUNTRY_DEFAULT
+from ..core.money import format_money, is_missing, parse_money, to_float
 from .spend import FREQS, period_start
 
 TEMPLATE = "plotly_white"
@@ -294,7 +294,7 @@ def _country_lookups() -> tuple[dict[str, str], dict[str, str], dict[str, set[st
     table when it is installed, else (and for what it lacks) the mobile-codes table."""
     sources: list[list[tuple[Any, Any, Any, Any]]] = []
     try:
-        from .pricing.numbering import country_table  # lazy: written by another module, may be absent
+        from ..numbers.classify import country_table  # lazy: written by another module, may be absent
     except ImportError:
         pass
     else:
@@ -355,7 +355,7 @@ def _iso3_per_country(df: pd.DataFrame) -> dict[str, str | None]:
 @functools.cache
 def _outlines() -> dict[str, dict[str, Any]]:
     """ISO-3 -> GeoJSON feature of the vendored world map, read once per process."""
-    path = resources.files(__package__).joinpath("data", WORLD_GEOJSON)
+    path = resources.files("smsgic_analytics").joinpath("data", WORLD_GEOJSON)
     return {feature["id"]: feature for feature in json.loads(path.read_text(encoding="utf-8"))["features"]}
 
 

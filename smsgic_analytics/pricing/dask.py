@@ -42,20 +42,20 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..audience import ROW, audience_column, audience_format, read_audience
-from ..display import summary_table, warn
-from ..money import units_to_money
-from ..phone import normalize_numbers
+from ..audience.read import ROW, audience_column, audience_format, read_audience
+from ..core.display import summary_table, warn
+from ..core.money import units_to_money
+from ..numbers.normalize import normalize_numbers
 from .offline import (BASES, BASIS_DTYPE, ROWS_COLUMNS, UNPLACED_COLUMNS, OfflineEstimate, Totals,
-                      empty_text_error, message_segments, order_summary, price_numbers)
+    empty_text_error, message_segments, order_summary, price_numbers)
 from .rate_table import RateTable
-from .segments import segment_counts
-from .templates import MAX_LISTED, TemplateError, fill_template, placeholders
+from ..text.segments import segment_counts
+from ..text.templates import MAX_LISTED, TemplateError, fill_template, placeholders
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
 
-    from ..recipients import Recipients
+    from ..audience.recipients import Recipients
 
 SAMPLE_ROWS = 1000  # unplaced and duplicate rows kept in memory (the first ones, in input order)
 MONEY_PLACES = 4
@@ -496,7 +496,7 @@ def _shuffled(prepared: "dd.DataFrame", npartitions: int | None) -> "dd.DataFram
 def _category_orders() -> dict[str, list[str]]:
     """Each key's categories in the numbering tables' order: the order the in-memory
     summaries sort equal costs in (classify's categoricals keep that order)."""
-    from .numbering_tables import load_tables
+    from ..numbers.tables import load_tables
 
     t = load_tables()
     return {"country": list(dict.fromkeys(t.country_names)), "operator": list(dict.fromkeys(t.operators)),
@@ -661,7 +661,7 @@ def dask_recipients(values: Any, *, column: str | None = None, default_region: s
     held whole.  Planning chunks over ``numbers`` gives the in-memory path's chunks exactly."""
     import dask
 
-    from ..recipients import Recipients
+    from ..audience.recipients import Recipients
 
     series, _, where = resolve(values, column)
     prepared, _ = _prepared(series, None, None, where, default_region)

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
-from ..money import MoneyError, parse_money
+from ..core.money import MoneyError, parse_money
 
 # --- the GSM 03.38 alphabet -----------------------------------------------------------
 

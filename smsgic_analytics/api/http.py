@@ -45,20 +45,10 @@ from requests_cache.policy import DEFAULT_IGNORED_PARAMS
 from requests_ratelimiter import LimiterMixin
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from . import spec
-from .config import Settings
-from .errors import (
-    APIConnectionError,
-    AuthenticationError,
-    InsufficientBalanceError,
-    MissingTokenError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    SMSgicError,
-    UnknownOutcomeError,
-    ValidationError,
-)
+from ..core import spec
+from ..core.config import Settings
+from ..core.errors import (APIConnectionError, AuthenticationError, InsufficientBalanceError, MissingTokenError,
+    NotFoundError, RateLimitError, ServerError, SMSgicError, UnknownOutcomeError, ValidationError)
 
 log = logging.getLogger(__name__)  # never given headers: the token lives there
 

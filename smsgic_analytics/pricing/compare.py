@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..quote import Quote
+from .quote import Quote
 from .offline import UNPLACED, OfflineEstimate
 
 MATCH, WITHIN, OUTSIDE = "match", "within range", "outside range"

@@ -30,12 +30,12 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
-from .client import Client, connect
-from .config import ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
-from .ledger import LEDGER_FILENAME, Ledger
+from ..client import Client, connect
+from ..core.config import ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
+from ..sending.ledger import LEDGER_FILENAME, Ledger
 
 if TYPE_CHECKING:
-    from .sandbox import SandboxControl
+    from ..sandbox import SandboxControl
 
 # plotly and the sandbox (FastAPI, uvicorn) are imported when a session starts, not with the
 # package: ``import smsgic_analytics`` stays quick.
@@ -209,7 +209,7 @@ def _local_sandbox(base_url: str) -> "SandboxControl | None":
 
     if urlparse(base_url).hostname not in ("127.0.0.1", "localhost", "::1"):
         return None
-    from .sandbox import SandboxControl, SandboxControlError
+    from ..sandbox import SandboxControl, SandboxControlError
 
     control = SandboxControl(base_url, admin_token=os.environ.get(ENV_SANDBOX_ADMIN_TOKEN))
     try:
@@ -236,7 +236,7 @@ def _clock_text(clock: str | None) -> str:
 
 def _sandbox_session(stack: ExitStack, seed: int, clock: str | None,
                      calculate_per_minute: int | None) -> NotebookSession:
-    from .sandbox import SandboxControl, running
+    from ..sandbox import SandboxControl, running
 
     work = tempfile.mkdtemp(prefix="smsgic-notebook-")
     stack.callback(shutil.rmtree, work, True)  # runs last: after the server and client stopped

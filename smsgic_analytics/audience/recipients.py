@@ -17,8 +17,8 @@ from typing import Any, Hashable, Iterable, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import InvalidRecipientsError
-from .phone import normalize_numbers
+from ..core.errors import InvalidRecipientsError
+from ..numbers.normalize import normalize_numbers
 
 OnInvalid = Literal["raise", "report"]
 MAX_LISTED = 20  # rows spelled out in an error message; the full list is on ``.invalid``

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from .config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
+from ..core.config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
 
 DEMO_TOKEN = "demo-token"
 VOILA_PORT = 8866  # Voilà's own default
@@ -51,7 +51,7 @@ def sandbox_process(db: Path, admin_token: str, token: str = DEMO_TOKEN, port: i
     The admin token goes through the environment, not the command line (which ``ps`` shows).
     """
     db.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "smsgic_analytics.cli", "sandbox", "--host", "127.0.0.1",
+    cmd = [sys.executable, "-m", "smsgic_analytics.lab.cli", "sandbox", "--host", "127.0.0.1",
            "--port", str(port or free_port()), "--db", str(db), "--token", token, "--controls"]
     env = {**os.environ, ENV_SANDBOX_ADMIN_TOKEN: admin_token}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
@@ -84,7 +84,7 @@ def api_environment(data: Path, token: str | None = None) -> Iterator[dict[str, 
               "(no sandbox started; cache and ledger in the user cache folder or SMSGIC_CACHE_DIR)")
         yield env
         return
-    from .sandbox.admin import new_admin_token  # here: the launcher needs the sandbox's modules only now
+    from ..sandbox.admin import new_admin_token  # here: the launcher needs the sandbox's modules only now
 
     admin_token = new_admin_token()
     with sandbox_process(data / "sandbox.sqlite", admin_token) as url:

@@ -22,7 +22,7 @@ from jinja2 import DictLoader
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
-from .config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
+from ..core.config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
 from .notebook import ENV_REPORT
 
 TIMEOUT = 600  # seconds per cell; a notebook takes well under a minute

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 
-from . import spec
+from ..core import spec
 
 MIN_DIGITS, MAX_DIGITS = spec.RECIPIENT_MIN_DIGITS, spec.RECIPIENT_MAX_DIGITS
 

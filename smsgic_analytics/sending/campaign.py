@@ -27,31 +27,19 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from . import spec
-from .api import Api
-from .config import Settings
-from .dates import format_scheduled_at, parse_scheduled_at
-from .errors import (
-    ConfirmationRequiredError,
-    DuplicateSendError,
-    InsufficientBalanceError,
-    SMSgicError,
-    UnknownOutcomeError,
-    ValidationError,
-)
+from ..core import spec
+from ..api.endpoints import Api
+from ..core.config import Settings
+from ..core.dates import format_scheduled_at, parse_scheduled_at
+from ..core.errors import (ConfirmationRequiredError, DuplicateSendError, InsufficientBalanceError, SMSgicError,
+    UnknownOutcomeError, ValidationError)
 from .ledger import Ledger, LedgerError, campaign_key
-from .pricing import exact
-from .pricing.segments import segments
-from .quote import Quote
-from .recipients import Recipients, normalize_recipients
-from .records import Balance
-from .sendstate import (
-    CREATED,
-    RULED_NOT_SENT,
-    RULED_SENT,
-    InvalidTransitionError,
-    decide,
-)
+from ..pricing import exact
+from ..text.segments import segments
+from ..pricing.quote import Quote
+from ..audience.recipients import Recipients, normalize_recipients
+from ..api.records import Balance
+from .state import CREATED, RULED_NOT_SENT, RULED_SENT, InvalidTransitionError, decide
 
 DUPLICATE_WINDOW = timedelta(hours=24)
 # A concatenated SMS has at most 255 parts: the UDH part counter is one octet.

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from .money import allocate, is_missing, money_sum
+from ..core.money import allocate, is_missing, money_sum
 
 FREQS = {"D": "day", "W": "week", "M": "month"}
 UNKNOWN_STATUS = "unknown"  # /sendings status of a sending the API did not list

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..phone import normalize_numbers
+from ..numbers.normalize import normalize_numbers
 
 MAX_LISTED = 5  # rows spelled out in an error message
 

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from . import spec
-from .money import parse_money
+from ..core import spec
+from ..core.money import parse_money
 
 UTC = "datetime64[us, UTC]"
 SENDERS_COLUMNS = ["id", "sender"]
