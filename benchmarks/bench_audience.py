@@ -56,7 +56,7 @@ def generate(folder: Path, rows: int, seed: int = 0) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from smsgic_analytics.numbers.classify import sample_numbers
+    from smsgic_analytics.numbers.samples import sample_numbers
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

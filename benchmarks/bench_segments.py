@@ -46,8 +46,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from results import write_section  # benchmarks/ is on sys.path when run as a script
-from smsgic_analytics.text import segments as segments_module
-from smsgic_analytics.text.segments import segment_counts, segments
+from smsgic_analytics.text import counts as counts_module
+from smsgic_analytics.text.counts import segment_counts
+from smsgic_analytics.text.segments import segments
 
 SECTION = "bench_segments"
 TARGET_VS_LOOP = 20.0  # repeated texts, against the per-row loop
@@ -235,10 +236,10 @@ def peak_memory(texts: pd.Series) -> tuple[float, float]:
 
 def routes(texts: pd.Series) -> dict[str, int]:
     """How many rows segment_counts settles arithmetically, packs with arrays, or sends to segments()."""
-    array = segments_module._arrow_texts(texts)
+    array = counts_module._arrow_texts(texts)
     lengths = pc.utf8_length(array).to_numpy().astype(np.int64)
-    route = segments_module._arithmetic_counts(lengths, segments_module._flag_counts(array))[3]
-    names = {segments_module._SETTLED: "settled", segments_module._WALK: "walk", segments_module._SEGMENTS: "segments()"}
+    route = counts_module._arithmetic_counts(lengths, counts_module._flag_counts(array))[3]
+    names = {counts_module._SETTLED: "settled", counts_module._WALK: "walk", counts_module._SEGMENTS: "segments()"}
     return {names[r]: int((route == r).sum()) for r in sorted(names)}
 
 

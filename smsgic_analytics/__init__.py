@@ -18,8 +18,12 @@ from .api.http import CacheInfo
 from .core.money import format_money
 from .lab.notebook import NotebookSession, notebook_session
 from .numbers.normalize import normalize_number
-from .numbers.classify import classify, sample_numbers
-from .text.segments import Advice, Segments, advise, segment_counts, segments, smart_encode
+from .numbers.classify import classify
+from .numbers.samples import sample_numbers
+from .text.advice import Advice, advise
+from .text.segments import Segments, segments
+from .text.counts import segment_counts
+from .text.smart import smart_encode
 from .audience.read import AudienceError, read_audience
 from .pricing.estimate import (DaskEstimate, OfflineEstimate, RateTable, TemplateError, Totals, compare, estimate,
     fill_template)

@@ -26,7 +26,9 @@ from ..analytics import charts
 from ..core.errors import SMSgicError
 from ..core.money import format_money
 from ..pricing.estimate import OfflineEstimate, RateTable, offline_estimate
-from ..text.segments import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE, Advice, advise, segments
+from ..text.alphabet import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE
+from ..text.advice import Advice, advise
+from ..text.segments import segments
 from ..pricing.quote import Quote
 from ..audience.recipients import Recipients, normalize_recipients
 from .widgets import (App, error_html, frame_html, guess_phone_column, note_html, parse_numbers, read_table,

@@ -49,7 +49,7 @@ from ..numbers.normalize import normalize_numbers
 from .offline import (BASES, BASIS_DTYPE, ROWS_COLUMNS, UNPLACED_COLUMNS, OfflineEstimate, Totals,
     empty_text_error, message_segments, order_summary, price_numbers)
 from .rate_table import RateTable
-from ..text.segments import segment_counts
+from ..text.counts import segment_counts
 from ..text.templates import MAX_LISTED, TemplateError, fill_template, placeholders
 
 if TYPE_CHECKING:

@@ -40,7 +40,8 @@ from ..audience.recipients import normalize_recipients
 from ..core.readable import readable
 from ..numbers.classify import classify
 from .rate_table import RateTable
-from ..text.segments import segment_counts, segments
+from ..text.counts import segment_counts
+from ..text.segments import segments
 from ..text.templates import MAX_LISTED, align, fill_template
 
 OPERATOR_RATE, COUNTRY_DEFAULT, COUNTRY_RANGE, UNPLACED = "operator rate", "country default", "country range", "unplaced"

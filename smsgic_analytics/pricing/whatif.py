@@ -27,7 +27,8 @@ from ..core import spec
 from ..core.errors import ValidationError
 from ..core.money import PLACES as RATE_PLACES
 from ..core.money import parse_money, units_to_money
-from ..text.segments import segment_counts, segments
+from ..text.counts import segment_counts
+from ..text.segments import segments
 from ..text.templates import MAX_LISTED, align, fill_template
 
 

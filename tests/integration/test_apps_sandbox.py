@@ -10,7 +10,7 @@ import pytest
 import requests
 
 import smsgic_analytics as sa
-from smsgic_analytics.analytics import charts
+from smsgic_analytics.analytics import figures
 from smsgic_analytics.core import spec
 from smsgic_analytics.apps.widgets import PLOTLY_MIME
 from smsgic_analytics.pricing.estimate import offline_estimate
@@ -67,8 +67,8 @@ def test_exact_quote_equals_client_calculate_and_what_if_makes_no_api_call(make_
     assert app.invalid["value"].tolist() == ["12345"]
     bars = _traces(app.chart)[0]
     countries = reference.by_country()["country"].astype(str).tolist()
-    folded = len(countries) - charts.TOP if len(countries) > charts.TOP + 1 else 0
-    assert bars["y"] == (countries[:charts.TOP] + [f"Other ({folded} countries)"] if folded else countries)
+    folded = len(countries) - figures.TOP if len(countries) > figures.TOP + 1 else 0
+    assert bars["y"] == (countries[:figures.TOP] + [f"Other ({folded} countries)"] if folded else countries)
     assert sum(Decimal(c.replace(",", "")) for c in bars["customdata"]) == reference.subtotal
 
     sandbox.reset_stats()

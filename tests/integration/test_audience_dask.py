@@ -23,7 +23,7 @@ import pytest
 from distributed import Client, get_task_stream
 
 import smsgic_analytics as sa
-from smsgic_analytics.numbers.classify import sample_numbers
+from smsgic_analytics.numbers.samples import sample_numbers
 from smsgic_analytics.sandbox.ratecard import RateCard
 
 MESSAGE = ("Winter sale: 30% off everything in store and online until Sunday night. Bring a friend and both "

@@ -15,7 +15,7 @@ import pytest
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
-from smsgic_analytics.numbers.classify import sample_numbers
+from smsgic_analytics.numbers.samples import sample_numbers
 from smsgic_analytics.text.segments import segments
 from smsgic_analytics.sandbox import SandboxControl
 

@@ -21,7 +21,8 @@ from smsgic_analytics.apps.rates import DEFAULT_LABEL, RateExplorerApp
 from smsgic_analytics.apps.widgets import PLOTLY_MIME, figure_bundle, frame_html, parse_numbers, read_table
 from smsgic_analytics.analytics.charts import cost_by_country
 from smsgic_analytics.pricing.estimate import offline_estimate
-from smsgic_analytics.numbers.classify import classify, sample_numbers
+from smsgic_analytics.numbers.classify import classify
+from smsgic_analytics.numbers.samples import sample_numbers
 from smsgic_analytics.text.segments import segments
 
 RATES = pd.DataFrame({

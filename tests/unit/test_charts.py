@@ -13,7 +13,7 @@ import plotly.io as pio
 import pytest
 
 import smsgic_analytics
-from smsgic_analytics.analytics import charts
+from smsgic_analytics.analytics import charts, figures, maps
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.config import account_key
 from smsgic_analytics.sending.ledger import Ledger
@@ -78,17 +78,17 @@ def test_many_countries_are_the_top_ones_and_one_exact_other_bar() -> None:
                        "total": [Decimal(f"{100 - i}.{i:04d}") for i in range(80)]})
     fig = charts.cost_by_country(df, "GBP")
     (bar,) = fig.data
-    assert len(bar.y) == charts.TOP + 1
-    assert list(bar.y)[:charts.TOP] == [f"Country {i:02d}" for i in range(charts.TOP)]
-    assert bar.y[-1] == f"Other ({80 - charts.TOP} countries)"
-    rest = sum(df["total"].iloc[charts.TOP:], Decimal(0))
+    assert len(bar.y) == figures.TOP + 1
+    assert list(bar.y)[:figures.TOP] == [f"Country {i:02d}" for i in range(figures.TOP)]
+    assert bar.y[-1] == f"Other ({80 - figures.TOP} countries)"
+    rest = sum(df["total"].iloc[figures.TOP:], Decimal(0))
     assert bar.customdata[-1] == charts.format_money(rest) and bar.x[-1] == float(rest)
-    assert list(bar.marker.color) == [charts.BAR_COLOR] * charts.TOP + [charts.OTHER_COLOR]
+    assert list(bar.marker.color) == [figures.BAR_COLOR] * figures.TOP + [figures.OTHER_COLOR]
     shown = [Decimal(text.replace(",", "")) for text in bar.customdata]
     assert sum(shown, Decimal(0)) == sum(df["total"], Decimal(0))  # nothing lost in "Other"
     assert fig.layout.height >= 26 * len(bar.y)  # a bar's label never overlaps the next one
     # One leftover is drawn as itself, and top= is the caller's
-    assert len(charts.cost_by_country(df.head(charts.TOP + 1), "GBP").data[0].y) == charts.TOP + 1
+    assert len(charts.cost_by_country(df.head(figures.TOP + 1), "GBP").data[0].y) == figures.TOP + 1
     assert list(charts.cost_by_country(df, "GBP", top=3).data[0].y)[-1] == "Other (77 countries)"
     with pytest.raises(ValueError, match="top: must be at least 1"):
         charts.cost_by_country(df, "GBP", top=0)
@@ -98,7 +98,7 @@ def test_many_operators_fold_into_other_operators() -> None:
     df = pd.DataFrame({"country": ["Latvia"] * 30, "operator": [f"Op {i:02d}" for i in range(30)],
                        "total": [Decimal("1.0000")] * 30})
     bar = charts.cost_by_operator(df, "GBP").data[0]
-    assert bar.y[-1] == f"Other ({30 - charts.TOP} operators)" and bar.customdata[-1] == "18.0000"
+    assert bar.y[-1] == f"Other ({30 - figures.TOP} operators)" and bar.customdata[-1] == "18.0000"
 
 
 def test_ties_sort_by_name_and_row_order_does_not_matter() -> None:
@@ -262,7 +262,7 @@ def test_status_over_time_stacks_in_api_order() -> None:
     assert {t.name: list(t.y) for t in fig.data} == {
         "Draft": [0, 0, 1], "Pending": [0, 1, 0], "Sent": [1, 1, 1], "Failed": [1, 0, 0]}
     assert fig.layout.yaxis.title.text == "Sendings (count)" and fig.layout.xaxis.title.text == "Day (UTC)"
-    assert [t.marker.color for t in fig.data] == [charts.STATUS_COLORS[s] for s in ("Draft", "Pending", "Sent", "Failed")]
+    assert [t.marker.color for t in fig.data] == [figures.STATUS_COLORS[s] for s in ("Draft", "Pending", "Sent", "Failed")]
 
 
 def test_status_over_time_weekly_with_unlisted_status_and_missing_dates() -> None:
@@ -273,7 +273,7 @@ def test_status_over_time_weekly_with_unlisted_status_and_missing_dates() -> Non
     assert [t.name for t in fig.data] == ["Sent", "Queued"]  # unknown statuses follow, nothing dropped
     assert list(fig.data[0].x) == ts("2024-03-04", "2024-03-11")
     assert [list(t.y) for t in fig.data] == [[1, 1], [1, 0]]
-    assert fig.data[1].marker.color == charts.OTHER_COLOR
+    assert fig.data[1].marker.color == figures.OTHER_COLOR
     assert fig.layout.xaxis.title.text == "Week starting Monday (UTC)"
     assert annotations(fig) == ["1 sending(s) without created_at not shown"]
     with pytest.raises(ValueError, match="freq: must be one of"):
@@ -380,9 +380,9 @@ def test_segment_distribution() -> None:
 
 
 def test_segment_distribution_of_real_segment_counts() -> None:
-    """The seam with pricing.segments: its categorical output draws as it should."""
-    segments = pytest.importorskip("smsgic_analytics.text.segments")
-    counts = segments.segment_counts(["Hi Ann", "Hi Zoë 👋", "x" * 200, "ok", "€" * 81])
+    """The seam with text.counts: its categorical output draws as it should."""
+    text_counts = pytest.importorskip("smsgic_analytics.text.counts")
+    counts = text_counts.segment_counts(["Hi Ann", "Hi Zoë 👋", "x" * 200, "ok", "€" * 81])
     fig = charts.segment_distribution(counts)
     assert [t.name for t in fig.data] == ["GSM-7", "UCS-2"]
     # "€" is an escape pair in GSM-7: 81 of them are 162 septets, two parts.
@@ -430,7 +430,7 @@ def test_empty_input_gives_no_data_figure(fn, data, kw) -> None:
 def test_titled_templated_and_deterministic(fn, data, kw) -> None:
     fig = fn(data, **kw)
     assert fig.layout.title.text and fig.data
-    assert fig.layout.template == pio.templates[charts.TEMPLATE]
+    assert fig.layout.template == pio.templates[figures.TEMPLATE]
     assert fig.to_json() == fn(data.copy(), **kw).to_json()
 
 
@@ -452,7 +452,7 @@ NOTED = [
 @pytest.mark.parametrize(("kind", "make"), NOTED, ids=[k for k, _ in NOTED])
 def test_footnotes_sit_below_the_plot_inside_the_bottom_margin(kind, make) -> None:
     fig = make()
-    notes = [a for a in fig.layout.annotations if a.name == charts.NOTE]
+    notes = [a for a in fig.layout.annotations if a.name == figures.NOTE]
     assert len(notes) == 1
     note = notes[0]
     # Pixels below the plot area, not a share of its height: a short figure does not cut it off.
@@ -466,7 +466,7 @@ def test_two_footnotes_stack_and_the_margin_grows() -> None:
     with_iso = RATES.assign(iso3=["LVA", "LVA", "LVA", "GBR", "RUS", "DNK", "ATL"], country=[*RATES["country"][:-1], "X"])
     fig = charts.rates_map(pd.concat([with_iso, pd.DataFrame({"country": ["Y"], "mnc": [None], "rate": [0.1],
                                                               "currency": ["GBP"]})]))
-    notes = [a for a in fig.layout.annotations if a.name == charts.NOTE]
+    notes = [a for a in fig.layout.annotations if a.name == figures.NOTE]
     assert len(notes) == 2 and notes[1].yshift == notes[0].yshift - 16
     assert fig.layout.margin.b >= -notes[1].yshift + 16
 
@@ -475,7 +475,7 @@ def test_two_footnotes_stack_and_the_margin_grows() -> None:
 
 
 def test_world_geojson_is_small_iso3_keyed_and_loaded_once() -> None:
-    path = Path(smsgic_analytics.__file__).parent / "data" / charts.WORLD_GEOJSON
+    path = Path(smsgic_analytics.__file__).parent / "data" / figures.WORLD_GEOJSON
     assert path.stat().st_size < 300_000  # every map figure embeds it
     world = charts.world_geojson()
     ids = [f["id"] for f in world["features"]]
@@ -492,7 +492,7 @@ def test_world_geojson_is_small_iso3_keyed_and_loaded_once() -> None:
     assert [f["id"] for f in charts.world_geojson(["SGP", "LVA", "XXX"])["features"]] == ["LVA", "SGP"]
     charts.world_geojson()["features"][0]["id"] = "changed"  # a caller's edit stays its own
     assert charts.world_geojson()["features"][0]["id"] == ids[0]
-    assert charts._outlines.cache_info().currsize == 1
+    assert maps._outlines.cache_info().currsize == 1
 
 
 def test_map_figure_carries_the_outlines_it_colours() -> None:

@@ -15,9 +15,14 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from smsgic_analytics.text import counts as counts_module
 from smsgic_analytics.text import segments as segments_module
-from smsgic_analytics.text.segments import (GSM7_BASIC, GSM7_EXTENSION, SMART_ENCODING, Advice, advise,
-    segment_counts, segments, smart_encode)
+from smsgic_analytics.text.alphabet import GSM7_BASIC, GSM7_EXTENSION
+from smsgic_analytics.text.smart import SMART_ENCODING
+from smsgic_analytics.text.segments import segments
+from smsgic_analytics.text.advice import Advice, advise
+from smsgic_analytics.text.counts import segment_counts
+from smsgic_analytics.text.smart import smart_encode
 
 # --- an independent oracle ------------------------------------------------------------------
 # The GSM 03.38 default alphabet, typed from the 3GPP TS 23.038 table (code -> character),
@@ -347,9 +352,9 @@ def counts_as_tuples(frame: pd.DataFrame) -> list[tuple[str, int, int]]:
 
 def route_of(texts: list[str]) -> list[int]:
     """Which way segment_counts counts each text (settled, walk, segments())."""
-    array, _ = segments_module._to_arrow(np.array(texts, dtype=object))
+    array, _ = counts_module._to_arrow(np.array(texts, dtype=object))
     lengths = np.array([len(t) for t in texts], dtype=np.int64)
-    return segments_module._arithmetic_counts(lengths, segments_module._flag_counts(array))[3].tolist()
+    return counts_module._arithmetic_counts(lengths, counts_module._flag_counts(array))[3].tolist()
 
 
 @settings(SETTINGS, max_examples=600)
@@ -367,11 +372,11 @@ def test_walk_equals_segments_with_pairs_on_every_offset(filler, pair):
         for gap, repeat, tail in ((0, 0, 150), (1, 1, 140), (66, 1, 80), (152, 2, 10))
     ]
     assert counts_as_tuples(segment_counts(rows)) == [as_tuple(t) for t in rows]
-    assert segments_module._WALK in route_of(rows)  # the walk did the packing, not segments()
+    assert counts_module._WALK in route_of(rows)  # the walk did the packing, not segments()
 
 
 def test_segment_counts_routes():
-    settled, walk, exact = segments_module._SETTLED, segments_module._WALK, segments_module._SEGMENTS
+    settled, walk, exact = counts_module._SETTLED, counts_module._WALK, counts_module._SEGMENTS
     cases = {
         "a" * 200: settled,  # no wide item: ceil(200 / 153)
         "€" + "a" * 200: settled,  # one escape pair cannot cost a part here
@@ -393,7 +398,7 @@ def test_segment_counts_on_the_known_cases():
 
 def test_segment_counts_across_chunks(monkeypatch):
     # tiny chunks: texts and chunk edges fall everywhere in the UTF-8 buffer
-    monkeypatch.setattr(segments_module, "_CHUNK_BYTES", 97)
+    monkeypatch.setattr(counts_module, "_CHUNK_BYTES", 97)
     rnd = random.Random(3)
     rows = ["".join(rnd.choice(STRESS_PIECES) for _ in range(rnd.randint(0, 180))) for _ in range(300)]
     rows += ["a" * 152 + "€" + "a" * 152, "", "á" * 66 + "😀" + "á" * 66] * 3
@@ -403,7 +408,7 @@ def test_segment_counts_across_chunks(monkeypatch):
 @pytest.mark.parametrize("repeats", [0.0, 2.0], ids=["grouped first", "not grouped"])
 def test_segment_counts_groups_python_texts_or_not_alike(monkeypatch, repeats):
     # Python str are grouped first when a sample says they repeat often: both ways are exact
-    monkeypatch.setattr(segments_module, "_SAMPLE_REPEATS", repeats)
+    monkeypatch.setattr(counts_module, "_SAMPLE_REPEATS", repeats)
     rnd = random.Random(5)
     rows = ["".join(rnd.choice(STRESS_PIECES) for _ in range(rnd.randint(0, 180))) for _ in range(200)]
     rows += [rnd.choice(rows) for _ in range(200)] + ["x\udc00y", "a" * 152 + "€" + "a" * 152] * 2
