@@ -1,5 +1,8 @@
 """smsgic_analytics: price, send and analyse SMS campaigns on the SMSgic API.
 
+The public surface, in the order data flows: numbers -> text -> audience -> price -> send ->
+analyse -> show.  Everything else lives in the package of its stage (``docs/architecture.md``).
+
 >>> import smsgic_analytics as sa
 >>> sa.segments("Hello").segments
 1
@@ -7,108 +10,61 @@
 from __future__ import annotations
 
 from . import _deprecated
-
-from .sending.campaign import Campaign, Preview, SendResult
+from .analytics.spend import spend_summary, spend_totals
+from .audience.read import read_audience
+from .audience.recipients import normalize_recipients
 from .client import Client, connect
+from .core import errors
 from .core.config import Settings
-from .core.errors import (APIConnectionError, AuthenticationError, ConfirmationRequiredError, DuplicateSendError,
-    InsufficientBalanceError, InvalidRecipientsError, MissingTokenError, NotFoundError, RateLimitError,
-    ServerError, SMSgicError, UnknownOutcomeError, ValidationError)
-from .api.http import CacheInfo
+from .core.display import readable
+from .core.errors import (AuthenticationError, DuplicateSendError, InsufficientBalanceError, NotFoundError,
+    RateLimitError, ServerError, SMSgicError, UnknownOutcomeError, ValidationError)
 from .core.money import format_money
-from .lab.notebook import NotebookSession, notebook_session
-from .numbers.normalize import normalize_number
+from .lab.notebook import notebook_session
 from .numbers.classify import classify
 from .numbers.samples import sample_numbers
-from .text.advice import Advice, advise
-from .text.segments import Segments, segments
-from .text.counts import segment_counts
-from .text.smart import smart_encode
-from .audience.read import AudienceError, read_audience
-from .pricing.estimate import (DaskEstimate, OfflineEstimate, RateTable, TemplateError, Totals, compare, estimate,
-    fill_template)
+from .pricing.estimate import compare, estimate
 from .pricing.quote import Quote
-from .audience.recipients import Recipients, normalize_recipients
-from .api.records import Balance
-from .analytics.spend import spend_summary, spend_totals
-from .core.readable import readable
+from .sending.campaign import Campaign
+from .text.advice import advise
+from .text.counts import segment_counts
+from .text.segments import segments
+from .text.smart import smart_encode
+from .text.templates import fill_template
 
 __version__ = "0.1.0"
 
 _deprecated.install()
 
-# The ipywidgets apps load on first use (ipywidgets and plotly are not needed to price or send).
-_APPS = ("DashboardApp", "EstimatorApp", "RateExplorerApp", "SenderApp")
+# Loaded on first use: the apps and charts need ipywidgets and plotly, pricing and sending do not.
+_LAZY = {"DashboardApp": "apps", "EstimatorApp": "apps", "RateExplorerApp": "apps", "SenderApp": "apps",
+         "charts": "analytics"}
 
 
 def __getattr__(name: str):  # PEP 562
-    if name in _APPS:
-        from . import apps
+    import importlib
 
-        return getattr(apps, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name) if name != "charts" else importlib.import_module(".analytics.charts", __name__)
+    return _deprecated.top_level(name)
 
 
 __all__ = [
-    # client
-    "Balance",
-    "CacheInfo",
-    "Client",
-    "Quote",
-    "Recipients",
-    "Settings",
-    "connect",
-    "normalize_number",
-    "normalize_recipients",
-    # safe sending and spend
+    # the account: one object an analyst holds
+    "connect", "Client", "Settings",
+    # numbers and text
+    "classify", "sample_numbers", "segments", "segment_counts", "advise", "smart_encode", "fill_template",
+    # audience
+    "read_audience", "normalize_recipients",
+    # price
+    "estimate", "compare", "Quote",
+    # send
     "Campaign",
-    "Preview",
-    "SendResult",
-    "spend_summary",
-    "spend_totals",
-    # tables for reading
-    "format_money",
-    "readable",
-    # notebooks
-    "NotebookSession",
-    "notebook_session",
-    # segments and numbering
-    "Advice",
-    "Segments",
-    "advise",
-    "classify",
-    "sample_numbers",
-    "segment_counts",
-    "segments",
-    "smart_encode",
-    # estimation
-    "AudienceError",
-    "DaskEstimate",
-    "OfflineEstimate",
-    "RateTable",
-    "TemplateError",
-    "Totals",
-    "compare",
-    "estimate",
-    "fill_template",
-    "read_audience",
-    # apps (loaded on first use)
-    "DashboardApp",
-    "EstimatorApp",
-    "RateExplorerApp",
-    "SenderApp",
-    # errors
-    "APIConnectionError",
-    "AuthenticationError",
-    "ConfirmationRequiredError",
-    "DuplicateSendError",
-    "InsufficientBalanceError",
-    "InvalidRecipientsError",
-    "MissingTokenError",
-    "NotFoundError",
-    "RateLimitError",
-    "ServerError",
-    "SMSgicError",
-    "UnknownOutcomeError",
-    "ValidationError",
+    # analyse and show
+    "spend_summary", "spend_totals", "readable", "format_money", "charts",
+    "DashboardApp", "EstimatorApp", "RateExplorerApp", "SenderApp", "notebook_session",
+    # errors (every one of them: sa.errors)
+    "errors", "SMSgicError", "AuthenticationError", "ValidationError", "NotFoundError", "RateLimitError",
+    "InsufficientBalanceError", "ServerError", "DuplicateSendError", "UnknownOutcomeError",
 ]

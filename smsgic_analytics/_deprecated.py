@@ -37,16 +37,16 @@ MOVED = {  # old module (relative to the package) -> its home since 0.2
     "pricing.numbering": "numbers.classify",
     "pricing.numbering_tables": "numbers.tables",
     "pricing.reconcile": "pricing.compare",
-    "pricing.segments": "text.segments",
+    "pricing.segments": "text.segments",  # segment_counts: text.counts; advise: text.advice; smart_encode: text.smart
     "pricing.templates": "text.templates",
     "quote": "pricing.quote",
     "recipients": "audience.recipients",
-    "records": "api.records",
+    "records": "api.frames",
     "report": "lab.report",
     "sendstate": "sending.state",
     "spec": "core.spec",
     "spend": "analytics.spend",
-    "tables": "core.readable",
+    "tables": "core.display",
 }
 
 
@@ -72,6 +72,41 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder):
         warnings.warn(f"{fullname} moved to {new}; the old path goes away in 0.3", DeprecationWarning,
                       stacklevel=2)
         return importlib.util.spec_from_loader(fullname, _Alias(new))
+
+
+# Names that left the top level in 0.2 (sa.__all__ is the flow's ~35 names): still reachable
+# as ``sa.<name>`` for one release, with a warning that says where they live now.
+TOP_LEVEL = {
+    "Balance": "api.frames",
+    "CacheInfo": "api.http",
+    "Recipients": "audience.recipients",
+    "AudienceError": "audience.read",
+    "normalize_number": "numbers.normalize",
+    "Segments": "text.segments",
+    "Advice": "text.advice",
+    "TemplateError": "text.templates",
+    "RateTable": "pricing.rate_table",
+    "OfflineEstimate": "pricing.offline",
+    "Totals": "pricing.offline",
+    "DaskEstimate": "pricing.dask",
+    "Preview": "sending.campaign",
+    "SendResult": "sending.campaign",
+    "NotebookSession": "lab.notebook",
+    "APIConnectionError": "core.errors",
+    "ConfirmationRequiredError": "core.errors",
+    "InvalidRecipientsError": "core.errors",
+    "MissingTokenError": "core.errors",
+}
+
+
+def top_level(name: str):
+    """``sa.<name>`` for a name that left the top level (AttributeError for any other)."""
+    if name not in TOP_LEVEL:
+        raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
+    where = f"{PACKAGE}.{TOP_LEVEL[name]}"
+    hint = f"sa.errors.{name}" if TOP_LEVEL[name] == "core.errors" else f"{where}.{name}"
+    warnings.warn(f"sa.{name} moved to {hint}; the old name goes away in 0.3", DeprecationWarning, stacklevel=3)
+    return getattr(importlib.import_module(where), name)
 
 
 def install() -> None:

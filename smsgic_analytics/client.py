@@ -27,7 +27,7 @@ from .api.http import CacheInfo, SMSgicSession
 from .sending.ledger import Ledger
 from .pricing import exact
 from .pricing.quote import Quote
-from .api.records import Balance
+from .api.frames import Balance
 from .analytics.spend import check_freq, spend_frame
 
 __all__ = ["Balance", "Client", "connect"]

@@ -21,7 +21,7 @@ from ..core import spec
 from ..core.errors import ServerError, SMSgicError, UnknownOutcomeError, ValidationError
 from .http import SMSgicSession
 from ..core.money import parse_money
-from .records import Balance
+from .frames import Balance
 
 T = TypeVar("T")
 

@@ -11,10 +11,14 @@ Conventions shared by every frame:
 * money is exact: rates are ``Decimal`` objects as the wire gave them (``money.parse_money``);
   charts turn them into floats for drawing, nothing else does.
 
+Plain records too: ``Balance`` (the ``Quote`` record lives in ``pricing/quote.py``).
+
 A record that lacks a required field raises ``ValueError`` naming the row and the field.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
@@ -124,3 +128,15 @@ def sending_record(record: Mapping[str, Any]) -> dict[str, Any]:
     if "scheduled_at" in record:
         out["scheduled_at"] = scheduled_timestamps([record["scheduled_at"]]).iloc[0]
     return out
+
+
+@dataclass(frozen=True)
+class Balance:
+    """The account balance: exact ``amount``, the currency ``sign`` (``£``) and ISO ``currency`` code."""
+
+    amount: Decimal
+    sign: str
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{self.sign}{self.amount} ({self.currency})"

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from ..audience.columns import guess_phone_column  # noqa: F401  (re-exported: the apps import it from here)
-from ..core.readable import PERCENT, prepare
+from ..core.display import PERCENT, prepare
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _SPLIT = re.compile(r"[\n,;\t]+")

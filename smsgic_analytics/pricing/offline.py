@@ -37,7 +37,7 @@ from ..core.display import summary_table, warn
 from ..core.errors import ValidationError
 from ..core.money import format_money, units_to_money
 from ..audience.recipients import normalize_recipients
-from ..core.readable import readable
+from ..core.display import readable
 from ..numbers.classify import classify
 from .rate_table import RateTable
 from ..text.counts import segment_counts

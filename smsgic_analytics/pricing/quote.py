@@ -23,7 +23,7 @@ from ..core.errors import ServerError
 from ..core.money import format_money, parse_money
 from .whatif import reprice
 from ..audience.recipients import Recipients
-from ..core.readable import readable
+from ..core.display import readable
 
 NUMBERS_COLUMNS = ["number", "destination", "country", "operator", "sms", "rate", "total"]
 DESTINATIONS_COLUMNS = ["destination", "country", "operator", "numbers", "sms_count", "price", "total"]

@@ -38,7 +38,7 @@ from ..pricing import exact
 from ..text.segments import segments
 from ..pricing.quote import Quote
 from ..audience.recipients import Recipients, normalize_recipients
-from ..api.records import Balance
+from ..api.frames import Balance
 from .state import CREATED, RULED_NOT_SENT, RULED_SENT, InvalidTransitionError, decide
 
 DUPLICATE_WINDOW = timedelta(hours=24)

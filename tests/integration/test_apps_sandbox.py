@@ -10,6 +10,7 @@ import pytest
 import requests
 
 import smsgic_analytics as sa
+from smsgic_analytics.sending.campaign import SendResult
 from smsgic_analytics.analytics import figures
 from smsgic_analytics.core import spec
 from smsgic_analytics.apps.widgets import PLOTLY_MIME
@@ -162,7 +163,7 @@ def test_double_confirm_click_sends_once(make_client, sandbox, sandbox_url, fres
     app.confirm_button.click()
     app.confirm_button.click()  # a disabled button still fires from Python: the state guard holds
     assert sandbox.stats().get(POST_SENDINGS) == 1
-    assert app.state == "sent" and isinstance(app.result, sa.SendResult)  # the 2nd click did not overwrite it
+    assert app.state == "sent" and isinstance(app.result, SendResult)  # the 2nd click did not overwrite it
     assert len(_server_sendings(sandbox_url, fresh_token)) == 1
 
 
@@ -184,7 +185,7 @@ def test_confirm_from_two_threads_sends_once(make_client, sandbox, sandbox_url, 
     for t in threads:
         t.join(30)
     assert sum(r is not None for r in results) == 1
-    assert app.state == "sent" and isinstance(app.result, sa.SendResult)
+    assert app.state == "sent" and isinstance(app.result, SendResult)
     assert sandbox.stats().get(POST_SENDINGS) == 1
     assert len(_server_sendings(sandbox_url, fresh_token)) == 1
 
@@ -228,7 +229,7 @@ def test_an_edit_after_the_quote_requires_a_new_quote(make_client, sandbox, sand
 
 
 @pytest.mark.parametrize("field, value, error, text", [
-    ("recipients_input", "37120000001\n12ab", sa.InvalidRecipientsError, "12ab"),
+    ("recipients_input", "37120000001\n12ab", sa.errors.InvalidRecipientsError, "12ab"),
     ("schedule_input", "2001-01-01 00:00:00", sa.ValidationError, "in the past"),
     ("schedule_input", "tomorrow", sa.ValidationError, "Y-m-d H:i:s"),
     ("message_input", "", sa.ValidationError, "message"),

@@ -23,6 +23,9 @@ import pytest
 from distributed import Client, get_task_stream
 
 import smsgic_analytics as sa
+from smsgic_analytics.pricing.dask import DaskEstimate
+from smsgic_analytics.pricing.offline import OfflineEstimate
+from smsgic_analytics.text.templates import TemplateError
 from smsgic_analytics.numbers.samples import sample_numbers
 from smsgic_analytics.sandbox.ratecard import RateCard
 
@@ -94,7 +97,7 @@ def audience(tmp_path_factory) -> dict[str, Any]:
             "memory_csv": memory_csv}
 
 
-def assert_same_estimate(dask_est: sa.DaskEstimate, memory: sa.OfflineEstimate) -> None:
+def assert_same_estimate(dask_est: DaskEstimate, memory: OfflineEstimate) -> None:
     # totals: exact Decimals, to the last digit (and the same text)
     assert dask_est.totals == memory.totals
     assert [str(t) for t in dask_est.totals] == [str(t) for t in memory.totals]
@@ -135,7 +138,7 @@ def test_parquet_audience_on_a_local_cluster_equals_the_in_memory_estimate(audie
         ddf = sa.read_audience(audience["parquet"], rows_per_partition=50_000)
         assert ddf.npartitions >= 6
         est = sa.estimate(ddf, MESSAGE, rates=audience["rates"], column="phone", progress=False)
-        assert isinstance(est, sa.DaskEstimate) and isinstance(est, sa.OfflineEstimate)
+        assert isinstance(est, DaskEstimate) and isinstance(est, OfflineEstimate)
         assert_same_estimate(est, memory)
     workers = {task["worker"] for task in stream.data}
     assert len(workers) == 2  # both worker processes did the work
@@ -200,9 +203,9 @@ def test_a_template_is_filled_from_columns_of_the_same_file(tmp_path: Path):
     first_row = int(frame.index[~frame.index.isin(invalid) & ~frame.index.isin(memory.duplicates["index"])][0])
     holes.loc[first_row, "first_name"] = None
     holes.to_parquet(tmp_path / "hole.parquet", index=False)
-    with pytest.raises(sa.TemplateError, match=rf"first_name.*rows \[{first_row}\]"):
+    with pytest.raises(TemplateError, match=rf"first_name.*rows \[{first_row}\]"):
         sa.estimate(holes["phone"], template, rates=rates, data=holes)
-    with dask.config.set(scheduler="threads"), pytest.raises(sa.TemplateError, match=rf"first_name.*rows \[{first_row}\]"):
+    with dask.config.set(scheduler="threads"), pytest.raises(TemplateError, match=rf"first_name.*rows \[{first_row}\]"):
         sa.estimate(tmp_path / "hole.parquet", template, rates=rates, progress=False)
-    with pytest.raises(sa.TemplateError, match=r"\{surname\} have no column .*columns: customer_id, phone"):
+    with pytest.raises(TemplateError, match=r"\{surname\} have no column .*columns: customer_id, phone"):
         sa.estimate(path, "Dear {surname}", rates=rates, progress=False)

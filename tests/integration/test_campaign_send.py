@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
+from smsgic_analytics.sending.campaign import SendResult
 from smsgic_analytics.core import spec
 from smsgic_analytics.sending.campaign import Campaign
 from smsgic_analytics.sending.ledger import LEDGER_FILENAME, Ledger
@@ -60,7 +61,7 @@ def test_send_debits_the_balance_by_exactly_the_quote_total(client, fresh_token,
 
     result = campaign.run(confirm=True)
 
-    assert isinstance(result, sa.SendResult)
+    assert isinstance(result, SendResult)
     assert result.total == preview.total and isinstance(result.total, Decimal) and result.total > 0
     assert (result.currency, result.state, result.recipients) == ("GBP", "created", 5)
     assert client.balance().amount == Decimal("100.000")
@@ -95,7 +96,7 @@ def test_confirmation_is_required_and_shows_the_exact_total(client, sandbox):
     numbers = phone_numbers(3, seed=2)
     expected = client.calculate("Flash sale", numbers, progress=False)
     sandbox.reset_stats()
-    with pytest.raises(sa.ConfirmationRequiredError) as info:
+    with pytest.raises(sa.errors.ConfirmationRequiredError) as info:
         client.send("Flash sale", numbers, "MEGA")
     text = str(info.value)
     assert f"{expected.total} GBP" in text and "3 recipients" in text and "Nothing was sent" in text
@@ -154,7 +155,7 @@ def test_bad_schedules_are_refused_before_any_request(client, sandbox, scheduled
     ({"message": ""}, sa.ValidationError, ["message"]),
     ({"message": "   "}, sa.ValidationError, ["message"]),
     ({"type": "carrier-pigeon"}, sa.ValidationError, ["type"]),
-    ({"recipients": ["4915123456789", "12ab", "123"]}, sa.InvalidRecipientsError, ["recipients.1", "recipients.2"]),
+    ({"recipients": ["4915123456789", "12ab", "123"]}, sa.errors.InvalidRecipientsError, ["recipients.1", "recipients.2"]),
     ({"recipients": []}, sa.ValidationError, ["recipients"]),
     ({"message": "", "recipients": ["12ab"]}, sa.ValidationError, ["message", "recipients.0"]),
 ])
@@ -168,7 +169,7 @@ def test_invalid_input_is_refused_before_any_request(client, sandbox, kwargs, er
 
 
 def test_invalid_recipients_are_named_by_row(client):
-    with pytest.raises(sa.InvalidRecipientsError) as info:
+    with pytest.raises(sa.errors.InvalidRecipientsError) as info:
         client.send("Hi", pd.Series(["4915123456789", "12ab"], index=["ann", "bob"]), "MegaShop", confirm=True)
     assert "row 'bob' '12ab': contains characters other than digits" in str(info.value)
     assert info.value.invalid["index"].tolist() == ["bob"]
@@ -251,7 +252,7 @@ def test_a_double_click_sends_once(make_client, fresh_token, sandbox, same_objec
         t.start()
     for t in threads:
         t.join()
-    results = [o for o in outcomes if isinstance(o, sa.SendResult)]
+    results = [o for o in outcomes if isinstance(o, SendResult)]
     refused = [o for o in outcomes if isinstance(o, sa.DuplicateSendError)]
     assert len(results) == 1 and len(refused) == 1, outcomes
     assert posts(sandbox) == 1
@@ -272,7 +273,7 @@ def test_a_send_in_flight_blocks_the_second_click(client, sandbox):
         campaign.run(confirm=True, allow_duplicate=True)  # even a deliberate duplicate waits for the outcome
     assert info.value.previous["state"] == "pending"
     thread.join()
-    assert isinstance(first[0], sa.SendResult)
+    assert isinstance(first[0], SendResult)
     assert posts(sandbox) == 1
 
 

@@ -60,7 +60,7 @@ def test_destinations_are_split_into_known_countries(make_client):
 def test_invalid_rows_raise_with_reasons_and_nothing_is_sent(make_client, sandbox):
     client = make_client()
     sandbox.reset_stats()
-    with pytest.raises(sa.InvalidRecipientsError) as info:
+    with pytest.raises(sa.errors.InvalidRecipientsError) as info:
         client.calculate("Hi", ["4915123456789", "12ab", "123", None], progress=False)
     assert info.value.invalid[["index", "value"]].values.tolist() == [[1, "12ab"], [2, "123"], [3, None]]
     assert "3 of 4 recipients are invalid" in str(info.value)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
+from smsgic_analytics.api.frames import Balance
 from smsgic_analytics.api import frames
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.dates import format_scheduled_at
@@ -29,7 +30,7 @@ def test_missing_token_is_raised_only_by_authenticated_endpoints(make_client, sa
     sandbox.reset_stats()
     for call in (client.balance, client.senders, client.rates, client.sendings, lambda: client.sending(301),
                  lambda: client.calculate("hi", ["4915123456789"], progress=False)):
-        with pytest.raises(sa.MissingTokenError, match="SMSGIC_TOKEN"):
+        with pytest.raises(sa.errors.MissingTokenError, match="SMSGIC_TOKEN"):
             call()
     assert sandbox.stats() == {}  # refused before anything was sent
 
@@ -48,7 +49,7 @@ def test_connect_reads_the_environment(sandbox_url, tmp_path, monkeypatch):
 def test_balance_is_exact(make_client, fresh_token, sandbox):
     sandbox.set_balance(fresh_token, "12.3456")
     balance = make_client(token=fresh_token).balance()
-    assert balance == sa.Balance(amount=Decimal("12.345"), sign="£", currency="GBP")  # the API shows 3 decimals
+    assert balance == Balance(amount=Decimal("12.345"), sign="£", currency="GBP")  # the API shows 3 decimals
     assert isinstance(balance.amount, Decimal)
     with pytest.raises(AttributeError):
         balance.amount = Decimal(0)  # type: ignore[misc]  # frozen
@@ -108,7 +109,7 @@ def test_send_then_read_it_back(make_client, fresh_token, sandbox):
 def test_send_requires_confirmation_and_sends_nothing_without_it(make_client, fresh_token, sandbox):
     client = make_client(token=fresh_token)
     sandbox.reset_stats()
-    with pytest.raises(sa.ConfirmationRequiredError):
+    with pytest.raises(sa.errors.ConfirmationRequiredError):
         client.send("Hi", ["4915123456789"], "MegaShop")
     assert ("POST", spec.SENDINGS) not in sandbox.stats()
     assert client.sendings().empty

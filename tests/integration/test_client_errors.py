@@ -117,12 +117,12 @@ def test_connection_refused(make_client):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     client = make_client(url=f"http://127.0.0.1:{port}", max_retries=1)
-    with pytest.raises(sa.APIConnectionError) as info:
+    with pytest.raises(sa.errors.APIConnectionError) as info:
         client.balance()
     assert not isinstance(info.value, sa.UnknownOutcomeError)
     assert info.value.http_status is None
     assert_no_token(info.value)
-    with pytest.raises(sa.APIConnectionError) as info:  # never sent, so a POST is not "unknown" either
+    with pytest.raises(sa.errors.APIConnectionError) as info:  # never sent, so a POST is not "unknown" either
         client.api.create_sending(SENDING)
     assert not isinstance(info.value, sa.UnknownOutcomeError)
 

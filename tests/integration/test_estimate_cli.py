@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
+from smsgic_analytics.pricing.offline import OfflineEstimate
 from smsgic_analytics.numbers.samples import sample_numbers
 from smsgic_analytics.sandbox.ratecard import RateCard
 
@@ -44,7 +45,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     return {"audience": audience, "rates": rates, "folder": folder}
 
 
-def expected(files: dict[str, Path], rates: pd.DataFrame) -> sa.OfflineEstimate:
+def expected(files: dict[str, Path], rates: pd.DataFrame) -> OfflineEstimate:
     frame = pd.read_csv(files["audience"], dtype=str, keep_default_na=False, na_values=[""])
     return sa.estimate(frame["Mobile"], MESSAGE, rates=rates, data=frame)
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
+from smsgic_analytics.pricing.offline import OfflineEstimate
 from smsgic_analytics.core import spec
 from smsgic_analytics.numbers.samples import sample_numbers
 from smsgic_analytics.text.segments import segments
@@ -34,7 +35,7 @@ def test_offline_estimate_from_the_sandbox_rates_predicts_its_quote(make_client)
     client = make_client()
     offline = sa.estimate(AUDIENCE, MESSAGE, rates=client.rates())
     quote = sa.estimate(AUDIENCE, MESSAGE, client=client, progress=False)
-    assert isinstance(offline, sa.OfflineEstimate) and isinstance(quote, sa.Quote) and quote.source == "api"
+    assert isinstance(offline, OfflineEstimate) and isinstance(quote, sa.Quote) and quote.source == "api"
     assert offline.currency == quote.currency == "GBP"
     assert set(offline.rows["number"]) == set(quote.numbers["number"])
     assert offline.duplicates["index"].tolist() == quote.duplicates["index"].tolist()
@@ -66,7 +67,7 @@ def test_offline_mode_with_only_a_client_fetches_rates_but_never_calculates(make
     client = make_client()
     before = api_requests(sandbox).get(CALC, 0)
     offline = sa.estimate(AUDIENCE[:200], MESSAGE, client=client, mode="offline")
-    assert isinstance(offline, sa.OfflineEstimate) and len(offline.rows) == 200
+    assert isinstance(offline, OfflineEstimate) and len(offline.rows) == 200
     assert api_requests(sandbox).get(CALC, 0) == before
 
 

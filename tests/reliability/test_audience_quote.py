@@ -60,7 +60,7 @@ def test_a_dask_quote_equals_the_in_memory_quote_and_reuses_its_cached_chunks(ma
     assert quote.numbers["number"].tolist() == unique
     assert quote.duplicates.values.tolist() == memory.duplicates.values.tolist()
     assert quote.invalid.values.tolist() == memory.invalid.values.tolist() and len(quote.invalid) == 4
-    with dask.config.set(scheduler="threads"), pytest.raises(sa.InvalidRecipientsError, match=r"4 of 2104 recipients"):
+    with dask.config.set(scheduler="threads"), pytest.raises(sa.errors.InvalidRecipientsError, match=r"4 of 2104 recipients"):
         client.calculate(MESSAGE, ddf["phone"], progress=False)  # on_invalid="raise" names the rows
 
 

@@ -44,11 +44,11 @@ PAST = (datetime.now(UTC) - timedelta(days=1)).strftime(spec.SCHEDULED_AT_FORMAT
 
 CATALOGUE = [
     Row("malformed number", lambda c: send(c, recipients=[GOOD[0], "12-34"]),
-        sa.InvalidRecipientsError, ("row 1", "'12-34'", "too short: 4 digits"), field="recipients.1"),
+        sa.errors.InvalidRecipientsError, ("row 1", "'12-34'", "too short: 4 digits"), field="recipients.1"),
     Row("number with letters", lambda c: send(c, recipients=[GOOD[0], "4474OO123456"]),
-        sa.InvalidRecipientsError, ("row 1", "'4474OO123456'", "characters other than digits"), field="recipients.1"),
+        sa.errors.InvalidRecipientsError, ("row 1", "'4474OO123456'", "characters other than digits"), field="recipients.1"),
     Row("21-digit number", lambda c: send(c, recipients=["1" * 21, GOOD[0]]),
-        sa.InvalidRecipientsError, ("row 0", "too long: 21 digits"), field="recipients.0"),
+        sa.errors.InvalidRecipientsError, ("row 0", "too long: 21 digits"), field="recipients.0"),
     Row("empty message", lambda c: send(c, message=""),
         sa.ValidationError, (spec.MSG_MISSING_MESSAGE,), field="message"),
     # A concatenated SMS has at most 255 parts (the UDH part counter is one octet); the balance
@@ -65,7 +65,7 @@ CATALOGUE = [
         sa.NotFoundError, (spec.MSG_NOT_FOUND.format(id=987654321),)),
     Row("wrong token", send, sa.AuthenticationError, (spec.MSG_UNAUTHENTICATED,), token="wrong",
         uncached=(spec.SENDERS, spec.RATES)),
-    Row("missing token", send, sa.MissingTokenError, ("needs a token", "SMSGIC_TOKEN"), token="missing"),
+    Row("missing token", send, sa.errors.MissingTokenError, ("needs a token", "SMSGIC_TOKEN"), token="missing"),
     Row("non-JSON calculate answer", send, sa.ServerError,
         ("POST /sendings/calculate", "not valid JSON"),
         faults=({"kind": "garbage", "path": spec.CALCULATE, "method": "POST"},), uncached=(spec.CALCULATE,)),

@@ -64,7 +64,7 @@ def test_sandbox_killed_mid_quote_then_restarted_on_its_db(tmp_path, make_client
         thread.join()
         assert failure, "the quote finished before the sandbox was killed"
         error = failure[0]
-        assert isinstance(error, sa.APIConnectionError) and "calculate chunk" in str(error)
+        assert isinstance(error, sa.errors.APIConnectionError) and "calculate chunk" in str(error)
         cached = cached_calculate_entries(client)
         assert 0 < cached < chunks
         assert len(error.unpriced) == audience - cached * chunk  # every number not cached is named unpriced

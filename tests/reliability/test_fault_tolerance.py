@@ -69,7 +69,7 @@ def test_a_get_that_outlives_its_timeout_fails_within_the_bound(make_client, fre
     client = make_client(fresh_token, timeout=timeout, max_retries=retries, backoff_factor=0.05)
     control.reset_stats()
     started = time.monotonic()
-    with pytest.raises(sa.APIConnectionError) as caught:
+    with pytest.raises(sa.errors.APIConnectionError) as caught:
         client.balance()
     elapsed = time.monotonic() - started
     assert "GET /balance" in str(caught.value) and "Timeout" in str(caught.value)
@@ -88,7 +88,7 @@ def test_a_quote_chunk_that_times_out_every_time_fails_naming_the_chunk(make_cli
     client.calculate("Hi", numbers[:20], progress=False, chunk_size=20)  # chunk 1 priced and cached earlier
     control.inject("latency", path=spec.CALCULATE, method="POST", count=2, seconds=3)  # both attempts of chunk 2
     started = time.monotonic()
-    with pytest.raises(sa.APIConnectionError) as caught:
+    with pytest.raises(sa.errors.APIConnectionError) as caught:
         client.calculate("Hi", numbers, progress=False, chunk_size=20, workers=2)
     assert time.monotonic() - started < 0.5 * 2 + 10.0
     error = caught.value

@@ -68,7 +68,7 @@ def test_a_late_commit_is_never_declared_safe_to_repeat_and_is_charged_once(make
 @pytest.mark.parametrize("value", ["37129123457.0", "37129123457.00", "3.7129123457e+10", "3.7129123457E+10",
                                    37129123457.0])
 def test_a_number_read_through_a_float_is_refused_with_the_fix(value):
-    with pytest.raises(sa.InvalidRecipientsError) as caught:
+    with pytest.raises(sa.errors.InvalidRecipientsError) as caught:
         sa.normalize_recipients(["37120012345", value])
     text = str(caught.value)
     assert "row 1" in text and repr(value) in text
@@ -81,14 +81,14 @@ def test_a_float_rendered_number_never_reaches_the_server(make_client, fresh_tok
     control.reset_stats()
     for attempt in (lambda: client.calculate("Hi", ["37129123457.0"], progress=False),
                     lambda: client.send("Hi", ["37129123457.0"], "MegaShop", confirm=True)):
-        with pytest.raises(sa.InvalidRecipientsError, match="float"):
+        with pytest.raises(sa.errors.InvalidRecipientsError, match="float"):
             attempt()
     assert control.stats().get(("POST", spec.CALCULATE), 0) == 0
     assert control.stats().get(POST_SENDINGS, 0) == 0
 
 
 def test_a_domestic_number_needs_a_default_region(make_client, fresh_token):
-    with pytest.raises(sa.InvalidRecipientsError) as caught:
+    with pytest.raises(sa.errors.InvalidRecipientsError) as caught:
         sa.normalize_recipients(["07400 123456"])
     assert "country code" in str(caught.value) and "default_region" in str(caught.value)
     assert sa.normalize_recipients(["07400 123456", "+371 2001 2345"], default_region="GB").numbers == (
@@ -98,7 +98,7 @@ def test_a_domestic_number_needs_a_default_region(make_client, fresh_token):
     assert not sa.classify(["07400 123456"]).loc[0, "valid"]  # never silently read as some other number
 
     client = make_client(fresh_token)
-    with pytest.raises(sa.InvalidRecipientsError, match="default_region"):
+    with pytest.raises(sa.errors.InvalidRecipientsError, match="default_region"):
         client.calculate("Hi", ["07400 123456"], progress=False)
     quote = client.calculate("Hi", ["07400 123456"], progress=False, default_region="GB")
     assert list(quote.numbers["number"]) == ["447400123456"]
@@ -112,7 +112,7 @@ def test_confirm_must_be_exactly_true(make_client, fresh_token, control, flag):
     client = make_client(fresh_token)
     numbers = phone_numbers(3, seed=3)
     control.reset_stats()
-    with pytest.raises(sa.ConfirmationRequiredError) as caught:
+    with pytest.raises(sa.errors.ConfirmationRequiredError) as caught:
         client.send("Flag check", numbers, "MegaShop", confirm=flag)
     quote = client.calculate("Flag check", numbers, progress=False)
     assert str(quote.total) in str(caught.value)
@@ -193,7 +193,7 @@ def test_every_path_normalises_a_number_the_same_way(make_client, fresh_token):
         mismatches = sa.compare(offline, quote, by="number")
         assert not mismatches["status"].isin(["only offline", "only quote"]).any()
     bad = "+447400+123456"
-    with pytest.raises(sa.InvalidRecipientsError):
+    with pytest.raises(sa.errors.InvalidRecipientsError):
         sa.normalize_recipients([bad])
     assert sa.classify([bad]).loc[0, "valid"] == False  # noqa: E712 - numpy bool
     assert len(sa.estimate([bad], "Hi", rates=rates).unplaced) == 1
@@ -271,7 +271,7 @@ def test_calculate_without_cache_reads_nothing_cached(make_client, fresh_token, 
 def test_a_calculate_without_retries_is_a_plain_connection_error(make_client, fresh_token, control):
     client = make_client(fresh_token)
     control.inject("drop_before", path=spec.CALCULATE, method="POST")
-    with pytest.raises(sa.APIConnectionError) as caught:
+    with pytest.raises(sa.errors.APIConnectionError) as caught:
         client.http.call("POST", spec.CALCULATE, json_body={"message": "Hi", "recipients": ["447400123456"]},
                          retry=False, cache=False)
     assert not isinstance(caught.value, sa.UnknownOutcomeError)  # calculate is safe to repeat

@@ -11,6 +11,7 @@ import pytest
 from reliability_support import phone_numbers, server_balance, server_sendings, wait_for
 
 import smsgic_analytics as sa
+from smsgic_analytics.sending.campaign import SendResult
 from smsgic_analytics.sending import ledger as ledger_mod
 from smsgic_analytics.core import spec
 
@@ -81,7 +82,7 @@ def test_two_threads_clicking_send_at_once_post_once(make_client, fresh_token, c
         t.start()
     for t in threads:
         t.join()
-    sent = [o for o in outcomes if isinstance(o, sa.SendResult)]
+    sent = [o for o in outcomes if isinstance(o, SendResult)]
     assert len(sent) == 1 and len(outcomes) == 4
     assert control.stats()[POST_SENDINGS] == 1
     assert [s["id"] for s in server_sendings(sandbox_url, fresh_token)] == [sent[0].sending_id]

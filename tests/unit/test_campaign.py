@@ -62,7 +62,7 @@ def test_local_checks_refuse_without_a_request(offline_client, kwargs, fields, n
 
 
 def test_the_longest_concatenated_message_is_allowed(offline_client):
-    with pytest.raises(sa.APIConnectionError):  # passed the local checks: /senders is next
+    with pytest.raises(sa.errors.APIConnectionError):  # passed the local checks: /senders is next
         Campaign(offline_client, "a" * 153 * 255, ["4915123456789"], "MEGA").validate()
 
 
@@ -82,14 +82,14 @@ def test_aware_schedule_is_converted_to_utc_before_the_past_check(offline_client
 
 
 def test_only_invalid_recipients_raise_invalid_recipients_error(offline_client):
-    with pytest.raises(sa.InvalidRecipientsError) as info:
+    with pytest.raises(sa.errors.InvalidRecipientsError) as info:
         Campaign(offline_client, "Hi", ["4915123456789", "+44 (0) abc", 12], "MEGA").validate()
     assert sorted(info.value.field_errors) == ["recipients.1", "recipients.2"]
     assert "row 1 '+44 (0) abc'" in str(info.value) and "row 2 12: too short" in str(info.value)
 
 
 def test_the_sender_check_asks_the_server(offline_client):
-    with pytest.raises(sa.APIConnectionError):  # every local check passed; /senders is next
+    with pytest.raises(sa.errors.APIConnectionError):  # every local check passed; /senders is next
         Campaign(offline_client, "Hi", ["4915123456789"], "MEGA").validate()
 
 

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
+from smsgic_analytics.pricing.offline import OfflineEstimate
+from smsgic_analytics.text.templates import TemplateError
 from smsgic_analytics.numbers.classify import classify
 from smsgic_analytics.numbers.samples import sample_numbers
 from smsgic_analytics.pricing.offline import BASES
@@ -66,7 +68,7 @@ def expected_row(region: str, mcc, mnc) -> tuple[str, D | None, D | None, D | No
 
 
 @pytest.fixture(scope="module")
-def offline() -> sa.OfflineEstimate:
+def offline() -> OfflineEstimate:
     return sa.estimate(audience(), TWO_PARTS, rates=RATES)
 
 
@@ -213,7 +215,7 @@ def test_fill_template_formats_like_str_format():
     ],
 )
 def test_template_errors_name_the_placeholder(template, data, message):
-    with pytest.raises(sa.TemplateError) as info:
+    with pytest.raises(TemplateError) as info:
         fill_template(template, data)
     assert message in str(info.value)
 
@@ -303,11 +305,11 @@ def test_reprice_refuses_unclear_requests():
         quote.reprice(template="Hi {name}")
     with pytest.raises(sa.ValidationError):
         quote.reprice(message="")
-    with pytest.raises(sa.TemplateError, match=r"\{first\} have no column"):
+    with pytest.raises(TemplateError, match=r"\{first\} have no column"):
         quote.reprice(template="Hi {first}", data=pd.DataFrame({"name": ["x"] * 30}))
-    with pytest.raises(sa.TemplateError, match="29 rows for 30 recipients"):
+    with pytest.raises(TemplateError, match="29 rows for 30 recipients"):
         quote.reprice(template="Hi {name}", data=pd.DataFrame({"name": ["x"] * 29}))
-    with pytest.raises(sa.TemplateError, match="no row for 1 recipient"):
+    with pytest.raises(TemplateError, match="no row for 1 recipient"):
         quote.reprice(template="Hi {name}", data=pd.DataFrame({"name": ["x"] * 29, "number": NUMBERS[:29]}))
 
 

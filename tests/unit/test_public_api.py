@@ -37,3 +37,29 @@ def test_segments_contract():
     assert list(sa.segment_counts(["a", "ü€"]).columns) == ["encoding", "segments", "units"]
     assert list(sa.classify(["4917612345678"]).columns) == ["number", "valid", "region", "country",
                                                             "operator", "mcc", "mnc", "reason"]
+
+
+def test_the_surface_is_small_and_every_error_is_in_errors():
+    assert len(sa.__all__) <= 36 and len(set(sa.__all__)) == len(sa.__all__)
+    raised = [getattr(sa.errors, n) for n in dir(sa.errors) if isinstance(getattr(sa.errors, n), type)
+              and issubclass(getattr(sa.errors, n), Exception) and getattr(sa.errors, n).__module__ == sa.errors.__name__]
+    assert all(issubclass(e, sa.SMSgicError) for e in raised if e.__name__ not in ("SMSgicError",))
+
+
+def test_old_names_and_paths_still_work_for_one_release_with_a_warning():
+    import importlib
+    import sys
+
+    import pytest
+
+    with pytest.warns(DeprecationWarning, match="sa.errors.UnknownOutcomeError|sa.errors.MissingTokenError"):
+        assert sa.MissingTokenError is sa.errors.MissingTokenError
+    with pytest.warns(DeprecationWarning, match=r"smsgic_analytics\.sending\.campaign\.SendResult"):
+        from smsgic_analytics.sending.campaign import SendResult
+        assert sa.SendResult is SendResult
+    sys.modules.pop("smsgic_analytics.phone", None)
+    with pytest.warns(DeprecationWarning, match=r"smsgic_analytics\.phone moved to smsgic_analytics\.numbers\.normalize"):
+        old = importlib.import_module("smsgic_analytics.phone")
+    assert old is importlib.import_module("smsgic_analytics.numbers.normalize")
+    with pytest.raises(AttributeError):
+        sa.no_such_name  # noqa: B018
