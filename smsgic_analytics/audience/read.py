@@ -1,4 +1,4 @@
-"""``read_audience``: an audience file as a lazy Dask DataFrame, numbers as text, rows numbered.
+"""``read_audience``: an audience file as a lazy Dask DataFrame, numbers as text (or integers as stored), rows numbered.
 
 Formats, chosen by the file name:
 
@@ -6,9 +6,11 @@ Formats, chosen by the file name:
   text (``dtype=str``, only an empty cell is missing), so ``0044...`` keeps its zeros and no
   number ever passes through a float.  A ``.gz`` file is one partition (gzip cannot be split).
 * Parquet (a file, a folder of ``*.parquet`` files, or a glob): read with pyarrow, one
-  partition per group of row groups.  A phone column stored as integers is turned into its
-  digits (integers are exact); one stored as floats (or decimals) is refused, with the
-  normaliser's reason: a float may already have lost digits.
+  partition per group of row groups.  A phone column stored as integers stays integers
+  (pandas ``Int64``): the normaliser accepts those that are valid international numbers by
+  their digits and refuses the others, row by row (an integer has lost any leading 0 or
+  ``+``); one stored as floats (or decimals) is refused, with the normaliser's reason: a
+  float may already have lost digits.
 * Excel (``.xlsx``, ``.xlsm``; one sheet): read whole with openpyxl (cells keep their type, as
   ``pd.read_excel(dtype=object)`` gives them), then split; meant for small files.
 
@@ -291,7 +293,8 @@ def _read_parquet(where: str, column: str | None, columns: Sequence[str] | None,
 
 
 def _parquet_frame(table: Any, phone: Any, start: int) -> pd.DataFrame:
-    """An Arrow table as pandas (as ``pd.read_parquet`` gives it) with the phone column as text."""
+    """An Arrow table as pandas (as ``pd.read_parquet`` gives it); the phone column as text, or
+    as nullable integers when it is stored as integers."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -304,8 +307,19 @@ def _parquet_frame(table: Any, phone: Any, start: int) -> pd.DataFrame:
     if pa.types.is_dictionary(field_type):
         table = table.set_column(i, phone, pc.cast(table.column(i), field_type.value_type))
         field_type = field_type.value_type
-    if pa.types.is_integer(field_type) or pa.types.is_null(field_type):
-        # Integers are exact: their digits are the number (a negative one stays "-..." and is refused).
+    if pa.types.is_integer(field_type):
+        # Integers stay integers (nullable: a missing cell must not make the column floats), so
+        # the normaliser knows they lost any leading 0 or "+" and refuses the ones that are not
+        # valid international numbers by their digits -- never digits read as text.
+        mapper = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                  pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+                  pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
+        column = table.column(i).to_pandas(types_mapper=mapper.get)
+        frame = table.remove_column(i).to_pandas()
+        frame.insert(i, phone, column.array)
+        frame.index = pd.RangeIndex(start, start + len(frame), name=ROW)
+        return frame
+    if pa.types.is_null(field_type):
         table = table.set_column(i, phone, pc.cast(table.column(i), pa.string()))
     frame = table.to_pandas()
     frame.index = pd.RangeIndex(start, start + len(frame), name=ROW)

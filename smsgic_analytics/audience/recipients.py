@@ -76,8 +76,8 @@ def normalize_recipients(values: Any, *, on_invalid: OnInvalid = "raise",
     """
     if on_invalid not in ("raise", "report"):
         raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
-    labels, items = _indexed(values)
-    digits, reasons = normalize_numbers(items, default_region)
+    labels, items, column = _indexed(values)
+    digits, reasons = normalize_numbers(column, default_region)  # an int64 column stays one (vectorised)
     refused = np.fromiter((r is not None for r in reasons), dtype=bool, count=len(items))
     kept = np.flatnonzero(~refused)
     numbers = pd.Series(digits[kept], dtype=object)
@@ -103,14 +103,17 @@ def _frame(rows: list[tuple[Any, ...]], dtypes: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(list(col), dtype=dtype) for (name, dtype), col in zip(dtypes.items(), columns)})
 
 
-def _indexed(values: Any) -> tuple[list[Hashable], list[Any]]:
-    """(labels, values): a Series keeps its labels, anything else is numbered from 0."""
+def _indexed(values: Any) -> tuple[list[Hashable], list[Any], Any]:
+    """(labels, values, column): a Series keeps its labels, anything else is numbered from 0;
+    ``column`` is what the normaliser gets (a Series or array keeps its dtype)."""
     if isinstance(values, pd.DataFrame):
         raise TypeError("pass one column of numbers (a Series), not a whole DataFrame")
     if isinstance(values, (pd.Series, pd.Index)):
         series = pd.Series(values)
-        return series.index.tolist(), series.tolist()
+        return series.index.tolist(), series.tolist(), series
     if isinstance(values, (str, bytes, int)) or not isinstance(values, Iterable):
         values = [values]  # one number on its own, not its characters one by one
-    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    return list(range(len(items))), items
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        return list(range(len(values))), values.tolist(), values
+    items = list(values)
+    return list(range(len(items))), items, items

@@ -22,9 +22,16 @@ Rules, in order:
    number is read as international, country code first -- the API's own format.
 6. What is left must be ASCII digits, 8 to 20 of them (``spec.RECIPIENT_RE``).
 
+A value that arrived as a number -- an ``int``, a numpy integer, an ``int64``/``Int64`` column's
+value, a whole ``Decimal`` -- has already lost any leading ``0`` or ``+`` (``pd.read_csv`` reads
+``07400123456`` as ``7400123456``), so it is never read as a national number: its digits are
+accepted only when they are a valid international number by themselves (phonenumbers,
+``+<digits>``), whatever ``default_region`` says, and refused with ``INTEGER_VALUE`` (the fix:
+read the column as text) otherwise.  ``True``/``False`` are not numbers here.
+
 ``normalize_number`` does one value; ``normalize_numbers`` does a column at once with numpy
-(the common ASCII cases) and hands every other row to ``normalize_number`` -- the test suite
-checks with hypothesis that both always agree.
+(the common ASCII cases; integers once per distinct value) and hands every other row to
+``normalize_number`` -- the test suite checks with hypothesis that both always agree.
 
 >>> normalize_number("+44 7400/123456")
 ('447400123456', None)
@@ -38,6 +45,7 @@ import numbers
 import re
 import unicodedata
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -59,6 +67,13 @@ FLOAT_FIX = ("read the column as text, e.g. pd.read_csv(path, dtype=str) or df['
              "before it ever becomes a float")
 FLOAT_VALUE = f"a float, not text: a phone number read as a number may have lost digits or leading zeros; {FLOAT_FIX}"
 FLOAT_TEXT = f"looks like a float's rendering (a trailing .0 or an exponent), not a phone number; {FLOAT_FIX}"
+INTEGER_VALUE = ("an integer, not text, and +<its digits> is not a valid international number: a phone number "
+                 "read as a number has lost any leading 0 or '+', so it is never read as a national number "
+                 "(default_region does not apply); keep the column as text from the start: "
+                 "pd.read_csv(path, dtype=str), or sa.read_audience(path) (it reads CSV cells as text; a Parquet "
+                 "or Excel column stored as integers must be written as text)")
+NEGATIVE = "negative number"
+_TOO_BIG = 10 ** (MAX_DIGITS + 5)
 _FLOAT_TEXT_RE = re.compile(r"^\+?\d+(?:\.0+|(?:\.\d+)?[eE][+-]?\d+)$", re.ASCII)
 _TRUNK_RE = re.compile(r"^(\+|00)([^(]*)\(0\)")
 
@@ -76,16 +91,48 @@ def _too_short_or_long(length: int) -> str | None:
     return None
 
 
+def _as_integer(value: Any) -> int | None:
+    """The value as an ``int`` if it arrived as a whole number (not text, not a float, not a bool)."""
+    if isinstance(value, (bool, np.bool_, float, np.floating)):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, Decimal):
+        return int(value) if value.is_finite() and value == value.to_integral_value() else None
+    if isinstance(value, numbers.Real) and math.isfinite(value) and value == int(value):
+        return int(value)
+    return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _from_integer(value: int) -> tuple[str | None, str | None]:
+    """A number that arrived as an integer: its digits if they are a valid international number
+    as they stand (``+<digits>``, phonenumbers), else refused -- never read under a region."""
+    if value < 0:
+        return None, NEGATIVE
+    if value >= _TOO_BIG:  # no phone number; and str() of a huge int is slow (or refused)
+        return None, INTEGER_VALUE
+    digits = str(value)
+    try:
+        parsed = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return None, INTEGER_VALUE
+    if not phonenumbers.is_valid_number(parsed) or \
+            phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) != "+" + digits:
+        return None, INTEGER_VALUE
+    reason = _too_short_or_long(len(digits))
+    return (None, reason) if reason else (digits, None)
+
+
 def _as_text(value: Any) -> tuple[str | None, str | None]:
-    """The value as text, or why it cannot be a phone number at all."""
+    """The value as text, or why it cannot be a phone number at all (whole numbers are
+    ``_as_integer``'s)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None, MISSING
     if isinstance(value, str):
         return (value, None) if value.strip() else (None, MISSING)
     if isinstance(value, (bool, np.bool_)):
         return None, f"not a phone number: {value!r}"
-    if isinstance(value, numbers.Integral):
-        return (str(int(value)), None) if value >= 0 else (None, "negative number")
     if isinstance(value, (float, np.floating)):
         return (None, MISSING) if math.isnan(value) else (None, FLOAT_VALUE)
     if isinstance(value, (Decimal, numbers.Real)):
@@ -93,7 +140,6 @@ def _as_text(value: Any) -> tuple[str | None, str | None]:
             return None, MISSING
         if not math.isfinite(value) or value != int(value):
             return None, f"not a whole number: {value!r}"
-        return (str(int(value)), None) if value >= 0 else (None, "negative number")
     return None, f"not a phone number: {type(value).__name__}"
 
 
@@ -104,6 +150,9 @@ def normalize_number(value: Any, default_region: str | None = None) -> tuple[str
     decides numbers written nationally, with a leading 0.
     """
     region = _region(default_region)
+    whole = _as_integer(value)
+    if whole is not None:
+        return _from_integer(whole)
     text, reason = _as_text(value)
     if reason:
         return None, reason
@@ -179,13 +228,16 @@ def normalize_numbers(values: Sequence[Any] | pd.Series | np.ndarray,
                       default_region: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``normalize_number`` over a column: (digits, reasons), two object arrays, one entry per value.
 
-    ``digits[i]`` is None exactly where ``reasons[i]`` says why.  Plain ASCII text and integers
-    are done with numpy; everything else row by row, with the same rules.
+    ``digits[i]`` is None exactly where ``reasons[i]`` says why.  Plain ASCII text is done with
+    numpy, integers once per distinct value (an integer column never goes row by row);
+    everything else row by row, with the same rules.
 
     >>> normalize_numbers(["+44 7400 123456", "n/a"])[0].tolist()
     ['447400123456', None]
     """
     region = _region(default_region)
+    if _integer_dtype(values):  # a whole int64 / Int64 column: one answer per distinct value
+        return _from_integers(values)
     items = values.tolist() if isinstance(values, (pd.Series, pd.Index, np.ndarray)) else list(values)
     n = len(items)
     digits = np.full(n, None, dtype=object)
@@ -196,6 +248,24 @@ def normalize_numbers(values: Sequence[Any] | pd.Series | np.ndarray,
     return digits, reasons
 
 
+def _integer_dtype(values: Any) -> bool:
+    """An array, Series or Index of an integer dtype (numpy or pandas' nullable; not bool)."""
+    if isinstance(values, np.ndarray):
+        return values.dtype.kind in "iu"
+    return isinstance(values, (pd.Series, pd.Index)) and pd.api.types.is_integer_dtype(values.dtype)
+
+
+def _from_integers(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``_from_integer`` of every value (integers; missing ones in an integer column or in an
+    object array are refused as missing): factorised, so each distinct value is decided once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    answers = [_from_integer(int(u)) for u in uniques.tolist()] + [(None, MISSING)]  # [-1]: missing
+    digits = np.empty(len(answers), dtype=object)
+    reasons = np.empty(len(answers), dtype=object)
+    digits[:], reasons[:] = [d for d, _ in answers], [r for _, r in answers]
+    return digits[codes], reasons[codes]
+
+
 def _normalize_chunk(items: list[Any], region: str | None, digits: np.ndarray, reasons: np.ndarray) -> None:
     """Fill ``digits``/``reasons`` (views) for one block of values."""
     n = len(items)
@@ -204,10 +274,14 @@ def _normalize_chunk(items: list[Any], region: str | None, digits: np.ndarray, r
     else:
         text = [v if type(v) is str else "" for v in items]
         exact = np.fromiter((type(v) is not str for v in items), dtype=bool, count=n)
-    for i in np.flatnonzero(exact).tolist():
-        value = items[i]
-        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and value >= 0:
-            text[i], exact[i] = str(int(value)), False  # integers are plain digits: fast path
+    done = np.zeros(n, dtype=bool)  # integers: decided by their value, once per distinct value
+    others = np.flatnonzero(exact).tolist()
+    ints = [i for i in others if isinstance(items[i], numbers.Integral) and not isinstance(items[i], (bool, np.bool_))]
+    if ints:
+        column = np.empty(len(ints), dtype=object)
+        column[:] = [items[i] for i in ints]
+        done[ints] = True
+        digits[ints], reasons[ints] = _from_integers(column)
     lens = np.fromiter(map(len, text), dtype=np.int64, count=n)
     exact |= lens > _WIDE
     width = max(int(lens[~exact].max()) if (~exact).any() else 0, 2)
@@ -253,7 +327,7 @@ def _normalize_chunk(items: list[Any], region: str | None, digits: np.ndarray, r
     rows = np.flatnonzero(fast & changed)
     if len(rows):
         digits[rows] = m[rows].view(f"S{m.shape[1]}").ravel().astype(f"<U{m.shape[1]}").astype(object)
-    for i in np.flatnonzero(exact).tolist():
+    for i in np.flatnonzero(exact & ~done).tolist():
         digits[i], reasons[i] = normalize_number(items[i], region)
 
 

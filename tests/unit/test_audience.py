@@ -89,11 +89,7 @@ def test_parquet_folder_in_file_order_with_row_groups_as_partitions(tmp_path: Pa
     assert list(glob.columns) == ["phone"] and len(glob) == 50
 
 
-def test_parquet_integers_become_their_digits_and_floats_are_refused(tmp_path: Path):
-    ints = tmp_path / "ints.parquet"
-    pq.write_table(pa.table({"msisdn": pa.array([447700900123, 37120000001, None], pa.int64())}), ints)
-    got = sa.read_audience(ints).compute()
-    assert got["msisdn"].tolist()[:2] == ["447700900123", "37120000001"] and pd.isna(got["msisdn"].iloc[2])
+def test_parquet_floats_are_refused(tmp_path: Path):
     floats = tmp_path / "floats.parquet"
     pq.write_table(pa.table({"phone": [447700900123.0]}), floats)
     with pytest.raises(AudienceError) as err:
@@ -160,3 +156,37 @@ def test_paths_are_told_from_phone_numbers_by_their_name():
     assert audience_format("+44 7700 900123") is None and audience_format(447700900123) is None
     assert audience_format("a.CSV.gz") == "csv" and audience_format("s3://b/x/*.parquet") == "parquet"
     assert audience_format("book.xlsx") == "excel" and audience_format("notes.gz") is None
+
+
+RATES = pd.DataFrame({"mcc": ["234", "247"], "mnc": [None, None], "country": ["United Kingdom", "Latvia"],
+                      "rate": ["0.05", "0.04"]})
+
+
+def test_an_integer_column_on_dask_is_refused_like_in_memory():
+    import dask.dataframe as dd
+
+    # 7400123456: the UK 07400 123456 after losing its 0 (as digits: +7, Russia)
+    phones = pd.Series([447400123456, 7400123456, 37120012345], dtype="int64")
+    ddf = dd.from_pandas(pd.DataFrame({"phone": phones}), npartitions=2)
+    on_dask = sa.estimate(ddf["phone"], "Hi", rates=RATES, default_region="GB", progress=False)
+    in_memory = sa.estimate(phones, "Hi", rates=RATES, default_region="GB")
+    for est in (on_dask, in_memory):
+        assert est.unplaced["index"].tolist() == [1]
+        assert str(est.unplaced["value"].iloc[0]) == "7400123456"
+        reason = est.unplaced["reason"].iloc[0]
+        assert "integer" in reason and "dtype=str" in reason and "read_audience" in reason
+        assert est.by_country()["country"].tolist() == ["United Kingdom", "Latvia"]  # never Russia
+        assert est.by_country()["numbers"].tolist() == [1, 1]
+    assert on_dask.totals == in_memory.totals
+    assert on_dask.counts["invalid"] == 1 and on_dask.counts["numbers"] == 2
+
+
+def test_parquet_integers_stay_integers_and_only_valid_international_ones_are_numbers(tmp_path: Path):
+    path = tmp_path / "ints.parquet"
+    pq.write_table(pa.table({"msisdn": pa.array([447400123456, 7400123456, None], pa.int64())}), path)
+    got = sa.read_audience(path).compute()["msisdn"]
+    assert got.tolist()[:2] == [447400123456, 7400123456] and pd.isna(got.iloc[2])
+    est = sa.estimate(sa.read_audience(path), "Hi", rates=RATES, default_region="GB", progress=False)
+    reasons = est.unplaced.set_index("index")["reason"]
+    assert "integer" in reasons.loc[1] and "dtype=str" in reasons.loc[1] and reasons.loc[2] == "missing value"
+    assert est.counts["numbers"] == 1 and est.by_country()["country"].tolist() == ["United Kingdom"]

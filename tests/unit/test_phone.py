@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import phonenumbers
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -29,6 +30,9 @@ values = st.one_of(
     st.decimals(allow_nan=False, places=1, min_value=-10, max_value=10**15),
     st.none(),
     st.booleans(),
+    # integers that are, or are not, valid international numbers by their digits; numpy ones too
+    st.sampled_from([447400123456, 7400123456, 37120012345, 45879921, 440207946058]).flatmap(
+        lambda v: st.sampled_from([v, np.int64(v), np.uint64(v), Decimal(v)])),
 )
 
 
@@ -82,3 +86,88 @@ def test_a_national_number_needs_its_region_and_becomes_international():
 def test_integral_decimals_are_digits_but_not_fractional_ones():
     assert normalize_number(Decimal("447400123456")) == ("447400123456", None)
     assert normalize_number(Decimal("4474001234.5"))[0] is None
+
+
+# --- integers: a number read as a number has lost its leading 0 or '+' (issue 18, item 5) ----------
+
+# Hand-written oracle: what each integer is, as the digits the API takes, or None (refused).
+# 7400123456 is the UK 07400 123456 after pd.read_csv dropped its 0: as digits it would be +7 (Russia).
+INTEGERS = [
+    (447400123456, "447400123456"),  # a UK mobile, written internationally: valid by its digits
+    (37120012345, "37120012345"),    # a Latvian mobile
+    (4522334455, "4522334455"),      # a Danish number
+    (7400123456, None),              # 07400 123456 read by pd.read_csv: never +7, never GB
+    (45879921, None),                # +45 879921: too short for Denmark
+    (440207946058, None),            # +44 0 20...: phonenumbers would rewrite it, so not these digits
+    (12345678901234567890123, None),
+]
+FIX_WORDS = ("integer", "dtype=str", "read_audience", "default_region")
+
+
+def _refused_as_integer(reason):
+    return reason is not None and all(word in reason for word in FIX_WORDS)
+
+
+@pytest.mark.parametrize("region", [None, "GB", "RU"])
+@pytest.mark.parametrize("make", [int, np.int64, np.uint64, lambda v: Decimal(str(v))])
+@pytest.mark.parametrize("value, expected", INTEGERS[:-1])
+def test_an_integer_is_kept_only_when_valid_internationally_and_never_read_as_national(value, expected, make, region):
+    number, reason = normalize_number(make(value), default_region=region)
+    assert number == expected
+    if expected is None:
+        assert _refused_as_integer(reason), reason
+    else:
+        assert reason is None
+        # independent oracle: phonenumbers says these digits are a valid number as they stand
+        assert phonenumbers.is_valid_number(phonenumbers.parse("+" + number))
+
+
+def test_a_huge_integer_and_a_bool_are_refused():
+    assert _refused_as_integer(normalize_number(12345678901234567890123)[1])
+    for value in (True, False, np.bool_(True)):
+        number, reason = normalize_number(value, default_region="GB")
+        assert number is None and reason.startswith("not a phone number")
+
+
+@pytest.mark.parametrize("kind", ["int64", "Int64", "uint64", "object", "list", "ndarray", "Index"])
+def test_an_integer_column_of_any_dtype_gives_the_same_answers(kind):
+    values = [v for v, _ in INTEGERS[:-1]]
+    expected = [e for _, e in INTEGERS[:-1]]
+    column = {"int64": lambda: pd.Series(values, dtype="int64"),
+              "Int64": lambda: pd.Series(values + [None], dtype="Int64"),
+              "uint64": lambda: pd.Series(values, dtype="uint64"),
+              "object": lambda: pd.Series([np.int64(v) for v in values] + ["07400 123456"], dtype=object),
+              "list": lambda: values + [True],
+              "ndarray": lambda: np.array(values, dtype=np.int64),
+              "Index": lambda: pd.Index(values, dtype="int64")}[kind]()
+    digits, reasons = normalize_numbers(column, default_region="GB")
+    assert digits.tolist()[:len(values)] == expected
+    assert all(_refused_as_integer(r) for r, e in zip(reasons.tolist(), expected) if e is None)
+    tail = {"Int64": (None, "missing value"), "object": ("447400123456", None),  # text keeps its 0: GB
+            "list": (None, "not a phone number: True")}
+    if kind in tail:
+        assert (digits[-1], reasons[-1]) == tail[kind]
+    scalar = [normalize_number(v, "GB") for v in pd.Series(column).tolist()]
+    assert list(zip(digits.tolist(), reasons.tolist())) == scalar
+
+
+def test_an_int64_column_is_decided_once_per_distinct_value(monkeypatch):
+    calls = []
+    real_parse = phonenumbers.parse
+    monkeypatch.setattr(phonenumbers, "parse", lambda *a, **k: calls.append(a) or real_parse(*a, **k))
+    uk = [447400000000 + i for i in range(500)]  # UK mobiles, international: kept
+    lost = [7400000000 + i for i in range(500)]  # the same after losing their 0: refused
+    column = pd.Series(np.tile(np.array(uk + lost, dtype=np.int64), 400))  # 400,000 rows, 1,000 distinct
+    digits, reasons = normalize_numbers(column, default_region="GB")
+    assert len(calls) <= 1000  # phonenumbers once per distinct value at most, never per row
+    assert digits.tolist() == ([str(v) for v in uk] + [None] * 500) * 400
+    assert all(_refused_as_integer(r) for r in reasons[500:1000].tolist())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(min_value=0, max_value=2**63 - 1),
+                          st.sampled_from([v for v, _ in INTEGERS[:-1]])), max_size=30),
+       st.sampled_from([None, "GB", "RU"]))
+def test_an_int64_column_agrees_with_the_scalar_normaliser(items, region):
+    digits, reasons = normalize_numbers(pd.Series(items, dtype="int64"), default_region=region)
+    assert list(zip(digits.tolist(), reasons.tolist())) == [normalize_number(v, region) for v in items]

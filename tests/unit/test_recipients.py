@@ -25,9 +25,9 @@ from smsgic_analytics.audience.recipients import normalize_recipients
     ("+1\u00a0(202)\u2013555\u20110143", "12025550143"),  # NBSP, en dash, non-breaking hyphen
     ("\uff14\uff15\uff18\uff17\uff19\uff19\uff12\uff11", "45879921"),  # full-width digits
     ("\u0664\u0665\u0668\u0667\u0669\u0669\u0662\u0661", "45879921"),  # Arabic-Indic digits
-    (45879921, "45879921"),
-    (np.int64(6523478945), "6523478945"),
-    (Decimal("45879921"), "45879921"),
+    (4522334455, "4522334455"),  # integers: valid international numbers by their digits
+    (np.int64(6581234567), "6581234567"),
+    (Decimal("4522334455"), "4522334455"),
     ("+44 (0)20 7946 0958", "442079460958"),  # the trunk 0 shown for domestic callers
     ("\u200b+44 7400\u00ad123456", "447400123456"),  # zero-width space, soft hyphen from a web page
     ("9" * 20, "9" * 20),
@@ -134,3 +134,38 @@ def test_plain_digits_with_international_prefix_lose_the_00():
     result = normalize_recipients(["00447700900123", "447700900123"], on_invalid="report")
     assert result.numbers == ("447700900123",)
     assert result.duplicates["number"].tolist() == ["447700900123"]
+
+
+# --- integers (issue 18, item 5): pd.read_csv turns 07400123456 into 7400123456 -----------------
+
+def test_an_integer_column_that_lost_its_zero_is_refused_naming_the_row_the_value_and_the_fix():
+    phones = pd.Series([447400123456, 7400123456, 37120012345, 7400123456], index=["ann", "bob", "cy", "dee"],
+                       dtype="int64")
+    with pytest.raises(InvalidRecipientsError) as info:
+        normalize_recipients(phones, default_region="GB")
+    message = str(info.value)
+    assert "2 of 4 recipients are invalid" in message
+    assert "row 'bob' 7400123456: an integer" in message and "row 'dee' 7400123456: an integer" in message
+    assert "pd.read_csv(path, dtype=str)" in message and "sa.read_audience" in message
+    assert info.value.invalid["index"].tolist() == ["bob", "dee"]
+    assert info.value.invalid["value"].tolist() == [7400123456, 7400123456]  # as it came: nothing changed
+    assert set(info.value.field_errors) == {"recipients.bob", "recipients.dee"}
+    report = normalize_recipients(phones, default_region="GB", on_invalid="report")
+    assert report.numbers == ("447400123456", "37120012345")  # never "7400123456" (Russia)
+    assert report.total == 4 and len(report.invalid) == 2 and report.duplicates.empty
+
+
+@pytest.mark.parametrize("column", [
+    [7400123456, "07400 123456", 447400123456, True],
+    pd.Series([7400123456, "07400 123456", 447400123456, True], dtype=object),
+    np.array([7400123456, "07400 123456", 447400123456, True], dtype=object),
+])
+def test_integers_among_text_follow_the_integer_rule_and_text_keeps_its_zero(column):
+    result = normalize_recipients(column, default_region="GB", on_invalid="report")
+    assert result.numbers == ("447400123456",)  # the text 07400 123456, read as GB
+    assert result.duplicates["index"].tolist() == [2]  # the valid integer is the same number
+    assert result.invalid["index"].tolist() == [0, 3]
+    assert result.invalid["value"].tolist() == [7400123456, True]
+    integer, boolean = result.invalid["reason"].tolist()
+    assert "integer" in integer and "dtype=str" in integer and "read_audience" in integer
+    assert boolean == "not a phone number: True"
