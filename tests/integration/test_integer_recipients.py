@@ -21,9 +21,9 @@ def test_an_integer_that_lost_its_zero_is_refused_and_nothing_is_posted(make_cli
     client = make_client(token=fresh_token)
     phones = pd.Series([447400123456, 7400123456], index=["ann", "bob"], dtype="int64")
     sandbox.reset_stats()
-    with pytest.raises(sa.InvalidRecipientsError) as sent:
+    with pytest.raises(sa.errors.InvalidRecipientsError) as sent:
         client.send("Hi", phones, "MegaShop", confirm=True, default_region="GB")
-    with pytest.raises(sa.InvalidRecipientsError) as priced:
+    with pytest.raises(sa.errors.InvalidRecipientsError) as priced:
         client.calculate("Hi", phones, progress=False, default_region="GB")
     assert sandbox.stats() == {}  # neither a quote nor a send reached the server
     for error in (sent.value, priced.value):
