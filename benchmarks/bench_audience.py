@@ -41,6 +41,7 @@ from pathlib import Path
 
 ROWS_PER_FILE = 1_000_000
 from smsgic_analytics.audience.read import ROWS_PER_PARTITION  # noqa: E402  (read_audience's default)
+
 MESSAGE = "Winter sale: 30% off everything in store and online until Sunday. Reply STOP to opt out."
 SECTION = "bench_audience"
 TARGET_PEAK_GIB = 2.0

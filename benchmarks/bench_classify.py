@@ -35,7 +35,8 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import carrier
 
-from smsgic_analytics.numbers import classify as numbering, tables as numbering_tables
+from smsgic_analytics.numbers import classify as numbering
+from smsgic_analytics.numbers import tables as numbering_tables
 
 TARGET_SPEEDUP = 30.0
 TARGET_AGREEMENT = 0.995

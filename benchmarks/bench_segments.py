@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from results import write_section  # benchmarks/ is on sys.path when run as a script
+
 from smsgic_analytics.text import counts as counts_module
 from smsgic_analytics.text.counts import segment_counts
 from smsgic_analytics.text.segments import segments

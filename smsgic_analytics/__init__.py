@@ -17,8 +17,17 @@ from .client import Client, connect
 from .core import errors
 from .core.config import Settings
 from .core.display import readable
-from .core.errors import (AuthenticationError, DuplicateSendError, InsufficientBalanceError, NotFoundError,
-    RateLimitError, ServerError, SMSgicError, UnknownOutcomeError, ValidationError)
+from .core.errors import (
+    AuthenticationError,
+    DuplicateSendError,
+    InsufficientBalanceError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    SMSgicError,
+    UnknownOutcomeError,
+    ValidationError,
+)
 from .core.money import format_money
 from .lab.notebook import notebook_session
 from .numbers.classify import classify

@@ -19,16 +19,16 @@ from typing import Any, Callable, Literal
 
 import pandas as pd
 
-from .core import spec
+from .analytics.spend import check_freq, spend_frame
 from .api.endpoints import Api
-from .sending.campaign import Campaign, SendResult, reconcile, resolve_send
-from .core.config import Settings, legacy_account_key
+from .api.frames import Balance
 from .api.http import CacheInfo, SMSgicSession
-from .sending.ledger import Ledger
+from .core import spec
+from .core.config import Settings, legacy_account_key
 from .pricing import exact
 from .pricing.quote import Quote
-from .api.frames import Balance
-from .analytics.spend import check_freq, spend_frame
+from .sending.campaign import Campaign, SendResult, reconcile, resolve_send
+from .sending.ledger import Ledger
 
 __all__ = ["Balance", "Client", "connect"]
 

@@ -32,12 +32,36 @@ from plotly.subplots import make_subplots
 from ..core import spec
 from ..core.display import COUNTRY_DEFAULT
 from ..core.money import format_money, is_missing, parse_money, to_float
+from .figures import (
+    BALANCE_COLOR,
+    BAR_COLOR,
+    ENCODING_COLORS,
+    ENCODINGS,
+    LEGEND_ABOVE,
+    LINE_COLOR,
+    NO_DATA,
+    OTHER_COLOR,
+    PERIOD_LABELS,
+    STATUS_COLORS,
+    TOP,
+    UNKNOWN,
+    add_note,
+    axes_figure,
+    base_layout,
+    chart_currency,
+    empty_figure,
+    is_default_mnc,
+    is_empty,
+    label_of,
+    money_bar,
+    no_priced_rows,
+    priced_rows,
+    require_columns,
+    skipped_note,
+    sum_by,
+)
 from .maps import quoted_cost_map, rates_map, world_geojson
-from .spend import FREQS, period_start
-from .figures import (BALANCE_COLOR, BAR_COLOR, ENCODINGS, ENCODING_COLORS, LEGEND_ABOVE, LINE_COLOR, NO_DATA,
-    OTHER_COLOR, PERIOD_LABELS, STATUS_COLORS, TOP, UNKNOWN, add_note, axes_figure, base_layout, chart_currency,
-    empty_figure, is_default_mnc, is_empty, label_of, money_bar, no_priced_rows, priced_rows, require_columns,
-    skipped_note, sum_by)
+from .spend import FREQS, check_freq, period_start
 
 # --------------------------------------------------------------------------- costs
 
@@ -165,11 +189,6 @@ def rate_histogram(rates_df: pd.DataFrame | None, currency: str | None = None, b
 # --------------------------------------------------------------------------- time series
 
 
-def _check_freq(freq: str) -> None:
-    if freq not in FREQS:
-        raise ValueError(f"freq: must be one of {', '.join(FREQS)} (day, week, month), got {freq!r}")
-
-
 _DAY_MS = 86_400_000
 _BAR_FILL_PCT = 90  # share of its period a bar covers, centred in it: a gap between neighbours
 _PERIOD0 = "2024-01-01"  # a Monday, 1st of a month: where plotly starts counting periods
@@ -206,7 +225,7 @@ def status_over_time(sendings_df: pd.DataFrame | None, freq: str = "D") -> go.Fi
 
     From DataFrame[created_at, status] as ``client.sendings()`` returns.
     """
-    _check_freq(freq)
+    check_freq(freq)
     title = "Sendings by status"
     if is_empty(sendings_df):
         return empty_figure(title)
@@ -237,7 +256,7 @@ def spend_over_time(spend_df: pd.DataFrame | None, balance_df: pd.DataFrame | No
     From a ``Ledger.spend`` table (created_at or period, cost) and a
     ``Ledger.balance_history`` table (taken_at, amount).  Sums are exact Decimals.
     """
-    _check_freq(freq)
+    check_freq(freq)
     title = "Spend over time"
     priced, col, skipped = (spend_df, "cost", 0) if is_empty(spend_df) else priced_rows(spend_df, "spend_over_time")
     has_spend, has_balance = not is_empty(priced), not is_empty(balance_df)

@@ -14,9 +14,27 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..core.money import format_money, is_missing, parse_money
-from .figures import (COLORSCALE, LAND_COLOR, NO_DATA, NO_FETCH_ANCHOR, WORLD_GEOJSON, add_note, base_layout,
-    chart_currency, empty_figure, is_default_mnc, is_empty, label_of, names_note, no_priced_rows, priced_rows,
-    require_columns, skipped_note, sum_by)
+from .figures import (
+    COLORSCALE,
+    LAND_COLOR,
+    NO_DATA,
+    NO_FETCH_ANCHOR,
+    WORLD_GEOJSON,
+    add_note,
+    base_layout,
+    chart_currency,
+    empty_figure,
+    is_default_mnc,
+    is_empty,
+    label_of,
+    names_note,
+    no_priced_rows,
+    priced_rows,
+    require_columns,
+    skipped_note,
+    sum_by,
+)
+
 
 def _country_lookups() -> tuple[dict[str, str], dict[str, str], dict[str, set[str]]]:
     """ISO-2 -> ISO-3, country name -> ISO-3 and MCC -> {ISO-3}: the project's numbering

@@ -29,6 +29,7 @@ _ROW_COLUMNS = [*(c for c in SPEND_COLUMNS if c != "period"), "_order"]
 
 
 def check_freq(freq: str) -> str:
+    """``freq`` when it is one of ``FREQS`` (D, W, M); else a ValueError naming the choices."""
     if freq not in FREQS:
         raise ValueError(f"freq: must be one of {', '.join(FREQS)} (day, week, month), got {freq!r}")
     return freq

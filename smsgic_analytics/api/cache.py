@@ -10,7 +10,6 @@ from requests_cache.backends.base import BaseCache
 from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 
 
-
 # Finding (requests-cache 1.3): DEFAULT_IGNORED_PARAMS lists "Authorization" (with other auth
 # headers/params).  Ignored parameters are (a) left out of the cache key and (b) replaced by
 # "REDACTED" in the request stored with each response.  (b) keeps the token out of the SQLite

@@ -16,12 +16,12 @@ from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import pandas as pd
 
-from . import frames
 from ..core import spec
 from ..core.errors import ServerError, SMSgicError, UnknownOutcomeError, ValidationError
-from .http import SMSgicSession
 from ..core.money import parse_money
+from . import frames
 from .frames import Balance
+from .http import SMSgicSession
 
 T = TypeVar("T")
 

@@ -38,8 +38,7 @@ from requests_ratelimiter import LimiterMixin
 
 from ..core import spec
 from ..core.config import Settings
-from ..core.errors import (MissingTokenError,
-    SMSgicError)
+from ..core.errors import MissingTokenError, SMSgicError
 from .cache import AccountSQLiteCache, account_cache_key
 from .limiter import EndpointBuckets, PauseMixin
 from .policy import cacheable, endpoint_of, expire_after_for, safe_to_repeat

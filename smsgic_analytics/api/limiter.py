@@ -9,8 +9,6 @@ import requests
 from pyrate_limiter import Duration, InMemoryBucket, Rate
 from pyrate_limiter.abstracts import BucketFactory, RateItem
 
-
-
 OTHER_PER_MINUTE = 6000  # generous: the docs state no limit for endpoints other than calculate
 
 

@@ -11,7 +11,17 @@ from typing import Any, Mapping
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from ..core.errors import (APIConnectionError, AuthenticationError, InsufficientBalanceError, NotFoundError, RateLimitError, ServerError, SMSgicError, UnknownOutcomeError, ValidationError)
+from ..core.errors import (
+    APIConnectionError,
+    AuthenticationError,
+    InsufficientBalanceError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    SMSgicError,
+    UnknownOutcomeError,
+    ValidationError,
+)
 
 
 def retry_after_of(response: requests.Response) -> float | None:

@@ -20,9 +20,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..analytics import charts
+from ..analytics.spend import FREQS, check_freq
+from ..core.dates import format_instant
 from ..core.errors import SMSgicError
 from ..core.money import format_money
-from ..analytics.spend import FREQS
 from .widgets import App, error_html, frame_html, note_html, show_figure, table_html, tag
 
 if TYPE_CHECKING:
@@ -44,8 +45,7 @@ class DashboardApp(App):
     """
 
     def __init__(self, client: "Client", freq: str = "D", refresh: bool = True) -> None:
-        if freq not in FREQS:
-            raise ValueError(f"freq: must be one of {', '.join(FREQS)} (day, week, month), got {freq!r}")
+        check_freq(freq)
         self.client = client
         self.error: BaseException | None = None
         self._table = pd.DataFrame(columns=TABLE_COLUMNS)
@@ -161,7 +161,7 @@ def _summary(sendings: pd.DataFrame, priced: pd.DataFrame, balance: Decimal, cur
     total = sum(priced["cost"], Decimal(0)) if len(priced) else Decimal(0)
     cur = html.escape(currency)
     line = (f"{len(sendings):,} sending(s) ({html.escape(by_status)}) · spend {html.escape(format_money(total))} {cur} · "
-            f"balance <b>{balance} {cur}</b> · refreshed {refreshed:%Y-%m-%d %H:%M:%S} UTC")
+            f"balance <b>{balance} {cur}</b> · refreshed {format_instant(refreshed)} UTC")
     if unpriced:
         line += " · " + note_html(f"{unpriced} sending(s) not in the local ledger: no cost known", "#b45309")
     return line

@@ -23,16 +23,27 @@ import ipywidgets as w
 import pandas as pd
 
 from ..analytics import charts
+from ..audience.recipients import Recipients, normalize_recipients
 from ..core.errors import SMSgicError
 from ..core.money import format_money
 from ..pricing.estimate import OfflineEstimate, RateTable, offline_estimate
-from ..text.alphabet import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE
-from ..text.advice import Advice, advise
-from ..text.segments import segments
 from ..pricing.quote import Quote
-from ..audience.recipients import Recipients, normalize_recipients
-from .widgets import (App, error_html, frame_html, guess_phone_column, note_html, parse_numbers, read_table,
-    show_figure, table_html, tag, upload_files)
+from ..text.advice import Advice, advise
+from ..text.alphabet import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE
+from ..text.segments import segments
+from .widgets import (
+    App,
+    error_html,
+    frame_html,
+    guess_phone_column,
+    note_html,
+    parse_numbers,
+    read_table,
+    show_figure,
+    table_html,
+    tag,
+    upload_files,
+)
 
 if TYPE_CHECKING:
     from ..client import Client

@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..core import spec
-from ..sending.campaign import Campaign, Preview, SendResult
+from ..core.dates import format_instant
 from ..core.errors import DuplicateSendError, SMSgicError, UnknownOutcomeError
 from ..core.money import format_money
+from ..sending.campaign import Campaign, Preview, SendResult
 from ..sending.state import UNRESOLVED
 from .widgets import App, error_html, error_text, note_html, parse_numbers, tag
 
@@ -392,7 +393,7 @@ def _earlier(exc: DuplicateSendError) -> str:
     """"was already sent at 2026-03-02 09:00:00 UTC (sending 301)", from the refusal's earlier send."""
     previous = getattr(exc, "previous", None) or {}
     created = previous.get("created_at")
-    when = f" at {created:%Y-%m-%d %H:%M:%S} UTC" if created is not None else ""
+    when = f" at {format_instant(created)} UTC" if created is not None else ""
     sending = previous.get("sending_id")
     what = f"sending {sending}" if sending is not None else "no sending id yet"
     who = " by another notebook or machine on this account" if previous.get("id") is None and previous else ""

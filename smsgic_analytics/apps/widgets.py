@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from ..audience.columns import guess_phone_column  # noqa: F401  (re-exported: the apps import it from here)
+from ..core.dates import format_instant
 from ..core.display import PERCENT, prepare
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -79,7 +80,7 @@ def _cell(value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return format_instant(value)
     return str(value)
 
 

@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import math
 import os
-from itertools import accumulate
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
-from .columns import phone_columns
 from ..numbers.normalize import FLOAT_VALUE
+from .columns import phone_columns
 
 if TYPE_CHECKING:  # dask is imported when an audience is read: ``import smsgic_analytics`` stays quick
     import dask.dataframe as dd

@@ -17,11 +17,11 @@ from typing import Any, Hashable, Iterable, Literal
 import numpy as np
 import pandas as pd
 
+from ..core.display import MAX_LISTED
 from ..core.errors import InvalidRecipientsError
 from ..numbers.normalize import normalize_numbers
 
 OnInvalid = Literal["raise", "report"]
-MAX_LISTED = 20  # rows spelled out in an error message; the full list is on ``.invalid``
 
 
 @dataclass(frozen=True)

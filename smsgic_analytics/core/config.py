@@ -6,7 +6,9 @@ shown: ``repr(settings)`` and ``settings.account`` (a short hash) are safe to pr
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,6 +22,20 @@ ENV_CACHE_DIR = "SMSGIC_CACHE_DIR"
 # The admin token of a local sandbox's test controls: `make lab` gives it to the sandbox and
 # to its notebooks.  Not a Settings field: the client never sends it to the API.
 ENV_SANDBOX_ADMIN_TOKEN = "SMSGIC_SANDBOX_ADMIN_TOKEN"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name, "0.0.0.0", "": assume the network can reach it
+
+
+# What ``account_key`` gives: 16 hex digits, or "anonymous"; anything else may be a raw token.
+ACCOUNT_KEY_RE = re.compile(r"^(?:[0-9a-f]{16}|anonymous)$")
 
 
 def account_key(token: str | None, base_url: str = spec.BASE_URL) -> str:

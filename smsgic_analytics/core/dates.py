@@ -46,6 +46,12 @@ def format_scheduled_at(value: datetime | str | None) -> str | None:
     return as_utc(parsed).strftime(spec.SCHEDULED_AT_FORMAT)
 
 
+def format_instant(value: datetime | pd.Timestamp) -> str:
+    """An instant as every message and table of this toolkit writes it: ``Y-m-d H:i:s`` in UTC
+    (the API's own ``scheduled_at`` form; add " UTC" where a reader needs the zone)."""
+    return as_utc(value).strftime(spec.SCHEDULED_AT_FORMAT)
+
+
 def parse_scheduled_at(text: str) -> datetime:
     """``Y-m-d H:i:s`` (as ``format_scheduled_at`` writes it) -> aware UTC datetime."""
     return datetime.strptime(text, spec.SCHEDULED_AT_FORMAT).replace(tzinfo=UTC)

@@ -29,12 +29,23 @@ from .money import format_money, is_missing
 # gives that rate as the row whose mnc is null.
 COUNTRY_DEFAULT = "country default"
 
+# Rows an error message spells out before "and N more" (the full list is on the result's frame).
+MAX_LISTED = 20
+
 
 def summary_table(rows: list[tuple[str, str]]) -> str:
     """Label/value rows (already HTML-safe) as a two-column table, values right-aligned."""
     body = "".join(f"<tr><th style='text-align:left'>{label}</th><td style='text-align:right'>{value}</td></tr>"
                    for label, value in rows)
     return f"<table>{body}</table>"
+
+
+def card(title: str, rows: list[tuple[str, str]], *, note: str = "", table: pd.DataFrame | None = None,
+         table_title: str = "") -> str:
+    """The one HTML summary card of a quote, an estimate or a plan: a bold title and a note,
+    label/value rows, then an optional table (shown as it is: pass it through ``readable``)."""
+    below = "" if table is None else f"<p>{table_title}</p>{table.to_html(index=False)}"
+    return f"<div><b>{title}</b>{note}{summary_table(rows)}{below}</div>"
 
 
 def warn(text: str) -> str:

@@ -81,3 +81,25 @@ MSG_MESSAGE_TOO_LONG = "The message must not be greater than {max} characters."
 # example sends sender "INFO", which no account lists under /senders, and succeeds.  So
 # "INFO" is the default sender every account may use besides its own approved ones.
 DEFAULT_SENDERS = ("INFO",)
+
+# A concatenated SMS has at most 255 parts: the UDH part counter is one octet (3GPP TS 23.040
+# 9.2.3.24.1).  The client refuses a longer message; the sandbox refuses more characters than
+# 255 parts of GSM-7 can hold.
+MAX_MESSAGE_PARTS = 255
+
+# The demo account: the docs' own examples (balance "450.000" GBP, senders MegaShop, DSTLCKDM,
+# MEGA).  The sandbox opens it; `make lab`, the notebooks and the estimate CLI use it.
+DEMO_TOKEN = "demo-token"
+DEMO_BALANCE = "450.000"
+DEMO_SENDERS = ((45, "MegaShop"), (46, "DSTLCKDM"), (136, "MEGA"))
+
+# What PHP's trim() strips: Laravel's `required` rule calls a string of only these "missing".
+_PHP_TRIM = " \t\n\r\0\x0b"
+
+
+def is_blank(value: object) -> bool:
+    """Laravel's `required`: missing (None), an empty list, or a string empty once trimmed.
+    The one rule for "message not sent", in the client and the sandbox alike."""
+    if value is None or value == []:
+        return True
+    return isinstance(value, str) and value.strip(_PHP_TRIM) == ""

@@ -7,8 +7,9 @@ import sys
 
 def parser() -> argparse.ArgumentParser:
     """Every sub-command and its options (``smsgic-analytics <command> --help``)."""
-    from . import estimate_cli, launcher as lab
     from ..sandbox.server import add_arguments as add_sandbox_arguments
+    from . import estimate_cli
+    from . import launcher as lab
 
     root = argparse.ArgumentParser(prog="smsgic-analytics", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)

@@ -27,6 +27,7 @@ from typing import Iterator
 import pandas as pd
 
 from ..audience.read import PARQUET_SUFFIXES
+from ..core import spec
 from ..core.config import ENV_TOKEN
 
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous", "sync")
@@ -56,11 +57,11 @@ def rates_source(rates_file: str | None) -> Iterator[tuple[pd.DataFrame, str]]:
         with connect() as client:
             yield client.rates(), "the API's /rates (SMSGIC_TOKEN)"
         return
-    from ..sandbox.server import DEFAULT_TOKEN, running
+    from ..sandbox.server import running
 
     with tempfile.TemporaryDirectory(prefix="smsgic-estimate-") as work:
-        with running(tokens=(DEFAULT_TOKEN,), db=os.path.join(work, "sandbox.sqlite"), seed=0) as url, \
-                connect(token=DEFAULT_TOKEN, base_url=url, cache_dir=os.path.join(work, "cache")) as client:
+        with running(tokens=(spec.DEMO_TOKEN,), db=os.path.join(work, "sandbox.sqlite"), seed=0) as url, \
+                connect(token=spec.DEMO_TOKEN, base_url=url, cache_dir=os.path.join(work, "cache")) as client:
             rates = client.rates()
         yield rates, "the sandbox rate card (seed 0; set SMSGIC_TOKEN for your account's rates)"
 

@@ -25,9 +25,9 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from ..core import spec
 from ..core.config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
 
-DEMO_TOKEN = "demo-token"
 VOILA_PORT = 8866  # Voilà's own default
 CACHE_FOLDER = "cache"  # under --data: the client's HTTP cache and ledger for the sandbox there
 
@@ -45,7 +45,7 @@ def free_port(preferred: int = 8765) -> int:
 
 
 @contextlib.contextmanager
-def sandbox_process(db: Path, admin_token: str, token: str = DEMO_TOKEN, port: int | None = None) -> Iterator[str]:
+def sandbox_process(db: Path, admin_token: str, token: str = spec.DEMO_TOKEN, port: int | None = None) -> Iterator[str]:
     """Run ``smsgic-analytics sandbox --controls`` as a child process; yield its URL; stop it on exit.
 
     The admin token goes through the environment, not the command line (which ``ps`` shows).
@@ -89,9 +89,9 @@ def api_environment(data: Path, token: str | None = None) -> Iterator[dict[str, 
     admin_token = new_admin_token()
     with sandbox_process(data / "sandbox.sqlite", admin_token) as url:
         cache = data / CACHE_FOLDER
-        print(f"Sandbox serving at {url} (token {DEMO_TOKEN!r}, database {data / 'sandbox.sqlite'}, "
+        print(f"Sandbox serving at {url} (token {spec.DEMO_TOKEN!r}, database {data / 'sandbox.sqlite'}, "
               f"client cache and ledger {cache})")
-        env.update({ENV_BASE_URL: url, ENV_TOKEN: DEMO_TOKEN, ENV_CACHE_DIR: str(cache),
+        env.update({ENV_BASE_URL: url, ENV_TOKEN: spec.DEMO_TOKEN, ENV_CACHE_DIR: str(cache),
                     ENV_SANDBOX_ADMIN_TOKEN: admin_token})
         yield env
 

@@ -31,7 +31,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from ..client import Client, connect
+from ..core import spec
 from ..core.config import ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
+from ..core.dates import format_instant
 from ..sending.ledger import LEDGER_FILENAME, Ledger
 
 if TYPE_CHECKING:
@@ -43,8 +45,6 @@ if TYPE_CHECKING:
 ENV_REPORT = "SMSGIC_REPORT"
 RENDERER = "smsgic"
 DEFAULT_CLOCK = "2026-03-02T09:00:00Z"
-SANDBOX_TOKEN = "demo-token"  # the sandbox's demo account; never printed
-DEMO_BALANCE = "450.000"  # what a new demo account holds, as the sandbox's own demo account
 
 Figures = Literal["auto", "json", "html"]
 
@@ -157,7 +157,7 @@ def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figure
     ``control`` is None, on the persistent local sandbox ``make lab`` starts it is that
     sandbox's controls (so the notebooks' sandbox-only cells run there too) and the ledger
     follows that sandbox's clock.  ``demo_account=True`` there: the client is a new account
-    of that sandbox (a random token, never shown, with DEMO_BALANCE and the demo senders),
+    of that sandbox (a random token, never shown, with spec.DEMO_BALANCE and the demo senders),
     not the lab's own, so every run starts with an empty history and the same balance; on
     the real API it changes nothing (there is no demo account to open).
 
@@ -184,7 +184,7 @@ def notebook_session(seed: int = 0, clock: str | None = DEFAULT_CLOCK, *, figure
                 print("SMSgic API: connected with SMSGIC_TOKEN; sends spend that account's balance.")
             else:
                 client.ledger = session.ledger()
-                account = (f"a new demo account for this session (balance {DEMO_BALANCE}, no sendings)" if demo_account
+                account = (f"a new demo account for this session (balance {spec.DEMO_BALANCE}, no sendings)" if demo_account
                            else "its own account")
                 print(f"Local sandbox SMSgic API (make lab, make dashboard): persistent database, {account}, "
                       f"sandbox clock at {session.now():%Y-%m-%d %H:%M} UTC.")
@@ -222,7 +222,7 @@ def _local_sandbox(base_url: str) -> "SandboxControl | None":
 def _demo_client(control: "SandboxControl", lab: Client) -> Client:
     """A client of a new account on ``control``'s sandbox, with ``lab``'s server and cache folder."""
     token = f"notebook-demo-{secrets.token_hex(12)}"
-    control.add_account(token, DEMO_BALANCE)
+    control.add_account(token, spec.DEMO_BALANCE)
     return connect(token=token, base_url=lab.settings.base_url, cache_dir=lab.settings.cache_dir)
 
 
@@ -231,7 +231,7 @@ def _clock_text(clock: str | None) -> str:
         return "wall clock"
     instant = datetime.fromisoformat(clock.replace("Z", "+00:00"))
     instant = instant.astimezone(UTC) if instant.tzinfo else instant  # naive means UTC, as in the sandbox
-    return f"clock frozen at {instant:%Y-%m-%d %H:%M:%S} UTC"
+    return f"clock frozen at {format_instant(instant)} UTC"
 
 
 def _sandbox_session(stack: ExitStack, seed: int, clock: str | None,
@@ -241,13 +241,13 @@ def _sandbox_session(stack: ExitStack, seed: int, clock: str | None,
     work = tempfile.mkdtemp(prefix="smsgic-notebook-")
     stack.callback(shutil.rmtree, work, True)  # runs last: after the server and client stopped
     options: dict[str, Any] = {"calculate_per_minute": calculate_per_minute} if calculate_per_minute else {}
-    url = stack.enter_context(running(tokens=(SANDBOX_TOKEN,), db=os.path.join(work, "sandbox.sqlite"),
+    url = stack.enter_context(running(tokens=(spec.DEMO_TOKEN,), db=os.path.join(work, "sandbox.sqlite"),
                                       seed=seed, clock=clock, **options))
     cache = os.path.join(work, "cache")
     # A fresh ledger draws its scheduling lane at random (see ledger.LANES); fixed here, the
     # sends' scheduled_at -- shown in the outputs -- repeat from run to run.
     Ledger(os.path.join(cache, LEDGER_FILENAME), lane=0)
-    client = stack.enter_context(connect(token=SANDBOX_TOKEN, base_url=url, cache_dir=cache))
+    client = stack.enter_context(connect(token=spec.DEMO_TOKEN, base_url=url, cache_dir=cache))
     session = NotebookSession(client, SandboxControl(url), seed=seed, clock=clock, stack=stack)
     # The ledger stamps quotes, sends and balance snapshots with the sandbox's clock, not the
     # wall clock: spend by day and the duplicate window then follow the sandbox (and repeat).

@@ -49,10 +49,9 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import carrier
 
-from .normalize import normalize_numbers
 from . import mccmnc
-from .tables import (MAX_DIGITS, NON_GEO, NumberingTables, build_tables, cache_path, country_name,
-    load_tables)
+from .normalize import normalize_numbers
+from .tables import MAX_DIGITS, NON_GEO, NumberingTables, build_tables, cache_path, country_name, load_tables
 
 __all__ = [
     "classify",

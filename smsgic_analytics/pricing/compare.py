@@ -22,8 +22,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .quote import Quote
 from .offline import UNPLACED, OfflineEstimate
+from .quote import Quote
 
 MATCH, WITHIN, OUTSIDE = "match", "within range", "outside range"
 STATUSES = (MATCH, WITHIN, OUTSIDE, UNPLACED, "only offline", "only quote")

@@ -43,14 +43,24 @@ import numpy as np
 import pandas as pd
 
 from ..audience.read import ROW, audience_column, audience_format, read_audience
-from ..core.display import summary_table, warn
-from ..core.money import units_to_money
+from ..core.display import MAX_LISTED, card, readable, warn
+from ..core.money import PLACES, format_money, units_to_money
 from ..numbers.normalize import normalize_numbers
-from .offline import (BASES, BASIS_DTYPE, ROWS_COLUMNS, UNPLACED_COLUMNS, OfflineEstimate, Totals,
-    empty_text_error, message_segments, order_summary, price_numbers)
-from .rate_table import RateTable
 from ..text.counts import segment_counts
-from ..text.templates import MAX_LISTED, TemplateError, fill_template, placeholders
+from ..text.templates import TemplateError, fill_template, placeholders
+from .offline import (
+    BASES,
+    BASIS_DTYPE,
+    ROWS_COLUMNS,
+    UNPLACED_COLUMNS,
+    OfflineEstimate,
+    Totals,
+    empty_text_error,
+    message_segments,
+    order_summary,
+    price_numbers,
+)
+from .rate_table import RateTable
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -58,7 +68,6 @@ if TYPE_CHECKING:
     from ..audience.recipients import Recipients
 
 SAMPLE_ROWS = 1000  # unplaced and duplicate rows kept in memory (the first ones, in input order)
-MONEY_PLACES = 4
 GROUP_KEYS = ["country", "operator", "mcc", "mnc", "basis"]
 _POS_BITS = 40  # rows per partition < 2**40; partitions < 2**23
 _HOLE, _EMPTY_TEXT = -1, -2  # SMS-part sentinels: a template value is missing / the text is empty
@@ -343,7 +352,7 @@ def money_array(units: np.ndarray) -> pd.arrays.ArrowExtensionArray:
     units = np.asarray(units, dtype=np.int64)
     distinct, inverse = np.unique(units, return_inverse=True)
     values = pa.array([units_to_money(u) if u >= 0 else None for u in distinct.tolist()],
-                      type=pa.decimal128(38, MONEY_PLACES))
+                      type=pa.decimal128(38, PLACES))
     return pd.arrays.ArrowExtensionArray(values.take(pa.array(inverse.reshape(-1).astype(np.int64))))
 
 
@@ -438,18 +447,17 @@ class DaskEstimate(OfflineEstimate):
             ("Input rows", f"{c['rows']:,}"),
             ("Recipients (unique valid numbers)", f"{c['numbers']:,}"),
             ("SMS parts (placed)", f"{self.sms_count:,}"),
-            ("Low", f"{t.low} {cur}"),
-            ("<b>Expected</b>", f"<b>{t.expected} {cur}</b>"),
-            ("High", f"{t.high} {cur}"),
+            ("Low", format_money(t.low, cur)),
+            ("<b>Expected</b>", f"<b>{format_money(t.expected, cur)}</b>"),
+            ("High", format_money(t.high, cur)),
         ]
         if c["duplicates"]:
             lines.append(("Duplicates merged", f"{c['duplicates']:,}"))
         if self.unplaced_count:
             lines.append((warn("Not priced"), warn(f"{self.unplaced_count:,} (see <code>.unplaced_reasons</code>, "
                                                    f"<code>.unplaced</code>)")))
-        top = self.by_country().head(10)
-        return (f"<div><b>Offline estimate</b> (Dask, from a rates table, not an API quote)"
-                f"{summary_table(lines)}<p>Top countries</p>{top.to_html(index=False)}</div>")
+        return card("Offline estimate", lines, note=" (Dask, from a rates table, not an API quote)",
+                    table=readable(self.by_country().head(10), self.currency), table_title="Top countries")
 
 
 def _sms_plan(message: Any, frame: "dd.DataFrame", where: str) -> tuple[str | None, int | None]:

@@ -14,14 +14,13 @@ from typing import Any, Literal, Protocol, Sequence
 
 import pandas as pd
 
-from .quote import Quote
+from ..text.templates import TemplateError, fill_template
+from .compare import compare
 from .dask import DaskEstimate, dask_estimate, is_lazy_audience, resolve
 from .offline import BASES, OfflineEstimate, Totals, offline_estimate
+from .quote import Quote
 from .rate_table import RateTable
-from .compare import compare
-from ..text.templates import TemplateError, fill_template
 from .whatif import reprice
-
 
 
 class Client(Protocol):

@@ -16,12 +16,12 @@ from typing import Any, Iterable, Literal, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
-from ..core import spec
 from ..api.endpoints import Api
-from ..core.errors import SMSgicError, ValidationError
-from .quote import Quote
 from ..audience.recipients import Recipients, normalize_recipients
+from ..core import spec
+from ..core.errors import SMSgicError, ValidationError
 from .dask import is_lazy_audience
+from .quote import Quote
 
 CHUNK_SIZE = 1000
 MAX_WORKERS = 8
@@ -29,7 +29,7 @@ MAX_WORKERS = 8
 
 def check_message(message: Any) -> str:
     """The documented 'message not sent' refusal for an empty or non-text message."""
-    if not isinstance(message, str) or message == "":
+    if not isinstance(message, str) or spec.is_blank(message):
         raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
     return message
 

@@ -32,19 +32,19 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
+from ..audience.recipients import normalize_recipients
 from ..core import spec
-from ..core.display import summary_table, warn
+from ..core.display import COUNTRY_DEFAULT, MAX_LISTED, card, readable, warn
 from ..core.errors import ValidationError
 from ..core.money import format_money, units_to_money
-from ..audience.recipients import normalize_recipients
-from ..core.display import readable
 from ..numbers.classify import classify
-from .rate_table import RateTable
 from ..text.counts import segment_counts
 from ..text.segments import segments
-from ..text.templates import MAX_LISTED, align, fill_template
+from ..text.templates import align, fill_template
+from .rate_table import RateTable
 
-OPERATOR_RATE, COUNTRY_DEFAULT, COUNTRY_RANGE, UNPLACED = "operator rate", "country default", "country range", "unplaced"
+# A number priced at its country's default rate is said the way every table says it (core.display).
+OPERATOR_RATE, COUNTRY_RANGE, UNPLACED = "operator rate", "country range", "unplaced"
 BASES = (OPERATOR_RATE, COUNTRY_DEFAULT, COUNTRY_RANGE, UNPLACED)
 BASIS_DTYPE = pd.CategoricalDtype(BASES, ordered=True)
 ROWS_COLUMNS = ["number", "region", "country", "operator", "mcc", "mnc", "sms",
@@ -133,9 +133,8 @@ class OfflineEstimate:
             lines.append(("Duplicates merged", f"{len(self.duplicates):,}"))
         if len(self.unplaced):
             lines.append((warn("Not priced"), warn(f"{len(self.unplaced):,} (see <code>.unplaced</code>)")))
-        top = readable(self.by_country().head(10), self.currency)
-        return (f"<div><b>Offline estimate</b> (from a rates table, not an API quote)"
-                f"{summary_table(lines)}<p>Top countries</p>{top.to_html(index=False)}</div>")
+        return card("Offline estimate", lines, note=" (from a rates table, not an API quote)",
+                    table=readable(self.by_country().head(10), self.currency), table_title="Top countries")
 
 
 def order_summary(out: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -170,7 +169,7 @@ def empty_text_error(count: int, numbers: Sequence[str]) -> ValidationError:
 
 def message_segments(message: str) -> int:
     """SMS parts of one text for every recipient; an empty text is the API's 'message not sent'."""
-    if message == "":
+    if spec.is_blank(message):
         raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
     return segments(message).segments
 

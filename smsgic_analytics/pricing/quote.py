@@ -18,12 +18,11 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ..core.display import summary_table, warn
+from ..audience.recipients import Recipients
+from ..core.display import card, readable, warn
 from ..core.errors import ServerError
 from ..core.money import format_money, parse_money
 from .whatif import reprice
-from ..audience.recipients import Recipients
-from ..core.display import readable
 
 NUMBERS_COLUMNS = ["number", "destination", "country", "operator", "sms", "rate", "total"]
 DESTINATIONS_COLUMNS = ["destination", "country", "operator", "numbers", "sms_count", "price", "total"]
@@ -134,9 +133,8 @@ class Quote:
             rows.append(("Duplicates merged", f"{len(self.duplicates):,}"))
         if len(self.invalid):
             rows.append((warn("Invalid, not priced"), warn(f"{len(self.invalid):,} (see <code>.invalid</code>)")))
-        top = readable(self.by_country().head(10), self.currency)
-        return (f"<div><b>Quote</b> for a {len(self.message)}-character message"
-                f"{summary_table(rows)}<p>Top countries</p>{top.to_html(index=False)}</div>")
+        return card("Quote", rows, note=f" for a {len(self.message)}-character message",
+                    table=readable(self.by_country().head(10), self.currency), table_title="Top countries")
 
     @classmethod
     def build(

@@ -24,13 +24,13 @@ import numpy as np
 import pandas as pd
 
 from ..core import spec
+from ..core.display import MAX_LISTED
 from ..core.errors import ValidationError
 from ..core.money import PLACES as RATE_PLACES
 from ..core.money import parse_money, units_to_money
 from ..text.counts import segment_counts
 from ..text.segments import segments
-from ..text.templates import MAX_LISTED, align, fill_template
-
+from ..text.templates import align, fill_template
 
 
 class Priced(Protocol):
@@ -102,7 +102,7 @@ def _sms(quote: Quote, message: str | None, template: str | None, data: pd.DataF
             raise TypeError("reprice(): data= goes with template=, not with message=")
         if not isinstance(message, str):
             raise TypeError(f"reprice(): message must be a str, got {type(message).__name__}")
-        if message == "":
+        if spec.is_blank(message):
             raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
         return np.int64(segments(message).segments), message
     if data is None:

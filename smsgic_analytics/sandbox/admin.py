@@ -30,12 +30,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ..core import spec
+from ..core.spec import DEMO_BALANCE
 from .admin_rules import account_from, advance_seconds, clock_target, fault_from
 from .faults import ADMIN_PREFIX
 from .jsonwire import WireJSON, error
 from .limits import load_json
 from .state import SandboxState
-from .store import DEMO_BALANCE, balance_text, to_units
+from .store import balance_text, to_units
 from .validation import Invalid
 
 ADMIN_TOKEN_RE = re.compile(r"[A-Za-z0-9._~+/=-]{16,256}", re.ASCII)

@@ -23,6 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ..core import spec
 from .faults import ADMIN_PREFIX
 from .lifecycle import parse_instant
 
@@ -120,7 +121,7 @@ class SandboxControl:
         self._call("DELETE", "/faults")
 
     # accounts ------------------------------------------------------------------------
-    def add_account(self, token: str, balance: str | Decimal = "450.000") -> None:
+    def add_account(self, token: str, balance: str | Decimal = spec.DEMO_BALANCE) -> None:
         """Create an account (demo senders) -- or, if the token has one, reset its balance."""
         self._call("POST", "/accounts", {"token": token, "balance": str(balance)})
 

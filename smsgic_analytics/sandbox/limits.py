@@ -32,6 +32,7 @@ from typing import Any, Awaitable, Callable
 import numpy as np
 
 from ..core import spec
+from ..text.alphabet import GSM7_PART
 from .jsonwire import error
 
 Scope = dict[str, Any]
@@ -42,7 +43,7 @@ Send = Callable[[dict], Awaitable[None]]
 # number (20 digits), written as Python's json.dumps writes a list ('"...", ' = 24 bytes
 # each), with the longest allowed message escaped as \uXXXX (6 bytes a character).
 SIZED_FOR_RECIPIENTS = 100_000
-MAX_MESSAGE_CHARS = 255 * 153  # 39,015: a concatenated SMS has at most 255 parts of 153 GSM-7 characters
+MAX_MESSAGE_CHARS = spec.MAX_MESSAGE_PARTS * GSM7_PART  # 39,015: the most GSM-7 characters 255 parts hold
 LARGEST_REALISTIC_BODY = SIZED_FOR_RECIPIENTS * len('"12345678901234567890", ') + MAX_MESSAGE_CHARS * 6 + 64
 MAX_BODY_BYTES = 4 * 1024 * 1024  # 4 MiB = 1.6 x LARGEST_REALISTIC_BODY (2.64 MB)
 MAX_JSON_DEPTH = 32  # the API's bodies are 2 levels deep; json.loads recurses once per level

@@ -24,7 +24,7 @@ class ValidationFailure(BaseModel):
 
 
 class Balance(BaseModel):
-    balance: str = Field(pattern=r"^-?\d+\.\d{3}$", examples=["450.000"])
+    balance: str = Field(pattern=r"^-?\d+\.\d{3}$", examples=[spec.DEMO_BALANCE])
     sign: str = Field(examples=["£"])
     code: str = Field(examples=["GBP"])
 

@@ -11,7 +11,6 @@ unless allowed explicitly (``allow_remote_controls`` / ``--allow-remote-controls
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import signal
@@ -28,14 +27,13 @@ import uvicorn
 from platformdirs import user_data_dir
 
 from ..core import spec
-from ..core.config import ENV_SANDBOX_ADMIN_TOKEN
+from ..core.config import ENV_SANDBOX_ADMIN_TOKEN, is_loopback
 from .admin import check_admin_token, new_admin_token
 from .app import create_app
 from .control import register_admin_token, unregister_admin_token
 from .lifecycle import EARLIEST, LATEST, parse_instant
 from .state import open_state
 
-DEFAULT_TOKEN = "demo-token"
 STARTUP_TIMEOUT = 60.0
 EXIT_USAGE = 2  # argparse's exit code for a command line it refuses
 
@@ -48,16 +46,6 @@ REMOTE_CONTROLS_REFUSED = ("refusing to serve the test controls on {host}: anyon
 
 class RemoteControlsRefused(ValueError):
     """Controls were asked for on a non-loopback address without allowing it explicitly."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is only reachable from this machine (127.0.0.0/8, ::1, localhost)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name, "0.0.0.0", "": assume the network can reach it
 
 
 def _admin_token_for(controls: bool, admin_token: str | None, host: str, allow_remote_controls: bool,
@@ -80,7 +68,7 @@ def default_db() -> Path:
 
 
 @contextmanager
-def running(tokens: Iterable[str] = (DEFAULT_TOKEN,), db: str | Path | None = None, seed: int = 0,
+def running(tokens: Iterable[str] = (spec.DEMO_TOKEN,), db: str | Path | None = None, seed: int = 0,
             clock: str | None = None, calculate_per_minute: int = spec.CALCULATE_PER_MINUTE,
             host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", controls: bool = True,
             admin_token: str | None = None, allow_remote_controls: bool = False) -> Iterator[str]:
@@ -139,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     parser.add_argument("--db", type=Path, default=None, help=f"SQLite file (default {default_db()})")
     parser.add_argument("--token", action="append", default=None,
-                        help=f"account token; repeat for more accounts (default {DEFAULT_TOKEN})")
+                        help=f"account token; repeat for more accounts (default {spec.DEMO_TOKEN})")
     parser.add_argument("--calculate-per-minute", type=int, default=spec.CALCULATE_PER_MINUTE,
                         help=f"POST /sendings/calculate requests per minute per account (default {spec.CALCULATE_PER_MINUTE})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the world rate card and of failures (default 0)")
@@ -185,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         return _refuse("--admin-token and --allow-remote-controls need --controls")
     if not is_loopback(args.host):
         print(REMOTE_WARNING.format(host=args.host), file=sys.stderr, flush=True)
-    tokens = tuple(args.token or [DEFAULT_TOKEN])
+    tokens = tuple(args.token or [spec.DEMO_TOKEN])
     admin = generated = None
     if args.controls:
         admin = args.admin_token or os.environ.get(ENV_SANDBOX_ADMIN_TOKEN) or None

@@ -29,7 +29,7 @@ class SandboxState:
         self.store.set_meta(CLOCK_KEY, self.clock.state())
 
 
-def open_state(db: str | Path, tokens: Iterable[str] = ("demo-token",), seed: int = 0,
+def open_state(db: str | Path, tokens: Iterable[str] = (spec.DEMO_TOKEN,), seed: int = 0,
                clock: str | None = None, calculate_per_minute: int = spec.CALCULATE_PER_MINUTE) -> SandboxState:
     """Open (or create) the sandbox at ``db``.
 

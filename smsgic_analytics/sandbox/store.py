@@ -17,10 +17,10 @@ from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Iterator
 
+from ..core.spec import DEMO_BALANCE, DEMO_SENDERS
+
 UNITS = 10_000  # money unit: 1/10,000 of the currency
 FIRST_SENDING_ID = 301  # the documentation's first example id
-DEMO_BALANCE = "450.000"
-DEMO_SENDERS = ((45, "MegaShop"), (46, "DSTLCKDM"), (136, "MEGA"))
 CURRENCY_SIGN = "£"
 CURRENCY_CODE = "GBP"
 

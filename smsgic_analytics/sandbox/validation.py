@@ -29,7 +29,7 @@ class Invalid(Exception):
 
 
 def _missing(value: Any) -> bool:
-    return value is None or value == "" or value == []
+    return spec.is_blank(value)
 
 
 def _text(value: Any) -> str | None:

@@ -27,23 +27,27 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from ..core import spec
 from ..api.endpoints import Api
-from ..core.config import Settings
-from ..core.dates import format_scheduled_at, parse_scheduled_at
-from ..core.errors import (ConfirmationRequiredError, DuplicateSendError, InsufficientBalanceError, SMSgicError,
-    UnknownOutcomeError, ValidationError)
-from .ledger import Ledger, LedgerError, campaign_key
-from ..pricing import exact
-from ..text.segments import segments
-from ..pricing.quote import Quote
-from ..audience.recipients import Recipients, normalize_recipients
 from ..api.frames import Balance
+from ..audience.recipients import Recipients, normalize_recipients
+from ..core import spec
+from ..core.config import Settings
+from ..core.dates import format_instant, format_scheduled_at, parse_scheduled_at
+from ..core.errors import (
+    ConfirmationRequiredError,
+    DuplicateSendError,
+    InsufficientBalanceError,
+    SMSgicError,
+    UnknownOutcomeError,
+    ValidationError,
+)
+from ..pricing import exact
+from ..pricing.quote import Quote
+from ..text.segments import segments
+from .ledger import Ledger, LedgerError, campaign_key
 from .state import CREATED, RULED_NOT_SENT, RULED_SENT, InvalidTransitionError, decide
 
 DUPLICATE_WINDOW = timedelta(hours=24)
-# A concatenated SMS has at most 255 parts: the UDH part counter is one octet.
-MAX_SEGMENTS = 255
 RECONCILE_COLUMNS = ["send_id", "created_at", "previous_state", "state", "sending_id", "candidates",
                      "seconds_left", "note"]
 
@@ -149,14 +153,14 @@ class Campaign:
         ``InvalidRecipientsError`` naming each bad row when only recipients are wrong.
         """
         errors: dict[str, list[str]] = {}
-        if not isinstance(self.message, str) or not self.message.strip():
+        if not isinstance(self.message, str) or spec.is_blank(self.message):
             errors["message"] = [spec.MSG_MISSING_MESSAGE]  # Laravel's `required` trims first
         else:
             parts = segments(self.message)
-            if parts.segments > MAX_SEGMENTS:
+            if parts.segments > spec.MAX_MESSAGE_PARTS:
                 errors["message"] = [
                     f"the message needs {parts.segments:,} segments ({parts.encoding}, {len(self.message):,} "
-                    f"characters); a concatenated SMS has at most {MAX_SEGMENTS} (its part counter is one octet)"]
+                    f"characters); a concatenated SMS has at most {spec.MAX_MESSAGE_PARTS} (its part counter is one octet)"]
         if not isinstance(self.sender, str) or not self.sender.strip():
             errors["sender"] = [spec.MSG_MISSING_SENDER]
         if self.type not in spec.SEND_TYPES:
@@ -323,7 +327,7 @@ class Campaign:
             latest = rows.sort_values("created_at").iloc[-1]
             error = DuplicateSendError(
                 f"The server already has a sending with the same text and SMS count ({quote.sms_count}): sending "
-                f"{int(latest['id'])}, created {latest['created_at']:%Y-%m-%d %H:%M:%S} UTC, within the duplicate "
+                f"{int(latest['id'])}, created {format_instant(latest['created_at'])} UTC, within the duplicate "
                 f"window of {self.duplicate_window}; this notebook's ledger did not send it (another notebook or "
                 "machine on this account?). Pass allow_duplicate=True to send this campaign anyway")
             # As the ledger's refusals carry their earlier send: no ledger send ("id" None), a live sending.
@@ -338,7 +342,7 @@ class Campaign:
             return
         now = now_utc.astimezone(UTC).replace(microsecond=0)
         if parse_scheduled_at(when) <= now:
-            text = (f"scheduled_at {when} UTC is in the past (compared against now, {now:%Y-%m-%d %H:%M:%S} UTC; "
+            text = (f"scheduled_at {when} UTC is in the past (compared against now, {format_instant(now)} UTC; "
                     "a naive scheduled_at is taken as UTC)")
             raise ValidationError(text, field_errors={"scheduled_at": [text]})
 

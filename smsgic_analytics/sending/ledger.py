@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import secrets
 import sqlite3
 import time
@@ -37,11 +36,30 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import pandas as pd
 
 from ..core import spec
-from ..core.dates import as_utc, format_scheduled_at, parse_scheduled_at
+from ..core.config import ACCOUNT_KEY_RE
+from ..core.dates import as_utc, format_instant, format_scheduled_at, parse_scheduled_at
 from ..core.errors import DuplicateSendError, ValidationError
 from ..core.money import is_missing, parse_money
-from .state import (ANSWERED, CREATED, FAILED, FOUND, LIVE_STATES, LOST, PENDING, RECONCILED, REFUSED, RULED_SENT,
-    SPENT_STATES, STATES, UNKNOWN, UNRESOLVED, InvalidTransitionError, SendFacts, next_state)
+from ..pricing.quote import DESTINATIONS_COLUMNS
+from .state import (
+    ANSWERED,
+    CREATED,
+    FAILED,
+    FOUND,
+    LIVE_STATES,
+    LOST,
+    PENDING,
+    RECONCILED,
+    REFUSED,
+    RULED_SENT,
+    SPENT_STATES,
+    STATES,
+    UNKNOWN,
+    UNRESOLVED,
+    InvalidTransitionError,
+    SendFacts,
+    next_state,
+)
 
 LEDGER_FILENAME = "ledger.sqlite"
 SCHEMA_VERSION = 2
@@ -53,8 +71,6 @@ FINGERPRINT_SEARCH = 3600  # seconds after now searched for a free scheduled_at
 # same second, however their clocks and sends interleave, so their sendings can be told apart.
 LANES = 30
 
-# An account is a 16-hex-digit hash (or "anonymous"); anything else may be a raw token.
-_ACCOUNT_RE = re.compile(r"^(?:[0-9a-f]{16}|anonymous)$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS quotes (
@@ -179,7 +195,7 @@ def _text_or_none(value: Any) -> str | None:
 
 def _check_account(account: str) -> str:
     # Never echo the value: if it is not a hash it may be the token itself.
-    if not isinstance(account, str) or not _ACCOUNT_RE.match(account):
+    if not isinstance(account, str) or not ACCOUNT_KEY_RE.match(account):
         raise ValueError("account: must be config.account_key(token) (16 hex digits), never the token itself")
     return account
 
@@ -338,7 +354,7 @@ class Ledger:
                 "SELECT destination, country, operator, numbers, sms_count, price, total"
                 " FROM quote_destinations WHERE quote_id = ? ORDER BY id", (int(quote_id),),
             ).fetchall()
-        frame = _frame(rows, _DESTINATION_COLUMNS)
+        frame = _frame(rows, DESTINATIONS_COLUMNS)
         for col in ("price", "total"):
             frame[col] = _decimals(frame[col])
         return frame.astype({"numbers": "int64", "sms_count": "int64"})
@@ -406,7 +422,7 @@ class Ledger:
             if candidate not in taken:
                 break
         else:  # pragma: no cover - an hour of same-text sends, one per second
-            raise LedgerError(f"no free scheduled_at within {FINGERPRINT_SEARCH} s of {start:%Y-%m-%d %H:%M:%S}")
+            raise LedgerError(f"no free scheduled_at within {FINGERPRINT_SEARCH} s of {format_instant(start)}")
         if asked is None:
             return candidate
         text = (f"scheduled_at {asked} UTC is already taken by another send of the same text from this "
@@ -626,7 +642,7 @@ class Ledger:
         for col in ("tax", "total"):
             send_frame[col] = _decimals(send_frame[col])
         send_frame["created_at"] = pd.to_datetime(send_frame["created_at"], utc=True, format="ISO8601")
-        dest_frame = _frame(dests, ["quote_id", *_DESTINATION_COLUMNS])
+        dest_frame = _frame(dests, ["quote_id", *DESTINATIONS_COLUMNS])
         for col in ("price", "total"):
             dest_frame[col] = _decimals(dest_frame[col])
         return send_frame, dest_frame
@@ -653,7 +669,6 @@ def _switch_to_wal(conn: sqlite3.Connection) -> str:
 
 _QUOTE_COLUMNS = ["id", "account", "created_at", "message", "message_hash", "recipients_hash", "recipients",
                   "sms_count", "subtotal", "tax", "total", "currency"]
-_DESTINATION_COLUMNS = ["destination", "country", "operator", "numbers", "sms_count", "price", "total"]
 _SEND_COLUMNS = ["id", "account", "created_at", "campaign_key", "quote_id", "sender", "scheduled_at", "type",
                  "recipients", "state", "sending_id", "error", "resolved_at", "auto_schedule"]
 
@@ -678,7 +693,7 @@ def _duplicate_message(previous: Mapping[str, Any], window: timedelta) -> str:
     where = f"sending {sid}" if sid is not None else f"state '{previous['state']}'"
     return (
         f"This campaign (same message, recipients, sender and scheduled_at) was already sent at "
-        f"{previous['created_at']:%Y-%m-%d %H:%M:%S} UTC ({where}, ledger send {previous['id']}), "
+        f"{format_instant(previous['created_at'])} UTC ({where}, ledger send {previous['id']}), "
         f"within the duplicate window of {window}; pass allow_duplicate=True to send it again"
     )
 
@@ -690,7 +705,7 @@ def _unresolved_message(previous: Mapping[str, Any]) -> str:
         why = "it is still 'pending': in flight right now, or interrupted before its answer was recorded"
     return (
         f"This campaign (same message, recipients, sender and scheduled_at) was already sent at "
-        f"{previous['created_at']:%Y-%m-%d %H:%M:%S} UTC (ledger send {previous['id']}, no sending id yet) and "
+        f"{format_instant(previous['created_at'])} UTC (ledger send {previous['id']}, no sending id yet) and "
         f"{why}. Run client.reconcile() first: it links the sending if the server has it, or marks the "
         f"send failed so that it can be sent again"
     )
@@ -698,10 +713,10 @@ def _unresolved_message(previous: Mapping[str, Any]) -> str:
 
 def _destination_rows(destinations: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
     """Validated rows of a quote's destinations DataFrame; errors name the row and column."""
-    missing = [c for c in _DESTINATION_COLUMNS if c not in destinations.columns]
+    missing = [c for c in DESTINATIONS_COLUMNS if c not in destinations.columns]
     if missing:
         raise ValueError(f"quote.destinations: missing column(s) {', '.join(missing)}")
-    for i, rec in enumerate(destinations[_DESTINATION_COLUMNS].to_dict("records")):
+    for i, rec in enumerate(destinations[DESTINATIONS_COLUMNS].to_dict("records")):
         where = f"quote.destinations row {i}"
         numbers = rec["numbers"]
         if hasattr(numbers, "__len__") and not isinstance(numbers, str):

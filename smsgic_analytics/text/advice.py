@@ -2,7 +2,6 @@
 save in parts and in money."""
 from __future__ import annotations
 
-
 import html
 from dataclasses import dataclass
 from decimal import Decimal

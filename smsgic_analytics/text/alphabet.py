@@ -5,13 +5,10 @@ One part holds 160 septets / 70 units; each part of a concatenated message 153 /
 is the concatenation header)."""
 from __future__ import annotations
 
-
 import re
 from typing import Literal
 
 import regex
-
-
 
 # Basic set in code order 0x00..0x7F, without 0x1B (the escape to the extension set).
 _BASIC_IN_CODE_ORDER = (

@@ -3,7 +3,6 @@
 counted exactly by ``segments()`` itself."""
 from __future__ import annotations
 
-
 import functools
 import re
 from typing import Any, Iterable, NamedTuple
@@ -14,10 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
-from .alphabet import (GSM7_BASIC, GSM7_EXTENSION, GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_NAME, UCS2_PART,
-    UCS2_SINGLE)
+from .alphabet import GSM7_BASIC, GSM7_EXTENSION, GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_NAME, UCS2_PART, UCS2_SINGLE
 from .segments import segments
-
 
 # Code points that can glue to a neighbour in a grapheme cluster (UAX #29 rules GB6-GB13).
 # A text without any of them has one cluster per code point (CR LF is split anyway).

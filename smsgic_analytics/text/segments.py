@@ -19,9 +19,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-
-from .alphabet import (EXTENSION, GRAPHEME, GSM7_NAME, GSM7_PART, GSM7_SINGLE, NOT_GSM, UCS2_NAME, UCS2_PART,
-    UCS2_SINGLE, Encoding)
+from .alphabet import (
+    EXTENSION,
+    GRAPHEME,
+    GSM7_NAME,
+    GSM7_PART,
+    GSM7_SINGLE,
+    NOT_GSM,
+    UCS2_NAME,
+    UCS2_PART,
+    UCS2_SINGLE,
+    Encoding,
+)
 
 
 @dataclass(frozen=True, slots=True)

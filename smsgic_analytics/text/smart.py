@@ -3,12 +3,9 @@ to straight, dashes to ``-``, ellipsis to ``...``, odd spaces to space, zero-wid
 removed), as in common SMS calculators' "smart encoding" tables."""
 from __future__ import annotations
 
-
 import unicodedata
 
-
 from .alphabet import GRAPHEME, GSM7, GSM7_BASIC, NOT_GSM
-
 
 _DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\u275d\u275e\u301d\u301e"
 _SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032\u00b4\u0060\uff40\u2039\u203a\u02bb\u02bc\u02b9\u275b\u275c"

@@ -17,9 +17,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..core.display import MAX_LISTED
 from ..numbers.normalize import normalize_numbers
-
-MAX_LISTED = 5  # rows spelled out in an error message
 
 
 class TemplateError(ValueError):

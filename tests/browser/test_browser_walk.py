@@ -17,15 +17,13 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
-
-import socket
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests

@@ -8,15 +8,14 @@ from decimal import ROUND_FLOOR, Decimal
 
 import pytest
 import requests
+from phonebook import phone_numbers
 
 import smsgic_analytics as sa
-from smsgic_analytics.sending.campaign import SendResult
 from smsgic_analytics.analytics import figures
-from smsgic_analytics.core import spec
 from smsgic_analytics.apps.widgets import PLOTLY_MIME
+from smsgic_analytics.core import spec
 from smsgic_analytics.pricing.estimate import offline_estimate
-
-from phonebook import phone_numbers
+from smsgic_analytics.sending.campaign import SendResult
 
 POST_SENDINGS = ("POST", spec.SENDINGS)
 CALCULATE = ("POST", spec.CALCULATE)

@@ -23,11 +23,11 @@ import pytest
 from distributed import Client, get_task_stream
 
 import smsgic_analytics as sa
+from smsgic_analytics.numbers.samples import sample_numbers
 from smsgic_analytics.pricing.dask import DaskEstimate
 from smsgic_analytics.pricing.offline import OfflineEstimate
-from smsgic_analytics.text.templates import TemplateError
-from smsgic_analytics.numbers.samples import sample_numbers
 from smsgic_analytics.sandbox.ratecard import RateCard
+from smsgic_analytics.text.templates import TemplateError
 
 MESSAGE = ("Winter sale: 30% off everything in store and online until Sunday night. Bring a friend and both "
            "of you get a free gift. Reply STOP to opt out.")  # 162 GSM-7 characters: 2 parts

@@ -17,15 +17,13 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-
-import smsgic_analytics as sa
-from smsgic_analytics.sending.campaign import SendResult
-from smsgic_analytics.core import spec
-from smsgic_analytics.sending.campaign import Campaign
-from smsgic_analytics.sending.ledger import LEDGER_FILENAME, Ledger
-
 from manual_clock import ManualClock
 from phonebook import phone_numbers
+
+import smsgic_analytics as sa
+from smsgic_analytics.core import spec
+from smsgic_analytics.sending.campaign import Campaign, SendResult
+from smsgic_analytics.sending.ledger import LEDGER_FILENAME, Ledger
 
 POST_SENDINGS = ("POST", spec.SENDINGS)
 POST_CALCULATE = ("POST", spec.CALCULATE)

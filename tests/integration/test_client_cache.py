@@ -6,11 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
+from phonebook import phone_numbers
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
-
-from phonebook import phone_numbers
 
 CALC = ("POST", spec.CALCULATE)
 RATES = ("GET", spec.RATES)

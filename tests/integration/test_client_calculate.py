@@ -5,13 +5,12 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from phonebook import phone_numbers
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
 from smsgic_analytics.pricing.exact import plan_chunks
 from smsgic_analytics.pricing.quote import DESTINATIONS_COLUMNS, NUMBERS_COLUMNS
-
-from phonebook import phone_numbers
 
 CALC = ("POST", spec.CALCULATE)
 MESSAGE = "Spring sale: 20% off everything until Sunday. Reply STOP to opt out. " * 5  # 345 GSM-7 chars: 3 parts

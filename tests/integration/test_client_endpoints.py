@@ -8,11 +8,10 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics.api.frames import Balance
 from smsgic_analytics.api import frames
+from smsgic_analytics.api.frames import Balance
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.dates import format_scheduled_at
-
 
 
 def test_status_needs_no_token(make_client):

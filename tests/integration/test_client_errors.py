@@ -8,7 +8,6 @@ import pytest
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
 
-
 SENDING = {"message": "Hi", "recipients": ["4915123456789"], "sender": "MegaShop", "type": "default"}
 
 

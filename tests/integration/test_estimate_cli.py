@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics.pricing.offline import OfflineEstimate
 from smsgic_analytics.numbers.samples import sample_numbers
+from smsgic_analytics.pricing.offline import OfflineEstimate
 from smsgic_analytics.sandbox.ratecard import RateCard
 
 MESSAGE = "Hi {first_name}, 20% off all week. Reply STOP to opt out."

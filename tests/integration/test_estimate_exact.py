@@ -14,12 +14,11 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics.pricing.offline import OfflineEstimate
 from smsgic_analytics.core import spec
 from smsgic_analytics.numbers.samples import sample_numbers
-from smsgic_analytics.text.segments import segments
+from smsgic_analytics.pricing.offline import OfflineEstimate
 from smsgic_analytics.sandbox import SandboxControl
-
+from smsgic_analytics.text.segments import segments
 
 MESSAGE = "Flash sale today only: 20% off everything in store. Reply STOP to opt out."  # 73 GSM-7 chars
 AUDIENCE = sample_numbers(3000, seed=11)  # campaign mix + a long tail the card does not cover

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics.lab import cli, launcher as lab
 from smsgic_analytics.api.http import CACHE_FILE
+from smsgic_analytics.lab import cli
+from smsgic_analytics.lab import launcher as lab
 from smsgic_analytics.sending.ledger import LEDGER_FILENAME
 
 ROOT = Path(__file__).resolve().parents[2]

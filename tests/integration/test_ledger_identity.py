@@ -7,12 +7,12 @@ import sqlite3
 from decimal import Decimal
 from urllib.parse import urlparse
 
+from phonebook import phone_numbers
+
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.config import account_key, legacy_account_key
 from smsgic_analytics.sending.ledger import LEDGER_FILENAME, Ledger
-
-from phonebook import phone_numbers
 
 
 def test_two_servers_with_the_same_token_keep_separate_ledgers(make_client, sandbox_factory, cache_dir):

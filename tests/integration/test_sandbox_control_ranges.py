@@ -12,8 +12,13 @@ import requests
 
 from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import SandboxControl
-from smsgic_analytics.sandbox.admin_rules import (MAX_ADVANCE_SECONDS, MAX_BALANCE, MAX_FAULT_COUNT,
-    MAX_QUEUED_FAULTS, MAX_TOKEN_CHARS)
+from smsgic_analytics.sandbox.admin_rules import (
+    MAX_ADVANCE_SECONDS,
+    MAX_BALANCE,
+    MAX_FAULT_COUNT,
+    MAX_QUEUED_FAULTS,
+    MAX_TOKEN_CHARS,
+)
 
 CLOCK = "2024-01-01T12:00:00Z"
 

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 import requests
-
 from api_doc import example, examples, request_body
 
 SECURED = sorted({(e.method, e.path) for e in examples() if e.status == 401})

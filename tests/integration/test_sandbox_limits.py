@@ -17,8 +17,14 @@ import requests
 
 from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox.faults import OTHER, UNMATCHED
-from smsgic_analytics.sandbox.limits import (LARGEST_REALISTIC_BODY, MAX_BODY_BYTES, MAX_HEADER_BYTES,
-    MAX_JSON_DEPTH, MAX_MESSAGE_CHARS, SIZED_FOR_RECIPIENTS)
+from smsgic_analytics.sandbox.limits import (
+    LARGEST_REALISTIC_BODY,
+    MAX_BODY_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_MESSAGE_CHARS,
+    SIZED_FOR_RECIPIENTS,
+)
 
 GOOD = "4591234567"
 TOO_LARGE = {"message": spec.MSG_POST_TOO_LARGE}

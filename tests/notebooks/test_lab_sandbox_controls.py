@@ -12,9 +12,10 @@ import pytest
 import requests
 
 import smsgic_analytics as sa
-from smsgic_analytics.lab import launcher as lab, notebook
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
+from smsgic_analytics.lab import launcher as lab
+from smsgic_analytics.lab import notebook
 from smsgic_analytics.sandbox import SandboxControl, SandboxControlError
 
 CLOCK = "2026-03-02T09:00:00Z"
@@ -34,7 +35,7 @@ def lab_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[st
 
 def test_the_lab_sandbox_locks_its_controls_with_the_token_it_hands_on(lab_env):
     url, admin = lab_env[ENV_BASE_URL], lab_env[ENV_SANDBOX_ADMIN_TOKEN]
-    assert lab_env[ENV_TOKEN] == lab.DEMO_TOKEN and len(admin) >= 32
+    assert lab_env[ENV_TOKEN] == "demo-token" and len(admin) >= 32
     assert requests.get(url + "/__sandbox__/clock", timeout=10).status_code == 401
     assert requests.get(url + spec.BALANCE, headers={"Authorization": f"Bearer {admin}"}, timeout=10).status_code == 401
     assert SandboxControl(url, admin_token=admin).faults() == []
@@ -46,7 +47,7 @@ def test_a_kernel_with_the_token_drives_the_lab_sandbox(lab_env, monkeypatch, tm
     monkeypatch.setenv(ENV_CACHE_DIR, str(tmp_path / "cache"))
     client, control = sa.notebook_session(seed=5, clock=CLOCK)
     assert capsys.readouterr().out.startswith("Local sandbox SMSgic API (make lab, make dashboard)")
-    control.set_balance(lab.DEMO_TOKEN, "12.5")
+    control.set_balance("demo-token", "12.5")
     assert client.balance().amount == Decimal("12.500")
     assert lab_env[ENV_SANDBOX_ADMIN_TOKEN] not in repr(control)
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 import smsgic_analytics as sa
-from smsgic_analytics.lab import notebook
 from smsgic_analytics import sandbox
+from smsgic_analytics.lab import notebook
 
 CLOCK = "2026-03-02T09:00:00Z"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -185,5 +185,5 @@ def test_a_demo_account_session_on_the_make_lab_sandbox_starts_afresh_every_time
 
 def test_a_demo_account_changes_nothing_without_a_lab_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     client, control = sa.notebook_session(seed=5, clock=CLOCK, demo_account=True)
-    assert client.settings.token == notebook.SANDBOX_TOKEN and control is not None
+    assert client.settings.token == "demo-token" and control is not None
     assert capsys.readouterr().out.startswith("Sandbox SMSgic API: seed 5, clock frozen")

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
-
 from phonebook import phone_numbers  # noqa: F401  (re-exported for the tests)
+
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.config import ENV_SANDBOX_ADMIN_TOKEN
 from smsgic_analytics.sandbox.control import register_admin_token

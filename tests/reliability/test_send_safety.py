@@ -11,9 +11,9 @@ import pytest
 from reliability_support import phone_numbers, server_balance, server_sendings, wait_for
 
 import smsgic_analytics as sa
-from smsgic_analytics.sending.campaign import SendResult
-from smsgic_analytics.sending import ledger as ledger_mod
 from smsgic_analytics.core import spec
+from smsgic_analytics.sending import ledger as ledger_mod
+from smsgic_analytics.sending.campaign import SendResult
 
 POST_SENDINGS = ("POST", spec.SENDINGS)
 

@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
+from smsgic_analytics.analytics.charts import cost_by_country
 from smsgic_analytics.apps.estimator import EstimatorApp, counter_text
 from smsgic_analytics.apps.rates import DEFAULT_LABEL, RateExplorerApp
 from smsgic_analytics.apps.widgets import PLOTLY_MIME, figure_bundle, frame_html, parse_numbers, read_table
-from smsgic_analytics.analytics.charts import cost_by_country
-from smsgic_analytics.pricing.estimate import offline_estimate
 from smsgic_analytics.numbers.classify import classify
 from smsgic_analytics.numbers.samples import sample_numbers
+from smsgic_analytics.pricing.estimate import offline_estimate
 from smsgic_analytics.text.segments import segments
 
 RATES = pd.DataFrame({

@@ -165,14 +165,67 @@ def _definitions() -> dict[str, list[str]]:
     return defined
 
 
+def _assigned() -> dict[str, list[str]]:
+    """Module-level names bound by assignment, and where."""
+    bound: dict[str, list[str]] = defaultdict(list)
+    for module, path in MODULES.items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, ast.AnnAssign) else []
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        bound[name.id].append(module)
+    return bound
+
+
 def test_each_fact_has_one_home():
     defined = _definitions()
     for name in ("normalize_number", "normalize_numbers", "parse_money", "format_scheduled_at", "format_money",
-                 "allocate", "units_to_money", "campaign_key", "period_start"):
+                 "allocate", "units_to_money", "campaign_key", "period_start", "is_loopback", "is_blank",
+                 "check_freq", "format_instant", "account_key", "summary_table", "readable", "segments"):
         assert len(defined.get(name, [])) == 1, (name, defined.get(name))
     # Near-twins that used to exist: a second normaliser, money parser or schedule formatter.
-    for stale in ("normalise_number", "to_decimal", "_as_text_number", "decimal_sum"):
+    for stale in ("normalise_number", "to_decimal", "_as_text_number", "decimal_sum", "_check_freq"):
         assert stale not in defined, (stale, defined[stale])
+    bound = _assigned()
+    homes = {"MAX_MESSAGE_PARTS": "core.spec", "DEMO_TOKEN": "core.spec", "DEMO_BALANCE": "core.spec",
+             "DEMO_SENDERS": "core.spec", "SCHEDULED_AT_FORMAT": "core.spec", "PLACES": "core.money",
+             "MAX_LISTED": "core.display", "COUNTRY_DEFAULT": "core.display", "ACCOUNT_KEY_RE": "core.config",
+             "GSM7_BASIC": "text.alphabet", "GSM7_EXTENSION": "text.alphabet", "GSM7_PART": "text.alphabet",
+             "UCS2_PART": "text.alphabet", "FREQS": "analytics.spend", "DESTINATIONS_COLUMNS": "pricing.quote",
+             "SAFE_TO_REPEAT": "api.policy"}
+    assert {n: bound.get(n) for n in homes} == {n: [f"{NAME}.{m}"] for n, m in homes.items()}
+    # Former second copies, by other names.
+    for stale in ("MAX_SEGMENTS", "MONEY_PLACES", "DEFAULT_TOKEN", "SANDBOX_TOKEN", "_ACCOUNT_RE",
+                  "_DESTINATION_COLUMNS"):
+        assert stale not in bound, (stale, bound[stale])
+
+
+def test_facts_are_not_spelled_out_twice():
+    """The demo token and balance, the API's time format and its digit pattern are written once."""
+    literals = {"demo-token": "core.spec", "450.000": "core.spec", "%Y-%m-%d %H:%M:%S": "core.spec"}
+    found: dict[str, set[str]] = defaultdict(set)
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = _docstrings(tree)  # a docstring may show a fact; code may not restate it
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                for literal in literals:
+                    if literal in node.value:
+                        found[literal].add(module)
+    assert {k: sorted(v) for k, v in found.items()} == {k: [f"{NAME}.{m}"] for k, m in literals.items()}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the docstring constants of a module and its classes and functions."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
 
 
 def test_money_is_parsed_in_one_place():

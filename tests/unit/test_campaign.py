@@ -19,8 +19,8 @@ import pytest
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
-from smsgic_analytics.sending.campaign import Campaign, Preview
 from smsgic_analytics.core.errors import DuplicateSendError
+from smsgic_analytics.sending.campaign import Campaign, Preview
 from smsgic_analytics.sending.ledger import Ledger, LedgerError
 from smsgic_analytics.sending.state import InvalidTransitionError, SendFacts, decide, next_state
 

@@ -14,10 +14,10 @@ import pytest
 
 import smsgic_analytics
 from smsgic_analytics.analytics import charts, figures, maps
+from smsgic_analytics.analytics.spend import spend_frame
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.config import account_key
 from smsgic_analytics.sending.ledger import Ledger
-from smsgic_analytics.analytics.spend import spend_frame
 
 ACCOUNT = account_key("chart-token")
 

@@ -12,16 +12,14 @@ import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
-from smsgic_analytics.pricing.offline import OfflineEstimate
-from smsgic_analytics.text.templates import TemplateError
+from smsgic_analytics.audience.recipients import normalize_recipients
 from smsgic_analytics.numbers.classify import classify
 from smsgic_analytics.numbers.samples import sample_numbers
-from smsgic_analytics.pricing.offline import BASES
+from smsgic_analytics.pricing.offline import BASES, OfflineEstimate
+from smsgic_analytics.pricing.quote import Quote
 from smsgic_analytics.text.counts import segment_counts
 from smsgic_analytics.text.segments import segments
-from smsgic_analytics.text.templates import fill_template, placeholders
-from smsgic_analytics.pricing.quote import Quote
-from smsgic_analytics.audience.recipients import normalize_recipients
+from smsgic_analytics.text.templates import TemplateError, fill_template, placeholders
 
 D = Decimal
 TWO_PARTS = "Spring sale! " * 13  # 169 GSM-7 characters: 2 parts

@@ -126,10 +126,10 @@ def test_split_destination(destination, expected):
 
 # --- Quote.build: the merge of calculate answers is a pure function of records too -------------
 
-from smsgic_analytics.pricing.exact import plan_chunks  # noqa: E402
-from smsgic_analytics.core.errors import ServerError  # noqa: E402
-from smsgic_analytics.pricing.quote import Quote  # noqa: E402
 from smsgic_analytics.audience.recipients import normalize_recipients  # noqa: E402
+from smsgic_analytics.core.errors import ServerError  # noqa: E402
+from smsgic_analytics.pricing.exact import plan_chunks  # noqa: E402
+from smsgic_analytics.pricing.quote import Quote  # noqa: E402
 
 COUNTRIES = ["Denmark", "Singapore", "Russia"]
 

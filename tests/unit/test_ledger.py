@@ -16,12 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smsgic_analytics.analytics.spend import period_start, spend_frame, spend_summary
 from smsgic_analytics.core.config import account_key
 from smsgic_analytics.core.errors import DuplicateSendError, ValidationError
-from smsgic_analytics.sending.ledger import (InvalidTransitionError, Ledger, LedgerError, SendNotFoundError,
-    campaign_key)
 from smsgic_analytics.core.money import allocate
-from smsgic_analytics.analytics.spend import period_start, spend_frame, spend_summary
+from smsgic_analytics.sending.ledger import InvalidTransitionError, Ledger, LedgerError, SendNotFoundError, campaign_key
 
 TOKEN = "sk-live-THE-SECRET-token-0123456789"
 ACCOUNT = account_key(TOKEN)

@@ -16,10 +16,12 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberType, carrier, geocoder
 
+from smsgic_analytics.numbers import classify as numbering
+from smsgic_analytics.numbers import mccmnc
 from smsgic_analytics.numbers import normalize as phone
-from smsgic_analytics.numbers import mccmnc, classify as numbering, tables as numbering_tables
-from smsgic_analytics.numbers.digitdfa import Condition, RegexSyntaxError, compile_conditions
+from smsgic_analytics.numbers import tables as numbering_tables
 from smsgic_analytics.numbers.classify import classify, country_table, operator_table
+from smsgic_analytics.numbers.digitdfa import Condition, RegexSyntaxError, compile_conditions
 from smsgic_analytics.numbers.samples import sample_numbers
 
 

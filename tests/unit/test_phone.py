@@ -11,8 +11,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from smsgic_analytics.numbers import normalize as phone
 from smsgic_analytics.core import spec
+from smsgic_analytics.numbers import normalize as phone
 from smsgic_analytics.numbers.normalize import normalize_number, normalize_numbers
 
 # Characters people (and spreadsheets) put in phone numbers, plus a few that break the rules.

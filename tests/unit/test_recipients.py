@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsgic_analytics.numbers import normalize as phone
+from smsgic_analytics.audience.recipients import normalize_recipients
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.errors import InvalidRecipientsError
+from smsgic_analytics.numbers import normalize as phone
 from smsgic_analytics.numbers.normalize import normalize_number
-from smsgic_analytics.audience.recipients import normalize_recipients
 
 
 @pytest.mark.parametrize("raw, expected", [

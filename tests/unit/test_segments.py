@@ -17,12 +17,11 @@ from hypothesis import strategies as st
 
 from smsgic_analytics.text import counts as counts_module
 from smsgic_analytics.text import segments as segments_module
-from smsgic_analytics.text.alphabet import GSM7_BASIC, GSM7_EXTENSION
-from smsgic_analytics.text.smart import SMART_ENCODING
-from smsgic_analytics.text.segments import segments
 from smsgic_analytics.text.advice import Advice, advise
+from smsgic_analytics.text.alphabet import GSM7_BASIC, GSM7_EXTENSION
 from smsgic_analytics.text.counts import segment_counts
-from smsgic_analytics.text.smart import smart_encode
+from smsgic_analytics.text.segments import segments
+from smsgic_analytics.text.smart import SMART_ENCODING, smart_encode
 
 # --- an independent oracle ------------------------------------------------------------------
 # The GSM 03.38 default alphabet, typed from the 3GPP TS 23.038 table (code -> character),

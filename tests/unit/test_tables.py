@@ -11,8 +11,8 @@ import pytest
 
 import smsgic_analytics as sa
 from smsgic_analytics.apps.widgets import frame_html
-from smsgic_analytics.pricing.quote import Quote
 from smsgic_analytics.audience.recipients import normalize_recipients
+from smsgic_analytics.pricing.quote import Quote
 
 # The quote the issue saw: 110.424 beside 121.5616, and an operator-less (country default) row.
 ANSWER = {"calculate": {"info": {"sms_count": 3, "subtotal": Decimal("231.9856"), "tax": Decimal(0),
