@@ -1,4 +1,4 @@
-"""Test controls under ``/__sandbox__/``: clock, faults, accounts, statistics.
+"""Test controls under ``/__sandbox__/``: clock, faults, accounts, rates, statistics.
 
 Served only when the sandbox runs with controls on (``create_app(admin_token=...)``,
 ``smsgic-analytics sandbox --controls``); otherwise the prefix is an unknown route like any
@@ -10,11 +10,14 @@ these.  Inputs are range-checked by admin_rules.py: ``422 {"message", "errors": 
 GET    /__sandbox__/clock             {"now": ISO, "frozen": bool}
 POST   /__sandbox__/clock             {"now": ISO}       jump the clock there (2000..2100)
 POST   /__sandbox__/clock/advance     {"seconds": x}     move it forward (|x| <= 100 years)
+POST   /__sandbox__/clock/offset      {"seconds": x}     run x seconds off wall time, ticking (unfreezes)
 GET    /__sandbox__/faults            {"faults": [...]}  queued faults
 POST   /__sandbox__/faults            {"kind", "path", "method", "count", "status", "retry_after", "seconds"}
 DELETE /__sandbox__/faults            drop every queued fault
 POST   /__sandbox__/accounts          {"token", "balance"}  create (or reset the balance of) an account
 PUT    /__sandbox__/accounts/balance  {"token", "balance"}  set an existing account's balance
+PUT    /__sandbox__/rates             {"mcc", "mnc", "rate", "country_id"?} or {"factor"}: change prices
+DELETE /__sandbox__/rates             back to the seed's card
 GET    /__sandbox__/stats             {"requests": [{"method", "path", "count"}]}
 DELETE /__sandbox__/stats             zero the counters
 GET    /__sandbox__/countries         {"countries": [{"country_id", "country", "region", "iso3", "mcc"}]}
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -31,10 +35,11 @@ from starlette.exceptions import HTTPException
 
 from ..core import spec
 from ..core.spec import DEMO_BALANCE
-from .admin_rules import account_from, advance_seconds, clock_target, fault_from
+from .admin_rules import account_from, advance_seconds, clock_target, fault_from, offset_seconds, rate_changes_from
 from .faults import ADMIN_PREFIX
 from .jsonwire import WireJSON, error
 from .limits import load_json
+from .ratecard import RateCard
 from .state import SandboxState
 from .store import balance_text, to_units
 from .validation import Invalid
@@ -105,6 +110,14 @@ async def advance_clock(request: Request) -> WireJSON:
     return _clock(state)
 
 
+@router.post("/clock/offset")
+async def offset_clock(request: Request) -> WireJSON:
+    state = _state(request)
+    state.clock.set_offset(offset_seconds(await _json(request), datetime.now(timezone.utc)))
+    await run_in_threadpool(state.save_clock)
+    return _clock(state)
+
+
 @router.get("/faults")
 async def list_faults(request: Request) -> WireJSON:
     return WireJSON({"faults": _state(request).faults.pending()})
@@ -139,6 +152,26 @@ async def set_balance(request: Request) -> WireJSON:
         return error(404, "no account has this token")
     await run_in_threadpool(state.store.add_account, token, balance)
     return WireJSON({"balance": balance_text(to_units(balance))})
+
+
+def _rate_rows(card: RateCard, keys: Any) -> list[dict[str, Any]]:
+    """Rows of ``card`` named in ``keys``, in the GET /rates shape and order."""
+    return [{"mcc": r.mcc, "mnc": r.mnc, "country": r.country, "rate": r.rate} for r in card.rows if r.key in keys]
+
+
+@router.put("/rates")
+async def change_rates(request: Request) -> WireJSON:
+    """Change one row's rate, or scale them all; answers the rows changed, at their new rates."""
+    state, body = _state(request), await _json(request)
+    # Planned on the card in force under the state's lock: two scalings at once both apply.
+    card, changes = await run_in_threadpool(state.change_rates, lambda current: rate_changes_from(body, current))
+    return WireJSON({"rates": _rate_rows(card, changes)})
+
+
+@router.delete("/rates")
+async def reset_rates(request: Request) -> WireJSON:
+    await run_in_threadpool(_state(request).change_rates, None)
+    return WireJSON({"rates": []})
 
 
 @router.get("/stats")

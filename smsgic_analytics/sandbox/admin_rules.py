@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from .faults import KINDS, Fault
 from .lifecycle import EARLIEST, LATEST, parse_instant
+from .ratecard import RATE_QUANTUM, RateCard, RateKey, scaled_rate
 from .validation import Invalid
 
 MAX_ADVANCE_SECONDS = 100 * 36525 * 864  # 100 years of 365.25 days: 3,155,760,000 s
@@ -29,7 +30,13 @@ MAX_PATH_CHARS = 2_048
 MAX_TOKEN_CHARS = 256
 MAX_BALANCE = Decimal(1_000_000_000)  # GBP; far below SQLite's 2**63 ten-thousandths
 BALANCE_DECIMALS = 4
+MAX_RATE = Decimal(1_000)  # GBP per SMS: 255 parts x 100,000 numbers x 1,000 stays far inside int64 units
+MIN_FACTOR, MAX_FACTOR = Decimal("0.001"), Decimal(100)
+FACTOR_DECIMALS = 8  # with rates <= 1,000.0000 the product has <= 19 digits: exact in Decimal's 28
 _METHOD_RE = re.compile(r"[A-Za-z]{1,16}", re.ASCII)
+_MCC_RE = re.compile(r"\d{3}", re.ASCII)
+_MNC_RE = re.compile(r"\d{2,3}", re.ASCII)
+_COUNTRY_ID_RE = re.compile(r"\d{1,9}", re.ASCII)  # bounded: int() of 5,000 digits raises
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 _CENTIMILLS = Decimal(1).scaleb(-BALANCE_DECIMALS)  # 0.0001, the money unit
 
@@ -88,6 +95,15 @@ def advance_seconds(body: Mapping[str, Any], now: datetime) -> float:
     return seconds
 
 
+def offset_seconds(body: Mapping[str, Any], wall: datetime) -> float:
+    """``{"seconds": x}`` -> x for a clock running x seconds off wall time ``wall``: finite, at
+    most 100 years either way, and landing within the clock's range."""
+    seconds = _number(body.get("seconds"), "seconds", -MAX_ADVANCE_SECONDS, MAX_ADVANCE_SECONDS)
+    if not EARLIEST <= wall + timedelta(seconds=seconds) <= LATEST:
+        raise _refuse("seconds", f"The seconds must keep the clock between {_CLOCK_RANGE}.")
+    return seconds
+
+
 def fault_from(body: Mapping[str, Any], queued: int) -> Fault:
     """A ``Fault`` from the control body, each field checked; refused past MAX_QUEUED_FAULTS."""
     kind = body.get("kind")
@@ -134,3 +150,87 @@ def account_from(body: Mapping[str, Any], default_balance: str | None,
     if not (balance.is_finite() and 0 <= balance <= MAX_BALANCE) or balance != balance.quantize(_CENTIMILLS):
         raise _refuse("balance", text)
     return token, str(balance.quantize(_CENTIMILLS))
+
+
+def _decimal(raw: Any, field: str, text: str) -> Decimal:
+    """``raw`` (a JSON string or number) as a finite Decimal, else a 422 on ``field``."""
+    if raw is None or isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise _refuse(field, text)
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise _refuse(field, text) from None
+    if not value.is_finite():
+        raise _refuse(field, text)
+    return value
+
+
+def _rate_value(raw: Any) -> Decimal:
+    """A rate: exact money (at most 4 decimals) from 0.0001 to MAX_RATE."""
+    text = f"The rate must be a decimal between {RATE_QUANTUM} and {MAX_RATE} with at most {BALANCE_DECIMALS} decimals."
+    rate = _decimal(raw, "rate", text)
+    # Range first: quantizing 1E+999999999 would not fit; exactness after (0.0600 is fine).
+    if not RATE_QUANTUM <= rate <= MAX_RATE or rate != rate.quantize(RATE_QUANTUM):
+        raise _refuse("rate", text)
+    return rate.quantize(RATE_QUANTUM)
+
+
+def _rate_row(body: Mapping[str, Any], card: RateCard) -> RateKey:
+    """The one row ``{"mcc", "mnc", "country_id"?}`` names on ``card``."""
+    mcc = body.get("mcc")
+    if not isinstance(mcc, str) or not _MCC_RE.fullmatch(mcc):
+        raise _refuse("mcc", "The mcc must be a string of 3 digits.")
+    if "mnc" not in body:
+        raise _refuse("mnc", "The mnc field is required: 2 or 3 digits, or null for the country default row.")
+    mnc = body["mnc"]
+    if mnc is not None and not (isinstance(mnc, str) and _MNC_RE.fullmatch(mnc)):
+        raise _refuse("mnc", "The mnc must be a string of 2 or 3 digits, or null for the country default row.")
+    raw_id = body.get("country_id")
+    country_id = None
+    if raw_id is not None:
+        text = str(raw_id) if isinstance(raw_id, (int, str)) and not isinstance(raw_id, bool) else ""
+        if not _COUNTRY_ID_RE.fullmatch(text) or int(text) not in card.country_ids:
+            raise _refuse("country_id", "The selected country id is invalid.")
+        country_id = int(text)
+    same_mcc = [r for r in card.rows if r.mcc == mcc]
+    if not same_mcc:
+        raise _refuse("mcc", f"The selected mcc is invalid: no rate row has mcc {mcc}.")
+    rows = [r for r in same_mcc if r.mnc == mnc]
+    if not rows:
+        wanted = "a country default row" if mnc is None else f"mnc {mnc}"
+        raise _refuse("mnc", f"The selected mnc is invalid: mcc {mcc} has no rate row with {wanted}.")
+    if country_id is not None:
+        rows = [r for r in rows if r.country_id == country_id]
+        if not rows:
+            raise _refuse("country_id", f"The selected country id is invalid: country {country_id} has no rate "
+                                        f"row with mcc {mcc} and mnc {'null' if mnc is None else mnc}.")
+    if len(rows) > 1:
+        choices = ", ".join(f"{r.country_id} ({r.country})" for r in rows)
+        raise _refuse("country_id", f"The country id field is required: countries {choices} share mcc {mcc}.")
+    return rows[0].key
+
+
+def rate_changes_from(body: Mapping[str, Any], card: RateCard) -> dict[RateKey, Decimal]:
+    """The new rates a ``PUT /__sandbox__/rates`` body asks for, as {row key: rate}.
+
+    ``{"mcc", "mnc", "rate", "country_id"?}``: one row (mnc null: the country default;
+    country_id only needed when several countries share the MCC).  ``{"factor"}``: every
+    row, ``rate x factor`` rounded half-even to 4 decimals (at least 0.0001).
+    """
+    if body.get("factor") is not None:
+        mixed = [k for k in ("mcc", "mnc", "rate", "country_id") if k in body]
+        if mixed:
+            raise _refuse("factor", f"The factor scales every rate: it cannot be combined with {', '.join(mixed)}.")
+        text = (f"The factor must be a decimal between {MIN_FACTOR} and {MAX_FACTOR} "
+                f"with at most {FACTOR_DECIMALS} decimals.")
+        factor = _decimal(body["factor"], "factor", text)
+        if not MIN_FACTOR <= factor <= MAX_FACTOR or factor != factor.quantize(Decimal(1).scaleb(-FACTOR_DECIMALS)):
+            raise _refuse("factor", text)
+        rates = {r.key: scaled_rate(r.rate, factor) for r in card.rows}
+        if max(rates.values()) > MAX_RATE:
+            raise _refuse("factor", f"The factor must keep every rate at most {MAX_RATE}.")
+        return rates
+    if "rate" not in body and "mcc" not in body:
+        raise _refuse("rate", "The rate field is required (with mcc and mnc), unless factor is given.")
+    key = _rate_row(body, card)
+    return {key: _rate_value(body.get("rate"))}

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from ..core import spec
 from . import schemas
 from .admin import router as admin_router
+from .dateheader import ServerDate
 from .faults import FaultMiddleware
 from .jsonwire import WireJSON, error, number
 from .lifecycle import status_at, utc
@@ -110,8 +111,9 @@ async def _input(request: Request) -> dict[str, Any]:
     return data
 
 
-def create_app(state: SandboxState, admin_token: str | None = None) -> FaultMiddleware:
-    """The ASGI app of one sandbox: FastAPI behind the request limits, behind fault injection.
+def create_app(state: SandboxState, admin_token: str | None = None) -> ServerDate:
+    """The ASGI app of one sandbox: FastAPI behind the request limits, behind fault injection,
+    every answer dated by the sandbox clock (serve it with uvicorn's ``date_header=False``).
 
     ``admin_token`` None: no test controls at all (``/__sandbox__/`` is an unknown route);
     else the controls are served and each call must carry ``Authorization: Bearer <it>``.
@@ -187,8 +189,9 @@ def create_app(state: SandboxState, admin_token: str | None = None) -> FaultMidd
              responses=_responses(schemas.Rates, 401, 422), openapi_extra=_rates_parameters(len(state.card.countries)))
     async def rates(request: Request) -> WireJSON:
         await authed(request)
-        filters = rate_filters(await _input(request), state.card.country_ids)
-        rows = state.card.filter(filters.mcc, filters.mnc, filters.country, filters.country_id)
+        card = state.card  # the card in force now (the rates control replaces it whole)
+        filters = rate_filters(await _input(request), card.country_ids)
+        rows = card.filter(filters.mcc, filters.mnc, filters.country, filters.country_id)
         return WireJSON({"rates": [{"mcc": r.mcc, "mnc": r.mnc, "country": r.country, "rate": r.rate} for r in rows]})
 
     @app.post(spec.CALCULATE, summary="Calculate SMS messaging.", dependencies=secured,
@@ -229,6 +232,8 @@ def create_app(state: SandboxState, admin_token: str | None = None) -> FaultMidd
         body = await _input(request)
         own = await run_in_threadpool(state.store.senders, account)
         wanted = sending_input(body, [name for _, name in own])
+        # Priced on the card in force at this moment: a rate changed since the client's
+        # calculate is what this send costs (as on a real price change).
         quote = await run_in_threadpool(calculate, state.card, wanted.message, wanted.recipients)
         created = int(state.clock.now().timestamp())
         scheduled = int(wanted.scheduled_at.timestamp()) if wanted.scheduled_at else created
@@ -264,4 +269,8 @@ def create_app(state: SandboxState, admin_token: str | None = None) -> FaultMidd
         app.include_router(admin_router)
     # Faults play the network in front of the server, so they come first (and can drop a
     # connection before the limits read a byte); the limits guard every route behind them.
-    return FaultMiddleware(RequestLimits(app), state.faults, routes=app.routes)
+    # Outermost, the Date header: whatever answers (a fault, a limit, a route) carries the
+    # sandbox clock.  ``state.clock`` is read per answer (it is moved, never replaced, but so
+    # nothing stale can stick).
+    return ServerDate(FaultMiddleware(RequestLimits(app), state.faults, routes=app.routes),
+                      lambda: state.clock.now())

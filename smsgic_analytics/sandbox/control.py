@@ -14,6 +14,7 @@ process serves with ``running()``, which registers its URL's token here.
 """
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime
 from decimal import Decimal
@@ -54,8 +55,13 @@ def registered_admin_token(url: str) -> str | None:
         return _admin_tokens.get(url.rstrip("/"))
 
 
+def _rates(answer: dict) -> list[dict]:
+    """The rows of a rates answer, each ``rate`` a Decimal (a whole rate arrives as a JSON int)."""
+    return [{**row, "rate": Decimal(str(row["rate"]))} for row in answer["rates"]]
+
+
 class SandboxControl:
-    """Clock, fault injection, accounts and request statistics of the sandbox at ``url``.
+    """Clock, fault injection, accounts, rates and request statistics of the sandbox at ``url``.
 
     Fault kinds and what a ``requests`` client sees for each are documented in
     ``smsgic_analytics.sandbox.faults``.  ``admin_token`` None: the one ``running()``
@@ -78,7 +84,7 @@ class SandboxControl:
     def __repr__(self) -> str:
         return f"SandboxControl({self.url!r})"
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, *, money: bool = False) -> Any:
         response = self._session.request(method, f"{self.url}{ADMIN_PREFIX}{path}", json=body, timeout=self.timeout)
         if response.status_code != 200:
             try:
@@ -86,7 +92,8 @@ class SandboxControl:
             except ValueError:
                 text = response.text
             raise SandboxControlError(f"{method} {ADMIN_PREFIX}{path} -> {response.status_code}: {text}")
-        return response.json()
+        # money: JSON numbers with decimals become Decimal, digit for digit (never a float)
+        return json.loads(response.content, parse_float=Decimal) if money else response.json()
 
     # clock ---------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -100,6 +107,12 @@ class SandboxControl:
     def set_now(self, dt: datetime | str) -> datetime:
         """Jump the clock to ``dt`` (naive means UTC); a frozen clock stays frozen."""
         return parse_instant(self._call("POST", "/clock", {"now": parse_instant(dt).isoformat()})["now"])
+
+    def set_offset(self, seconds: float) -> datetime:
+        """Run the clock ``seconds`` ahead of wall time (negative: behind), still ticking --
+        e.g. ``-7200`` for a server 2 hours behind.  A frozen clock becomes a real one.
+        Returns the new time."""
+        return parse_instant(self._call("POST", "/clock/offset", {"seconds": seconds})["now"])
 
     # faults --------------------------------------------------------------------------
     def inject(self, kind: str, path: str | None = None, method: str | None = None, count: int = 1,
@@ -128,6 +141,27 @@ class SandboxControl:
     def set_balance(self, token: str, amount: str | Decimal) -> None:
         """Set an existing account's balance (at most 4 decimals)."""
         self._call("PUT", "/accounts/balance", {"token": token, "balance": str(amount)})
+
+    # rates ---------------------------------------------------------------------------
+    def set_rate(self, mcc: str, mnc: str | None, rate: str | Decimal, *,
+                 country_id: int | None = None) -> list[dict]:
+        """Set the rate of one row of the card: operator ``mcc``/``mnc``, or with ``mnc``
+        None the country default row (``country_id`` picks the country when several share
+        ``mcc``, as 234 does).  At most 4 decimals.  GET /rates, calculate and the debit of
+        the next send all use it.  Returns the row changed (GET /rates shape, Decimal rate)."""
+        body: dict[str, Any] = {"mcc": mcc, "mnc": mnc, "rate": str(rate)}
+        if country_id is not None:
+            body["country_id"] = country_id
+        return _rates(self._call("PUT", "/rates", body, money=True))
+
+    def scale_rates(self, factor: str | Decimal) -> list[dict]:
+        """Multiply every rate by ``factor`` (0.001-100, at most 8 decimals), rounding half-even
+        to 4 decimals (at least 0.0001).  Returns every row at its new rate."""
+        return _rates(self._call("PUT", "/rates", {"factor": str(factor)}, money=True))
+
+    def reset_rates(self) -> None:
+        """Back to the seed's rate card."""
+        self._call("DELETE", "/rates")
 
     # statistics ----------------------------------------------------------------------
     def stats(self) -> dict[tuple[str, str], int]:

@@ -99,6 +99,15 @@ class Clock:
                 self._offset = target.timestamp() - time.time()
         return self.now()
 
+    def set_offset(self, seconds: float) -> datetime:
+        """Run ``seconds`` ahead of wall time (behind when negative), ticking; a frozen clock
+        becomes a real one.  ``set_now`` on a real clock gives a running offset too, but one
+        measured from the caller's idea of now: this one is exact."""
+        with self._lock:
+            self._frozen_at = None
+            self._offset = float(seconds)
+        return self.now()
+
     def state(self) -> dict[str, str | float]:
         """What to persist so a restart resumes the same clock."""
         with self._lock:

@@ -13,12 +13,19 @@ Rules (deterministic for a given seed and numbering data):
   never cheaper than an operator, so pricing an unknown operator never underestimates.
 * A number that cannot be placed in any country on the card is priced at the card's
   highest rate, destination "Unknown " (never free).
+
+The test controls can change prices while a sandbox runs (``PUT /__sandbox__/rates``): a
+changed card is a new ``RateCard`` made by ``with_rates`` -- the seed's card, shared by every
+sandbox of the process, never changes.  A row is named by its ``key`` (region, mcc, mnc);
+several countries can share an MCC (234: Guernsey, Isle of Man, Jersey, United Kingdom), so
+a country default row needs its region (or country_id) to be found.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cached_property, lru_cache
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -30,6 +37,8 @@ OPERATOR_SPREAD = 0.30
 RATE_QUANTUM = Decimal("0.0001")
 UNKNOWN_DESTINATION = "Unknown "
 
+RateKey = tuple[str, str, str | None]  # (region, mcc, mnc): one row of the card
+
 
 @dataclass(frozen=True)
 class RateRow:
@@ -40,6 +49,12 @@ class RateRow:
     mnc: str | None  # None: the country default
     operator: str | None
     rate: Decimal
+
+    @property
+    def key(self) -> RateKey:
+        """(region, mcc, mnc): names this row, whatever its rate (operator MCC/MNCs are unique;
+        a default row's MCC may be shared, its region is not)."""
+        return (self.region, self.mcc, self.mnc)
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,16 @@ class Country:
 
 def _rate(value: float) -> Decimal:
     return max(RATE_QUANTUM, Decimal(repr(value)).quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN))
+
+
+def scaled_rate(rate: Decimal, factor: Decimal) -> Decimal:
+    """``rate x factor`` rounded half-even to 4 decimals, at least 0.0001 (a rate is never free).
+
+    Exact as long as the product has at most 28 significant digits (the decimal context's
+    precision): the controls accept factors of at most 8 decimals up to 100 and rates up to
+    1,000.0000, so it has at most 19.
+    """
+    return max(RATE_QUANTUM, (rate * factor).quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN))
 
 
 class RateCard:
@@ -118,6 +143,20 @@ class RateCard:
                 continue
             out.append(r)
         return out
+
+    def with_rates(self, rates: Mapping[RateKey, Decimal]) -> "RateCard":
+        """A new card: this one with the rows named in ``rates`` at those rates (keys of no
+        row are ignored).  This card is left as it is, and so are its lookups."""
+        card = object.__new__(RateCard)
+        card.seed = self.seed
+        card.countries = self.countries
+        card.rows = [replace(r, rate=rates[r.key]) if r.key in rates else r for r in self.rows]
+        return card
+
+    def changes_from(self, base: "RateCard") -> dict[RateKey, Decimal]:
+        """The rows whose rate differs from ``base``'s: what a changed card must remember."""
+        before = {r.key: r.rate for r in base.rows}
+        return {r.key: r.rate for r in self.rows if before.get(r.key) != r.rate}
 
     @staticmethod
     @lru_cache(maxsize=8)

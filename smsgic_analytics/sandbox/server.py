@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -71,11 +73,15 @@ def default_db() -> Path:
 def running(tokens: Iterable[str] = (spec.DEMO_TOKEN,), db: str | Path | None = None, seed: int = 0,
             clock: str | None = None, calculate_per_minute: int = spec.CALCULATE_PER_MINUTE,
             host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", controls: bool = True,
-            admin_token: str | None = None, allow_remote_controls: bool = False) -> Iterator[str]:
+            admin_token: str | None = None, allow_remote_controls: bool = False,
+            clock_offset: float | None = None) -> Iterator[str]:
     """Serve a sandbox in a background thread; yields its base URL, stops it on exit.
 
     ``db=None`` uses a temporary file removed afterwards.  ``clock``: None resumes the db's
     clock (wall time when new), "real" follows wall time, an ISO instant freezes it there.
+    ``clock_offset`` (seconds; ``clock`` None or "real"): a real clock that far ahead of wall
+    time (behind when negative), still ticking.  Every answer's ``Date`` header is the
+    sandbox clock (uvicorn's own is off).
     ``controls``: serve ``/__sandbox__/`` behind ``admin_token`` (a fresh one when None);
     ``SandboxControl(url)`` in this process finds it.  A non-loopback ``host`` with controls
     raises ``RemoteControlsRefused`` unless ``allow_remote_controls``.
@@ -85,18 +91,22 @@ def running(tokens: Iterable[str] = (spec.DEMO_TOKEN,), db: str | Path | None = 
     ['OK']
     """
     tokens = tuple(tokens)
+    if clock_offset is not None:
+        check_clock_offset(clock_offset)
     admin = _admin_token_for(controls, admin_token, host, allow_remote_controls, tokens)
     with tempfile.TemporaryDirectory(prefix="smsgic-sandbox-") as tmp:
         state = open_state(db or Path(tmp) / "sandbox.sqlite", tokens=tokens, seed=seed,
-                           clock=clock, calculate_per_minute=calculate_per_minute)
+                           clock=clock, calculate_per_minute=calculate_per_minute, clock_offset=clock_offset)
         if admin is not None and state.store.account_id(admin) is not None:
             raise ValueError("the admin token must differ from every account token (the db has it)")
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        # date_header=False: the app dates every answer by the sandbox clock (dateheader.py);
+        # uvicorn's own wall-clock Date would make two.
         config = uvicorn.Config(create_app(state, admin_token=admin), http="h11", lifespan="off", log_config=None,
                                 log_level=log_level, access_log=log_level in ("debug", "info"),
-                                timeout_graceful_shutdown=5)
+                                timeout_graceful_shutdown=5, date_header=False)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="smsgic-sandbox", daemon=True)
         thread.start()
@@ -134,9 +144,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clock", type=_clock_arg, default=None,
                         help="'real' (wall time) or an ISO-8601 instant to start a frozen clock "
                              "(default: resume the clock saved in the db, else real)")
+    parser.add_argument("--clock-offset", type=_clock_offset_arg, default=None, metavar="SECONDS",
+                        help="run a real clock SECONDS ahead of wall time (negative: behind), e.g. -7200; "
+                             "not with an ISO-8601 --clock")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--controls", action="store_true",
-                        help="serve the test controls under /__sandbox__/ (clock, faults, accounts, statistics); "
+                        help="serve the test controls under /__sandbox__/ (clock, faults, accounts, rates, statistics); "
                              "each call needs the admin token")
     parser.add_argument("--admin-token", default=None, metavar="TOKEN",
                         help=f"the controls' admin token (16-256 characters; default ${ENV_SANDBOX_ADMIN_TOKEN}, "
@@ -158,6 +171,24 @@ def _clock_arg(value: str) -> str:
     return value
 
 
+def check_clock_offset(seconds: float) -> float:
+    """``seconds`` if a real clock that far off wall time stays within the clock's range."""
+    span = (LATEST - EARLIEST).total_seconds()  # checked first: timedelta(seconds=1e308) overflows
+    if not (math.isfinite(seconds) and abs(seconds) <= span
+            and EARLIEST <= datetime.now(timezone.utc) + timedelta(seconds=seconds) <= LATEST):
+        raise ValueError(f"the clock offset must keep the clock within {EARLIEST:%Y-%m-%d}..{LATEST:%Y-%m-%d}, "
+                         f"got {seconds!r} seconds")
+    return seconds
+
+
+def _clock_offset_arg(value: str) -> float:
+    try:
+        return check_clock_offset(float(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected seconds such as -7200 that keep the clock within "
+                                         f"{EARLIEST:%Y-%m-%d}..{LATEST:%Y-%m-%d}, got {value!r}") from exc
+
+
 def _refuse(text: str) -> int:
     print(f"smsgic-analytics sandbox: error: {text}", file=sys.stderr, flush=True)
     return EXIT_USAGE
@@ -171,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
     """
     if not args.controls and (args.admin_token or args.allow_remote_controls):
         return _refuse("--admin-token and --allow-remote-controls need --controls")
+    if args.clock_offset is not None and args.clock not in (None, "real"):
+        return _refuse("--clock-offset runs a real clock: it cannot be combined with an ISO-8601 --clock")
     if not is_loopback(args.host):
         print(REMOTE_WARNING.format(host=args.host), file=sys.stderr, flush=True)
     tokens = tuple(args.token or [spec.DEMO_TOKEN])
@@ -188,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         serving = running(tokens=tokens, db=db, seed=args.seed, clock=args.clock,
                           calculate_per_minute=args.calculate_per_minute, host=args.host, port=args.port,
                           log_level=args.log_level, controls=args.controls, admin_token=admin,
-                          allow_remote_controls=args.allow_remote_controls)
+                          allow_remote_controls=args.allow_remote_controls, clock_offset=args.clock_offset)
         with serving as url:
             print(url, flush=True)
             if generated:

@@ -25,9 +25,10 @@ from smsgic_analytics.sandbox import SandboxControl, SandboxControlError, runnin
 from smsgic_analytics.sandbox.control import registered_admin_token
 from smsgic_analytics.sandbox.server import RemoteControlsRefused
 
-CONTROL_CALLS = [("GET", "/clock"), ("POST", "/clock/advance"), ("GET", "/faults"), ("POST", "/faults"),
-                 ("DELETE", "/faults"), ("POST", "/accounts"), ("PUT", "/accounts/balance"), ("GET", "/stats"),
-                 ("DELETE", "/stats"), ("GET", "/countries")]
+CONTROL_CALLS = [("GET", "/clock"), ("POST", "/clock/advance"), ("POST", "/clock/offset"), ("GET", "/faults"),
+                 ("POST", "/faults"), ("DELETE", "/faults"), ("POST", "/accounts"), ("PUT", "/accounts/balance"),
+                 ("PUT", "/rates"), ("DELETE", "/rates"), ("GET", "/stats"), ("DELETE", "/stats"),
+                 ("GET", "/countries")]
 TOKEN_LINE = re.compile(r"^sandbox admin token \(.*\): (\S+)$")
 UNAUTHENTICATED = {"message": spec.MSG_UNAUTHENTICATED}
 

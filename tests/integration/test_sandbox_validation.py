@@ -35,6 +35,8 @@ def invalid(errors: dict[str, list[str]]) -> dict:
     ({"country_id": "abc"}, {"country_id": [spec.MSG_COUNTRY_ID_INTEGER]}),
     ({"country_id": "1.5"}, {"country_id": [spec.MSG_COUNTRY_ID_INTEGER]}),
     ({"country_id": "999999"}, {"country_id": [spec.MSG_COUNTRY_ID_INVALID]}),
+    ({"country_id": "9" * 5000}, {"country_id": [spec.MSG_COUNTRY_ID_INVALID]}),  # int() of it raised: 500
+    ({"country_id": "0" * 5000 + "1"}, {"country_id": [spec.MSG_COUNTRY_ID_INVALID]}),
     ({"mcc": "1", "mnc": "x", "country_id": "y"},
      {"mcc": [spec.MSG_MCC_FORMAT], "mnc": [spec.MSG_MNC_FORMAT], "country_id": [spec.MSG_COUNTRY_ID_INTEGER]}),
 ])

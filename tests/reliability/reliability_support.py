@@ -59,18 +59,32 @@ def reference_quote(url: str, token: str, message: str, numbers: Sequence[str]) 
 
 class SandboxProcess:
     """``smsgic-analytics sandbox`` as a child process on a fixed port and db: kill it with
-    SIGKILL (no clean shutdown) and start it again on the same port and file.  Its controls
-    are on behind an admin token registered for its URL, so ``SandboxControl(url)`` works."""
+    SIGKILL (no clean shutdown) and start it again on the same port and file, or replace it
+    with a brand-new server on a new empty db behind the same URL (``start_fresh``).  Its
+    controls are on behind an admin token registered for its URL, so ``SandboxControl(url)``
+    works.  ``args``: more command-line options, e.g. ``("--clock-offset", "-7200")``.
 
-    def __init__(self, db: Path, tokens: Sequence[str], port: int = 0) -> None:
-        self.db, self.tokens, self.port = db, tuple(tokens), port
+    >>> with SandboxProcess(tmp_path / "a.sqlite", tokens=["t"]) as server:  # doctest: +SKIP
+    ...     url = server.url                       # a free port, chosen at the first start
+    ...     server.start_fresh(tmp_path / "b.sqlite")   # same URL, token, admin token; empty db
+    """
+
+    def __init__(self, db: Path, tokens: Sequence[str], port: int = 0, args: Sequence[str] = ()) -> None:
+        self.db, self.tokens, self.port, self.args = db, tuple(tokens), port, tuple(args)
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.admin_token = secrets.token_urlsafe(32)
 
+    def __enter__(self) -> "SandboxProcess":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def start(self) -> str:
         cmd = [sys.executable, "-m", "smsgic_analytics.lab.cli", "sandbox", "--host", "127.0.0.1",
-               "--port", str(self.port), "--db", str(self.db), "--log-level", "warning", "--controls"]
+               "--port", str(self.port), "--db", str(self.db), "--log-level", "warning", "--controls", *self.args]
         for token in self.tokens:
             cmd += ["--token", token]
         env = {**os.environ, ENV_SANDBOX_ADMIN_TOKEN: self.admin_token}
@@ -83,6 +97,22 @@ class SandboxProcess:
         self.port = int(self.url.rsplit(":", 1)[1])  # a restart reuses it: cache keys hold the URL
         register_admin_token(self.url, self.admin_token)
         return self.url
+
+    def start_fresh(self, db: Path) -> str:
+        """Stop this server (SIGTERM) and start a NEW one on the empty db ``db``, on the same
+        port with the same tokens and admin token: what a client sees when the server behind
+        its URL is replaced by a fresh install (balances back to 450.000, no sendings, ids
+        from the start, the clock from wall time).  Returns the URL, the same as before."""
+        if db.exists() and db.stat().st_size:
+            raise ValueError(f"{db} is not empty: a fresh server needs a new db")
+        if not self.url:
+            raise RuntimeError("start() first: the fresh server takes over the first one's port")
+        before = self.url
+        self.stop()
+        self.db = db
+        url = self.start()
+        assert url == before, f"the fresh server came up on {url}, not {before}"
+        return url
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler runs, in-flight requests die with the process."""
