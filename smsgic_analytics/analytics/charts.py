@@ -49,6 +49,7 @@ from .figures import (
     axes_figure,
     base_layout,
     chart_currency,
+    cost_sums,
     empty_figure,
     is_default_mnc,
     is_empty,
@@ -75,14 +76,10 @@ def cost_by_country(df: pd.DataFrame | None, currency: str | None = None, top: i
     Totals may be Decimal or float; rows of the same country are added up exactly.
     """
     title = "Cost by country"
-    if is_empty(df):
-        return empty_figure(title)
-    require_columns(df, ["country"], "cost_by_country")
-    priced, col, skipped = priced_rows(df, "cost_by_country")
-    if priced.empty:
-        return no_priced_rows(title, skipped)
-    cur = chart_currency(priced, currency, "cost_by_country")
-    totals = sum_by(priced, ["country"], col, "cost_by_country")
+    summed = cost_sums(df, ["country"], title, "cost_by_country", currency)
+    if isinstance(summed, go.Figure):
+        return summed
+    totals, cur, skipped = summed
     return money_bar(title, "Country", totals["country"].tolist(), totals["amount"].tolist(), cur, skipped,
                       "countries", top)
 
@@ -92,15 +89,11 @@ def cost_by_operator(df: pd.DataFrame | None, currency: str | None = None, top: 
     "Operator (Country)" when the country is known (operators of the same name in two countries
     are different networks); a missing operator is the country default rate."""
     title = "Cost by operator"
-    if is_empty(df):
-        return empty_figure(title)
-    require_columns(df, ["operator"], "cost_by_operator")
-    priced, col, skipped = priced_rows(df, "cost_by_operator")
-    if priced.empty:
-        return no_priced_rows(title, skipped)
-    cur = chart_currency(priced, currency, "cost_by_operator")
-    keys = ["country", "operator"] if "country" in df.columns else ["operator"]
-    totals = sum_by(priced, keys, col, "cost_by_operator")
+    keys = ["country", "operator"] if df is not None and "country" in df.columns else ["operator"]
+    summed = cost_sums(df, keys, title, "cost_by_operator", currency)
+    if isinstance(summed, go.Figure):
+        return summed
+    totals, cur, skipped = summed
     countries = totals["country"] if "country" in keys else [UNKNOWN] * len(totals)
     labels = [_operator_label(o, c) for o, c in zip(totals["operator"], countries)]
     return money_bar(title, "Operator (country)", labels, totals["amount"].tolist(), cur, skipped,

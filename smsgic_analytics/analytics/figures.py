@@ -184,3 +184,17 @@ def money_bar(title: str, y_title: str, labels: list[str], amounts: list[Decimal
 
 def is_default_mnc(value: Any) -> bool:
     return is_missing(value) or str(value).strip().lower() in ("", "null")
+
+
+def cost_sums(df: pd.DataFrame | None, keys: Sequence[str], title: str, what: str,
+              currency: str | None = None) -> tuple[pd.DataFrame, str, int] | go.Figure:
+    """The first steps of every cost chart: the exact cost per ``keys`` of the priced rows
+    (DataFrame[*keys, amount]), their currency and how many rows had no cost -- or, when there
+    is nothing to draw, the figure that says so."""
+    if is_empty(df):
+        return empty_figure(title)
+    require_columns(df, keys[-1:], what)  # the finest key must be there; a coarser one may be absent
+    priced, col, skipped = priced_rows(df, what)
+    if priced.empty:
+        return no_priced_rows(title, skipped)
+    return sum_by(priced, list(keys), col, what), chart_currency(priced, currency, what), skipped

@@ -23,16 +23,14 @@ from .figures import (
     add_note,
     base_layout,
     chart_currency,
+    cost_sums,
     empty_figure,
     is_default_mnc,
     is_empty,
     label_of,
     names_note,
-    no_priced_rows,
-    priced_rows,
     require_columns,
     skipped_note,
-    sum_by,
 )
 
 
@@ -216,14 +214,10 @@ def quoted_cost_map(df: pd.DataFrame | None, currency: str | None = None) -> go.
     """World map of quoted cost per country, from DataFrame[country, total (or cost)]
     (a quote's destinations or a spend table)."""
     title = "Quoted cost by country"
-    if is_empty(df):
-        return empty_figure(title)
-    require_columns(df, ["country"], "quoted_cost_map")
-    priced, col, skipped = priced_rows(df, "quoted_cost_map")
-    if priced.empty:
-        return no_priced_rows(title, skipped)
-    cur = chart_currency(priced, currency, "quoted_cost_map")
-    totals = sum_by(priced, ["country"], col, "quoted_cost_map")
+    summed = cost_sums(df, ["country"], title, "quoted_cost_map", currency)
+    if isinstance(summed, go.Figure):
+        return summed
+    totals, cur, skipped = summed
     per_country = totals.assign(exact=totals["amount"].map(format_money), detail="quoted cost")
-    fig = _choropleth(title, per_country, _iso3_per_country(priced), f"Quoted cost ({cur})", cur, "sum")
+    fig = _choropleth(title, per_country, _iso3_per_country(df), f"Quoted cost ({cur})", cur, "sum")
     return add_note(fig, skipped_note(skipped))
