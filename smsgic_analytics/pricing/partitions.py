@@ -1,0 +1,266 @@
+"""The per-partition kernels of the Dask estimate: plain pandas -> pandas functions that Dask maps
+over an audience's partitions (prepare, mark duplicates, price, group, summarise, rows).  They
+call the same columnar kernels as the in-memory estimate (``offline``), so both paths agree to
+the last digit; ``pricing.dask`` plans the graph and aggregates what they return."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..audience.read import ROW
+from ..core.display import MAX_LISTED
+from ..core.money import PLACES, units_to_money
+from ..numbers.normalize import normalize_numbers
+from ..text.counts import segment_counts
+from ..text.templates import fill_template, placeholders
+from .offline import (
+    BASIS_DTYPE,
+    ROWS_COLUMNS,
+    price_numbers,
+)
+from .rate_table import RateTable
+
+if TYPE_CHECKING:
+    pass
+
+
+GROUP_KEYS = ["country", "operator", "mcc", "mnc", "basis"]
+_POS_BITS = 40  # rows per partition < 2**40; partitions < 2**23
+HOLE, _EMPTY_TEXT = -1, -2  # SMS-part sentinels: a template value is missing / the text is empty
+_INT64_MAX = 2**63 - 1
+
+
+# --- kernels (pure functions of one partition; they run on the workers) ---------------------
+
+
+def _as_text(values: pd.Series) -> pd.arrays.StringArray:
+    """The input values as text, for reporting (integers as digits, a float as Python writes it)."""
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        return pd.array(values, dtype="string")
+    return pd.array([None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else
+                     (v if isinstance(v, str) else str(v)) for v in values.tolist()], dtype="string")
+
+
+def _template_parts(rows: pd.DataFrame, template: str, names: Sequence[str]) -> np.ndarray:
+    """SMS parts of the template filled from each row; HOLE / _EMPTY_TEXT where it cannot be."""
+    out = np.full(len(rows), HOLE, dtype=np.int64)
+    holes = rows[list(names)].isna().any(axis=1).to_numpy(bool) if names else np.zeros(len(rows), bool)
+    ok = np.flatnonzero(~holes)
+    if len(ok):
+        texts = fill_template(template, rows.iloc[ok]).reset_index(drop=True)
+        empty = texts.map(lambda t: t == "").to_numpy(bool)
+        parts = segment_counts(texts)["segments"].to_numpy(np.int64)
+        out[ok] = np.where(empty, _EMPTY_TEXT, parts)
+    return out
+
+
+def prepare_partition(part: pd.DataFrame, phone: Any, template: str | None, sms: int | None,
+                      default_region: str | None, partition_info: dict | None = None) -> pd.DataFrame:
+    """One input partition -> DataFrame[pos, label, value, number, reason, sms], one row per input row."""
+    number = partition_info["number"] if partition_info else 0
+    n = len(part)
+    if n >= 1 << _POS_BITS:
+        raise ValueError(f"a partition of {n} rows is too big to number; repartition the audience")
+    digits, reasons = normalize_numbers(part[phone], default_region)
+    valid = np.fromiter((r is None for r in reasons), dtype=bool, count=n)
+    parts = np.zeros(n, dtype=np.int64)
+    if sms is not None:
+        parts[valid] = sms
+    elif valid.any():
+        assert template is not None
+        parts[valid] = _template_parts(part.iloc[np.flatnonzero(valid)], template, placeholders(template))
+    pos = (np.int64(number) << _POS_BITS) + np.arange(n, dtype=np.int64)
+    # The shuffle key: the number; a refused row gets a key of its own ("~" + pos: never a
+    # number), so it travels with the rest and every partition has exactly one consumer.
+    key = digits.copy()
+    if not valid.all():
+        key[~valid] = np.char.add("~", pos[~valid].astype(str)).astype(object)
+    return pd.DataFrame({
+        "pos": pos,
+        "label": part.index.to_numpy(),
+        "value": _as_text(part[phone]),
+        "number": pd.array(digits, dtype="string"),
+        "reason": pd.array(reasons, dtype="string"),
+        "sms": parts,
+        "key": pd.array(key, dtype="string"),
+    })
+
+
+def mark_partition(part: pd.DataFrame) -> pd.DataFrame:
+    """A shuffled partition (every copy of its numbers is here) in input order, with ``first``:
+    the row is the first copy of its number -- the recipient -- and ``again``: a later copy
+    (a duplicate).  Refused rows are neither."""
+    part = part.sort_values("pos", kind="stable")
+    valid = part["reason"].isna().to_numpy(bool)
+    first = ~part["key"].duplicated().to_numpy(bool)
+    return part.assign(first=valid & first, again=valid & ~first)
+
+
+def kept_partition(part: pd.DataFrame) -> pd.DataFrame:
+    """A marked partition -> its recipients, in input order."""
+    return part[part["first"].to_numpy(bool)]
+
+
+def duplicates_partition(part: pd.DataFrame) -> pd.DataFrame:
+    """A marked partition -> DataFrame[pos, index, value, number, first_index]: every later copy,
+    with the label of its number's first copy."""
+    first = part["first"].to_numpy(bool)
+    again = part[part["again"].to_numpy(bool)]
+    label_of = pd.Series(part["label"].to_numpy()[first], index=part["number"].to_numpy()[first])
+    return pd.DataFrame({"pos": again["pos"].to_numpy(), "index": again["label"].to_numpy(),
+                         "value": again["value"].array, "number": again["number"].array,
+                         "first_index": label_of.reindex(again["number"].to_numpy()).to_numpy()})
+
+
+_PRICED_STRINGS = ["region", "country", "operator", "mcc", "mnc"]
+
+
+def _category_text(column: pd.Series) -> pd.arrays.ArrowStringArray:
+    """A categorical column as Arrow text (missing stays missing): one take over the categories."""
+    import pyarrow as pa
+
+    codes = column.cat.codes.to_numpy()
+    categories = pa.array(column.cat.categories.astype(object).tolist(), pa.string())
+    return pd.arrays.ArrowStringArray(categories.take(pa.array(codes, mask=codes < 0)))
+
+
+def priced_meta(marked: pd.DataFrame) -> pd.DataFrame:
+    """The (empty) frame ``price_partition`` returns, built without classifying anything: the
+    client does not need the numbering tables (they are ~200 MB per process)."""
+    out = marked[["pos", "label", "value", "number", "sms"]].iloc[:0].copy()
+    for name in _PRICED_STRINGS:
+        out[name] = pd.array([], dtype="string")
+    out["basis"] = np.zeros(0, dtype=np.int8)
+    out["reason"] = pd.array([], dtype="string")
+    for name in ("low", "expected", "high"):
+        out[f"rate_{name}"] = np.zeros(0, dtype=np.int64)
+        out[name] = np.zeros(0, dtype=np.int64)
+    return out
+
+
+def price_partition(part: pd.DataFrame, table: RateTable) -> pd.DataFrame:
+    """A shuffled partition -> its recipients placed and priced: pos, label, value, number, sms,
+    region, country, operator, mcc, mnc, basis (int8), reason (unplaced), rate_* and cost units."""
+    kept = kept_partition(part).reset_index(drop=True)
+    placed, basis, rates, reasons = price_numbers(kept["number"].tolist(), table)
+    sms = kept["sms"].to_numpy(np.int64)
+    if len(kept) and int(rates.max(initial=0)) * max(int(sms.max(initial=0)), 0) > _INT64_MAX:
+        raise OverflowError("a rate x SMS parts does not fit in 64-bit units")
+    ok = basis < 3
+    out = kept[["pos", "label", "value", "number", "sms"]].copy()
+    for name in _PRICED_STRINGS:
+        out[name] = _category_text(placed[name])
+    out["basis"] = basis.astype(np.int8)
+    reason = np.full(len(kept), None, dtype=object)
+    for i, text in reasons.items():
+        reason[i] = text
+    out["reason"] = pd.array(reason, dtype="string")
+    for k, name in enumerate(("low", "expected", "high")):
+        out[f"rate_{name}"] = rates[k]
+        out[name] = np.where(ok, rates[k] * sms, -1)
+    return out
+
+
+def groups_partition(priced: pd.DataFrame) -> pd.DataFrame:
+    """Placed recipients of one partition summed per GROUP_KEYS: numbers, sms and integer cost units."""
+    placed = priced[priced["basis"] < 3]
+    columns = GROUP_KEYS + ["numbers", "sms", "low", "expected", "high"]
+    if placed.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object if c in ("low", "expected", "high") else
+                                          ("int64" if c in ("numbers", "sms") else ("int8" if c == "basis" else "string")))
+                             for c in columns})
+    values = placed[GROUP_KEYS + ["sms", "low", "expected", "high"]]
+    if int(placed["high"].max()) * len(placed) > _INT64_MAX:  # int64 sums could wrap: add Python ints
+        values = values.astype({c: object for c in ("low", "expected", "high")})
+    out = values.groupby(GROUP_KEYS, dropna=False, sort=False, observed=True).agg(
+        numbers=("sms", "size"), sms=("sms", "sum"), low=("low", "sum"), expected=("expected", "sum"),
+        high=("high", "sum")).reset_index()
+    out = out.astype({"numbers": "int64", "sms": "int64"})
+    for c in ("low", "expected", "high"):  # Python ints: the client adds them without a bound
+        out[c] = pd.Series([int(v) for v in out[c].tolist()], dtype=object, index=out.index)
+    return out[columns]
+
+
+@dataclass(frozen=True)
+class PartitionSummary:
+    """Everything the estimate keeps from one marked partition: small, whatever its size."""
+
+    groups: pd.DataFrame  # groups_partition
+    invalid_reasons: pd.DataFrame  # reasons_partition of the refused rows
+    unplaced_reasons: pd.DataFrame  # ... of the valid numbers the table cannot place
+    unplaced_first: pd.DataFrame  # the first (or every) unplaced row, unplaced_partition columns
+    duplicates_first: pd.DataFrame  # the first later copies
+    problems_first: pd.DataFrame  # recipients whose template cannot be filled (first MAX_LISTED)
+    rows: int
+    numbers: int
+    duplicates: int
+    problems: int
+
+
+def summarise_partition(part: pd.DataFrame, table: RateTable, sample: int | None,
+                        unplaced_sample: int | None) -> PartitionSummary:
+    """One marked partition -> its PartitionSummary: a single task reads each partition once,
+    so no partition waits in memory for a second consumer."""
+    priced = price_partition(part, table)
+    invalid = part[part["reason"].notna().to_numpy(bool)]
+    unplaced_valid = priced[priced["basis"].to_numpy() == 3]
+    problems = priced[priced["sms"].to_numpy() < 0]
+    dups = duplicates_partition(part)
+    unplaced = pd.concat([unplaced_partition(invalid), unplaced_partition(unplaced_valid)], ignore_index=True)
+    return PartitionSummary(
+        groups=groups_partition(priced), invalid_reasons=reasons_partition(invalid),
+        unplaced_reasons=reasons_partition(unplaced_valid), unplaced_first=first_rows(unplaced, unplaced_sample),
+        duplicates_first=first_rows(dups, sample), problems_first=first_rows(problems, MAX_LISTED),
+        rows=len(part), numbers=len(priced), duplicates=len(dups), problems=len(problems))
+
+
+def reasons_partition(frame: pd.DataFrame) -> pd.DataFrame:
+    """DataFrame[reason, rows] of one partition's refused or unplaced rows."""
+    counts = frame.groupby("reason", sort=False, observed=True).size()
+    return pd.DataFrame({"reason": pd.array(counts.index.astype(object), dtype="string"),
+                         "rows": counts.to_numpy(np.int64)})
+
+
+def first_rows(frame: pd.DataFrame, k: int | None) -> pd.DataFrame:
+    """The ``k`` rows that come first in input order (all with None)."""
+    return frame if k is None else frame.nsmallest(k, "pos")
+
+
+def unplaced_partition(frame: pd.DataFrame) -> pd.DataFrame:
+    """Refused (prepare) or unplaced (price) rows as DataFrame[pos] + UNPLACED_COLUMNS."""
+    def column(name: str) -> Any:
+        return frame[name].array if name in frame.columns else pd.array([None] * len(frame), dtype="string")
+
+    return pd.DataFrame({"pos": frame["pos"].to_numpy(), "index": frame["label"].to_numpy(),
+                         "value": column("value"), "number": column("number"), "region": column("region"),
+                         "country": column("country"), "reason": column("reason")})
+
+
+def money_array(units: np.ndarray) -> pd.arrays.ArrowExtensionArray:
+    """Integer units -> exact Arrow decimal128(38, 4) values (null where units < 0): one
+    Decimal per distinct value, then an Arrow take."""
+    import pyarrow as pa
+
+    units = np.asarray(units, dtype=np.int64)
+    distinct, inverse = np.unique(units, return_inverse=True)
+    values = pa.array([units_to_money(u) if u >= 0 else None for u in distinct.tolist()],
+                      type=pa.decimal128(38, PLACES))
+    return pd.arrays.ArrowExtensionArray(values.take(pa.array(inverse.reshape(-1).astype(np.int64))))
+
+
+def rows_partition(priced: pd.DataFrame) -> pd.DataFrame:
+    """The public per-number rows (ROWS_COLUMNS, as the in-memory ``.rows``), indexed by the
+    ``row`` of the number's first copy; money is exact Arrow decimal."""
+    out = pd.DataFrame({"number": priced["number"].array}, index=pd.Index(priced["label"].to_numpy(), name=ROW))
+    for name in _PRICED_STRINGS:
+        out[name] = priced[name].astype("string").array  # by position: out is indexed by row
+    out["sms"] = priced["sms"].to_numpy(np.int64)
+    for name in ("low", "expected", "high"):
+        out[f"rate_{name}"] = money_array(priced[f"rate_{name}"].to_numpy())
+    for name in ("low", "expected", "high"):
+        out[name] = money_array(priced[name].to_numpy())
+    out["basis"] = pd.Categorical.from_codes(priced["basis"].to_numpy(np.int8), dtype=BASIS_DTYPE)
+    return out[ROWS_COLUMNS]
