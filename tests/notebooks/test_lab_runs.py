@@ -129,7 +129,7 @@ def test_the_committed_outputs_tell_the_frozen_clock_story() -> None:
 
 def test_the_readme_says_what_make_lab_does_to_the_sandbox() -> None:
     """The README's account of `make lab` agrees with the code and the committed run."""
-    from smsgic_analytics.lab.notebook import DEMO_BALANCE
+    from smsgic_analytics.core.spec import DEMO_BALANCE
 
     readme = (NOTEBOOKS.parent / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("### What `make lab` does to the sandbox"):]
