@@ -14,7 +14,7 @@ facade adds: quotes and balances are recorded in the ledger, because /sendings c
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Literal
 
 import pandas as pd
@@ -25,10 +25,12 @@ from .api.frames import Balance
 from .api.http import CacheInfo, SMSgicSession
 from .core import spec
 from .core.config import Settings, legacy_account_key
+from .core.dates import ServerClock
 from .pricing import exact
 from .pricing.quote import Quote
-from .sending.campaign import Campaign, SendResult, reconcile, resolve_send
+from .sending.campaign import Campaign, SendResult
 from .sending.ledger import Ledger
+from .sending.reconcile import observe_server, reconcile, resolve_send
 
 __all__ = ["Balance", "Client", "connect"]
 
@@ -37,7 +39,10 @@ def connect(token: str | None = None, base_url: str | None = None, cache_dir: st
             *, clock: Callable[[], datetime] | None = None, **overrides: Any) -> "Client":
     """A client for one account.  Missing arguments come from SMSGIC_TOKEN, SMSGIC_BASE_URL,
     SMSGIC_CACHE_DIR; ``overrides`` set other ``Settings`` fields (timeout, max_retries, ...).
-    ``clock`` (returning an aware datetime) times the ledger: wall time by default.
+    ``clock`` (returning an aware datetime) times the ledger.  By default it is the server's
+    clock: this computer's plus the offset learned from the server's answers (``clock_skew()``);
+    a ``clock`` given here is taken as the server's time as it is (tests, or a notebook that
+    follows the sandbox's clock).
 
     A missing token is only an error when an endpoint that needs one is called.
 
@@ -46,19 +51,37 @@ def connect(token: str | None = None, base_url: str | None = None, cache_dir: st
     return Client(Settings.resolve(token=token, base_url=base_url, cache_dir=cache_dir, **overrides), clock=clock)
 
 
+class _ObservedApi(Api):
+    """The endpoints, with every GET /sendings listing checked against the ledger's record of
+    the server (``sending.reconcile.observe_server``): the duplicate check before a send, spend
+    and reconcile all notice a server replaced behind the URL."""
+
+    def __init__(self, session: SMSgicSession, observe: Callable[[pd.DataFrame], Any]) -> None:
+        super().__init__(session)
+        self._observe = observe
+
+    def sendings(self) -> pd.DataFrame:
+        frame = super().sendings()
+        self._observe(frame)
+        return frame
+
+
 class Client:
     """The SMSgic API for one account, with pricing, safe sending and spend.  Safe to share between threads.
 
     GET /rates and /senders and POST /sendings/calculate answers are cached per account
     (``refresh=True`` re-fetches, ``cache=False`` bypasses); everything else always asks.
+    ``clock`` is the server's time (``core.dates.ServerClock``), learned from every answer's
+    ``Date`` header; the ledger stamps its rows and measures every window with it.
     """
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
-        self.http = SMSgicSession(settings)
-        self.api = Api(self.http)
+        self.clock = ServerClock(clock, follow=clock is None)
+        self.http = SMSgicSession(settings, clock=self.clock)
+        self.api = _ObservedApi(self.http, lambda frame: observe_server(self, frame))
         # Local record of quotes, sends and balance snapshots, next to the HTTP cache.
-        self.ledger = Ledger.for_settings(settings, clock=clock)
+        self.ledger = Ledger.for_settings(settings, clock=self.clock)
         if settings.token and settings.base_url == spec.BASE_URL:
             # Ledgers before 0.2 named an account by its token alone.  On the real API a token
             # is one account, so its old rows are its own; a sandbox's old rows could belong to
@@ -197,7 +220,7 @@ class Client:
     def reconcile(self) -> pd.DataFrame:
         """Settle sends whose outcome is unknown from GET /sendings; never re-sends.
 
-        See ``campaign.reconcile``: one row per unresolved send, with its new state, the
+        See ``sending.reconcile.reconcile``: one row per unresolved send, with its new state, the
         sending proven to be its own, or the candidates a person should look at.
         """
         return reconcile(self)
@@ -211,13 +234,30 @@ class Client:
         """Spend per (sending, destination): the ledger's quotes and sends joined with the
         /sendings statuses (``sendings``, or fetched now); ``period`` is the start of the
         day/week/month (``freq`` D, W, M).  Sendings the ledger did not price are rows with
-        ``priced=False`` and no cost (see ``spend.spend_totals``).
+        ``priced=False`` and no cost (see ``spend.spend_totals``).  A sending is named by its
+        ``server_epoch`` and id together: if the server behind the URL was replaced, the sends of
+        the earlier server keep their cost with status "previous server", never a new sending's.
 
         >>> client.spend("W").groupby("period")["cost"].sum()   # doctest: +SKIP
         """
         check_freq(freq)
-        rows = self.api.sendings() if sendings is None else sendings
-        return spend_frame(*self.ledger.spent(self.settings.account), rows, freq)
+        if sendings is None:
+            rows = self.api.sendings()  # checked against the ledger's record of the server as it comes
+        else:
+            rows = sendings
+            observe_server(self, rows)
+        account = self.settings.account
+        return spend_frame(*self.ledger.spent(account), rows, freq, server_epoch=self.ledger.server_epoch(account))
+
+    def clock_skew(self) -> timedelta | None:
+        """How far the server's clock is from this computer's (server minus here), learned from
+        the server's answers; None before the first answer.  "Now", ``scheduled_at`` and every
+        window follow the server's clock; previews and reconcile reports say so past 5 minutes.
+
+        >>> client.balance(); client.clock_skew()   # doctest: +SKIP
+        datetime.timedelta(days=-1, seconds=79200)
+        """
+        return self.clock.skew()
 
     def balance_history(self) -> pd.DataFrame:
         """Every balance this account's ``balance()`` calls saw: DataFrame[taken_at, amount (Decimal), currency]."""

@@ -6,6 +6,10 @@ still unknown) was charged too, at a cost this ledger does not know: it is a row
 ``priced=False``, ``cost`` None and its SMS count -- never a cost of 0 -- and
 ``spend_totals`` shows it on its own "unpriced" line.
 
+A sending is named by its ``server_epoch`` and its id together: a server replaced behind the
+same URL hands out ids again, so a send of an earlier server keeps its cost under status
+"previous server" and is never joined to a new server's sending of the same id.
+
 >>> sends, destinations = ledger.spent(account)                     # doctest: +SKIP
 >>> spend_frame(sends, destinations, client.sendings(), freq="W")    # doctest: +SKIP
 """
@@ -20,9 +24,11 @@ from ..core.money import allocate, is_missing, money_sum
 
 FREQS = {"D": "day", "W": "week", "M": "month"}
 UNKNOWN_STATUS = "unknown"  # /sendings status of a sending the API did not list
+PREVIOUS_SERVER_STATUS = "previous server"  # a send of a server since replaced behind the URL: no status here
 SPEND_COLUMNS = ["period", "sending_id", "send_id", "created_at", "sender", "status", "destination", "country",
-                 "operator", "numbers", "sms_count", "net", "tax", "cost", "currency", "priced"]
-SUMMARY_KEYS = ("period", "country", "operator", "sender", "status", "destination", "sending_id", "currency")
+                 "operator", "numbers", "sms_count", "net", "tax", "cost", "currency", "priced", "server_epoch"]
+SUMMARY_KEYS = ("period", "country", "operator", "sender", "status", "destination", "sending_id", "server_epoch",
+                "currency")
 TOTALS_COLUMNS = ["line", "sendings", "sms_count", "cost", "currency"]
 # What the row builders make: the derived columns come later; _order keeps a quote's destination order.
 _ROW_COLUMNS = [*(c for c in SPEND_COLUMNS if c != "period"), "_order"]
@@ -52,16 +58,18 @@ def period_start(times: pd.Series, freq: str = "D") -> pd.Series:
 
 
 def spend_frame(sends: pd.DataFrame, destinations: pd.DataFrame, sendings: pd.DataFrame | None = None,
-                freq: str = "D") -> pd.DataFrame:
+                freq: str = "D", *, server_epoch: int | None = None) -> pd.DataFrame:
     """Tidy spend table: one row per (sending, destination).
 
     ``sends`` and ``destinations`` are ``Ledger.spent(account)``; ``sendings`` is
-    ``client.sendings()`` (None: statuses 'unknown' and no unpriced rows).  ``cost`` = the
-    destination's quoted total plus its exact share of the quote's tax (``net`` + ``tax``),
-    so a sending's rows add up to its quote's total -- what the balance was debited.
+    ``client.sendings()`` (None: statuses 'unknown' and no unpriced rows), listed by the server
+    of ``server_epoch`` (``Ledger.server_epoch``; None: every send is taken to be of that server).
+    A send of an earlier server is never joined to a listed sending: status "previous server".
+    ``cost`` = the destination's quoted total plus its exact share of the quote's tax (``net`` +
+    ``tax``), so a sending's rows add up to its quote's total -- what the balance was debited.
 
     Columns: period, sending_id, send_id, created_at, sender, status, destination, country,
-    operator, numbers, sms_count, net, tax, cost (exact Decimal), currency, priced.
+    operator, numbers, sms_count, net, tax, cost (exact Decimal), currency, priced, server_epoch.
     """
     check_freq(freq)
     statuses = _status_lookup(sendings)
@@ -72,18 +80,22 @@ def spend_frame(sends: pd.DataFrame, destinations: pd.DataFrame, sendings: pd.Da
     seen: set[int] = set()
     for send in sends.to_dict("records"):
         sid = int(send["sending_id"])
-        seen.add(sid)
-        status = statuses.get(sid, {}).get("status", UNKNOWN_STATUS)
-        rows.extend(_spend_rows(send, by_quote.get(send["quote_id"], []), status))
+        epoch = send.get("server_epoch", server_epoch)
+        if server_epoch is None or is_missing(epoch) or int(epoch) == server_epoch:
+            seen.add(sid)
+            status = statuses.get(sid, {}).get("status", UNKNOWN_STATUS)
+        else:
+            status = PREVIOUS_SERVER_STATUS
+        rows.extend({**row, "server_epoch": epoch} for row in _spend_rows(send, by_quote.get(send["quote_id"], []), status))
     for sid, info in statuses.items():
         if sid not in seen:
-            rows.append(_unpriced_row(sid, info))
+            rows.append({**_unpriced_row(sid, info), "server_epoch": server_epoch})
     frame = pd.DataFrame(rows, columns=_ROW_COLUMNS)
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
     frame = frame.sort_values(["created_at", "sending_id", "_order"], kind="stable").drop(columns="_order")
     frame.insert(0, "period", period_start(frame["created_at"], freq))
     return frame.astype({"sending_id": "Int64", "send_id": "Int64", "numbers": "Int64",
-                         "sms_count": "Int64", "priced": "bool"}).reset_index(drop=True)[SPEND_COLUMNS]
+                         "sms_count": "Int64", "priced": "bool", "server_epoch": "Int64"}).reset_index(drop=True)[SPEND_COLUMNS]
 
 
 def _status_lookup(sendings: pd.DataFrame | None) -> dict[int, dict[str, Any]]:
@@ -133,6 +145,14 @@ def _unpriced_row(sending_id: int, info: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _sendings(spend_df: pd.DataFrame) -> pd.Series:
+    """Each row's sending as (server epoch, id) -- an id alone repeats across servers; None where
+    the row has no sending id (``nunique`` leaves those out)."""
+    epochs = spend_df["server_epoch"] if "server_epoch" in spend_df.columns else pd.Series(pd.NA, index=spend_df.index)
+    return pd.Series([None if is_missing(sid) else (None if is_missing(epoch) else int(epoch), int(sid))
+                      for epoch, sid in zip(epochs, spend_df["sending_id"])], index=spend_df.index, dtype=object)
+
+
 def _priced_sum(costs: pd.Series) -> Decimal | None:
     # A group with no known cost has an unknown total, not a total of zero.
     known = [c for c in costs if not is_missing(c)]
@@ -155,6 +175,8 @@ def spend_summary(spend_df: pd.DataFrame, by: str | Sequence[str] = "period") ->
     missing = [c for c in (*keys, "cost", "sending_id") if c not in spend_df.columns]
     if missing:
         raise ValueError(f"spend_df: missing column(s) {', '.join(missing)} (expected client.spend())")
+    if "sending_id" in keys and "server_epoch" in spend_df.columns and "server_epoch" not in keys:
+        keys.insert(keys.index("sending_id"), "server_epoch")  # a sending id names a sending of one server only
     if "currency" not in keys:
         keys.append("currency")
     out_cols = [*keys, "sendings", "numbers", "sms_count", "cost", "unpriced", "unpriced_sms"]
@@ -167,9 +189,10 @@ def spend_summary(spend_df: pd.DataFrame, by: str | Sequence[str] = "period") ->
         if col not in df.columns:
             df[col] = pd.NA
     df["_unpriced_sms"] = pd.to_numeric(df["sms_count"], errors="coerce").where(~df["priced"].astype(bool), 0)
+    df["_sending"] = _sendings(df)
     grouped = df.groupby(keys, dropna=False, sort=False)
     out = grouped.agg(
-        sendings=("sending_id", "nunique"),
+        sendings=("_sending", "nunique"),
         numbers=("numbers", lambda s: int(pd.to_numeric(s, errors="coerce").sum())),
         sms_count=("sms_count", lambda s: int(pd.to_numeric(s, errors="coerce").sum())),
         cost=("cost", _priced_sum),
@@ -195,12 +218,12 @@ def spend_totals(spend_df: pd.DataFrame) -> pd.DataFrame:
     if len(spend_df):
         priced = spend_df[spend_df["priced"].astype(bool)]
         for currency, group in priced.groupby("currency", dropna=False, sort=True):
-            rows.append({"line": "priced", "sendings": int(group["sending_id"].nunique()),
+            rows.append({"line": "priced", "sendings": int(_sendings(group).nunique()),
                          "sms_count": int(pd.to_numeric(group["sms_count"], errors="coerce").sum()),
                          "cost": money_sum(group["cost"]), "currency": None if is_missing(currency) else currency})
         unpriced = spend_df[~spend_df["priced"].astype(bool)]
         if len(unpriced):
-            rows.append({"line": "unpriced", "sendings": int(unpriced["sending_id"].nunique()),
+            rows.append({"line": "unpriced", "sendings": int(_sendings(unpriced).nunique()),
                          "sms_count": int(pd.to_numeric(unpriced["sms_count"], errors="coerce").sum()),
                          "cost": None, "currency": None})
     return pd.DataFrame(rows, columns=TOTALS_COLUMNS)

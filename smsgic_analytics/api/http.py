@@ -7,6 +7,7 @@ Layers, outermost first (a request only goes as deep as it must)::
     PauseMixin            waits while the server's Retry-After is running
     LimiterMixin           requests-ratelimiter: counts only requests that reach the network
     requests.Session       timeouts on every request
+    ClockAdapter           the transport: reads the server's clock off each answer's Date header
 
 Cache hits stop at ``CacheMixin`` and never touch the limiter or the network, which is why
 the limiter sits *after* the cache in the MRO.
@@ -38,6 +39,7 @@ from requests_ratelimiter import LimiterMixin
 
 from ..core import spec
 from ..core.config import Settings
+from ..core.dates import ServerClock
 from ..core.errors import MissingTokenError, SMSgicError
 from .cache import AccountSQLiteCache, account_cache_key
 from .limiter import EndpointBuckets, PauseMixin
@@ -56,6 +58,24 @@ LIMIT_MARGIN = 0.98
 MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After is surfaced as RateLimitError instead of waited out
 
 # --- the session ---------------------------------------------------------------------------
+
+class ClockAdapter(HTTPAdapter):
+    """The transport adapter that also reads the server's clock off every answer's ``Date``.
+
+    It sits under the cache (only answers that came over the network pass here: a cached
+    answer's old Date teaches nothing) and changes nothing in the request or the response.
+    """
+
+    def __init__(self, clock: ServerClock, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clock = clock
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        sent = self.clock.base()
+        response = super().send(request, *args, **kwargs)  # returns once the headers are in
+        self.clock.observe_date(response.headers.get("Date"), sent, self.clock.base())
+        return response
+
 
 @dataclass(frozen=True)
 class CacheInfo:
@@ -77,9 +97,11 @@ class SMSgicSession(CacheMixin, PauseMixin, LimiterMixin, requests.Session):
     timed out) but bypass the cache policy, the retries and the error mapping.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: ServerClock | None = None) -> None:
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
         self.smsgic = settings
+        # The server's clock, learned from the Date header of every answer from the network.
+        self.server_clock = clock if clock is not None else ServerClock()
         self._stats_lock = threading.Lock()
         self.hits: Counter[tuple[str, str]] = Counter()
         self.misses: Counter[tuple[str, str]] = Counter()
@@ -98,7 +120,7 @@ class SMSgicSession(CacheMixin, PauseMixin, LimiterMixin, requests.Session):
             per_host=False,
             limit_statuses=(),  # a 429 is handled by call(): Retry-After, not a guessed refill
         )
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=16)
+        adapter = ClockAdapter(self.server_clock, pool_connections=2, pool_maxsize=16)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
         # requests re-reads proxy and CA-bundle variables on every request (a third of the cost

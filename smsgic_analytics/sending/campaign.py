@@ -23,16 +23,15 @@ import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
-from ..api.endpoints import Api
 from ..api.frames import Balance
 from ..audience.recipients import Recipients, normalize_recipients
 from ..core import spec
 from ..core.config import Settings
-from ..core.dates import format_instant, format_scheduled_at, parse_scheduled_at
+from ..core.dates import clock_note, format_instant, format_scheduled_at, parse_scheduled_at
 from ..core.errors import (
     ConfirmationRequiredError,
     DuplicateSendError,
@@ -44,20 +43,11 @@ from ..core.errors import (
 from ..pricing import exact
 from ..pricing.quote import Quote
 from ..text.segments import segments
-from .ledger import Ledger, LedgerError, campaign_key
-from .state import CREATED, RULED_NOT_SENT, RULED_SENT, InvalidTransitionError, decide
+from .ledger import campaign_key
+from .reconcile import Account, reconcile, resolve_send  # noqa: F401  (resolve_send: its old home)
+from .state import CREATED
 
 DUPLICATE_WINDOW = timedelta(hours=24)
-RECONCILE_COLUMNS = ["send_id", "created_at", "previous_state", "state", "sending_id", "candidates",
-                     "seconds_left", "note"]
-
-
-class Account(Protocol):
-    """What sending needs of a client: endpoint calls, the ledger and the settings."""
-
-    api: Api
-    ledger: Ledger
-    settings: Settings
 
 
 @dataclass(frozen=True)
@@ -88,6 +78,7 @@ class Preview:
     total: Decimal
     currency: str
     balance: Decimal | None
+    note: str = ""  # e.g. the server's clock is far from this computer's (``ServerClock.note``)
 
     @property
     def enough_balance(self) -> bool | None:
@@ -99,8 +90,9 @@ class Preview:
         when = f"at {self.scheduled_at} UTC" if self.scheduled_at else "now"
         via = "" if self.type == "default" else f" via {self.type}"
         balance = "" if self.balance is None else f" (balance {self.balance} {self.currency})"
+        note = f". Note: {self.note}" if self.note else ""
         return (f"Send {text!r} from {self.sender}{via} to {self.recipients} recipients ({self.sms_count} SMS), "
-                f"{when}: total {self.total} {self.currency}{balance}")
+                f"{when}: total {self.total} {self.currency}{balance}{note}")
 
 
 class Campaign:
@@ -240,7 +232,8 @@ class Campaign:
         return Preview(message=self.message, sender=self.sender, scheduled_at=self.scheduled_text(),
                        type=self.type, recipients=len(people), sms_count=quote.sms_count, total=quote.total,
                        currency=str(quote.currency),
-                       balance=balance.amount if balance.currency == quote.currency else None)
+                       balance=balance.amount if balance.currency == quote.currency else None,
+                       note=clock_note(getattr(self.ledger, "clock", None)))
 
     def run(self, confirm: bool = False, allow_duplicate: bool = False) -> SendResult:
         """Every step, then POST /sendings once; returns a ``SendResult``.
@@ -273,7 +266,7 @@ class Campaign:
                           send_id=send_id, recipients=len(people), sms_count=quote.sms_count, scheduled_at=scheduled)
 
     def reconcile(self) -> pd.DataFrame:
-        """``reconcile(client)``: settle this account's unresolved sends from GET /sendings."""
+        """``sending.reconcile.reconcile``: settle this account's unresolved sends from GET /sendings."""
         return reconcile(self)
 
     # -- parts -------------------------------------------------------------------------
@@ -392,65 +385,3 @@ def _unknown(send_id: int, cause: SMSgicError, settings: Settings) -> UnknownOut
         f"sending once the server shows it; the send is only declared not sent when nothing like it is on the "
         f"server {window:.0f} s after it left (the request may still be committing until then).",
         http_status=cause.http_status, body=cause.body)
-
-
-# --- reconciliation --------------------------------------------------------------------------
-
-def reconcile(client: Account) -> pd.DataFrame:
-    """Settle the account's unresolved ('unknown', stale 'pending') sends from GET /sendings.
-
-    Each send is decided by ``sendstate.decide``: a sending proven to be its own -> 'reconciled'
-    with that id; nothing like it on the server once its request cannot be in flight any more
-    -> 'failed' (safe to send again); otherwise it stays as it is, with the ``candidates`` a
-    person should look at and a ``note`` saying why (``seconds_left`` while it may still be in
-    flight).  Nothing is ever re-sent.
-
-    Returns DataFrame[send_id, created_at, previous_state, state, sending_id, candidates,
-    seconds_left, note].
-
-    >>> client.reconcile()   # doctest: +SKIP
-    """
-    ledger, account, settings = client.ledger, client.settings.account, client.settings
-    facts = ledger.unresolved_facts(account)
-    rows: list[dict[str, Any]] = []
-    if facts:
-        sendings = client.api.sendings()
-        linked = ledger.linked_sendings(account)
-        now = ledger.now()
-        in_flight = timedelta(seconds=settings.timeout + settings.commit_grace)
-        for send in facts:
-            verdict = decide(send, sendings, now=now, in_flight=in_flight, linked=linked)
-            row = {"send_id": send.send_id, "created_at": pd.Timestamp(send.created_at), "previous_state": send.state,
-                   "state": send.state, "sending_id": verdict.sending_id, "candidates": list(verdict.candidates),
-                   "seconds_left": verdict.seconds_left, "note": verdict.note}
-            rows.append(row)
-            if verdict.event is None:
-                continue
-            try:
-                row["state"] = ledger.apply(send.send_id, verdict.event, sending_id=verdict.sending_id,
-                                            note=f"reconcile: {verdict.note}")
-            except InvalidTransitionError:
-                row["state"] = ledger.get_send(send.send_id)["state"]
-                row["note"] = "settled meanwhile by another thread or notebook"
-                continue
-            except LedgerError as exc:  # the sending was linked meanwhile by another notebook
-                row["sending_id"], row["note"] = None, f"left alone: {exc}; run reconcile() again"
-                continue
-            if verdict.sending_id is not None:
-                linked.add(verdict.sending_id)
-    frame = pd.DataFrame(rows, columns=RECONCILE_COLUMNS)
-    return frame.astype({"send_id": "int64", "sending_id": "Int64", "seconds_left": "float64"})
-
-
-def resolve_send(client: Account, send_id: int, *, sending_id: int | None) -> str:
-    """A person's ruling on an unresolved send: ``sending_id`` is its sending on the server, or
-    None when they checked that it never went out (then it may be sent again).  Returns the new state.
-
-    The sending must exist on the server (``NotFoundError`` otherwise) and belong to no other
-    send of this ledger.
-    """
-    if sending_id is None:
-        return client.ledger.apply(send_id, RULED_NOT_SENT, note="resolved by hand: not sent")
-    client.api.sending(sending_id)  # NotFoundError for an id the account does not have
-    return client.ledger.apply(send_id, RULED_SENT, sending_id=sending_id,
-                               note=f"resolved by hand: sending {sending_id}")

@@ -13,16 +13,25 @@ States::
     pending|unknown --absent-> failed      proven absent: nothing like it on the server after
                                            the request could no longer be in flight
     pending|unknown --ruled--> reconciled | failed   a person decided (``resolve_send``)
+    failed|reconciled --answered--> created   the send's own answer arrived after a verdict:
+                                           the server's word is proof and wins (a reconciler
+                                           should never rule while the request is in flight;
+                                           this keeps a late answer from being lost if one did)
 
 How a sending is proven to be a send's own: the API's sendings carry no recipients, so every
 send carries a fingerprint the server echoes back -- an explicit ``scheduled_at`` that no
-other live send of the account in this ledger uses with the same text.  A /sendings row with
-the send's text, SMS count and that ``scheduled_at``, created no earlier than the send, and
-linked to no other ledger send, is its sending.  Two such rows (another machine chose the
-same second) prove nothing: the send stays unknown and lists them.  Absence is only proof
-once the request cannot be in flight any more (client timeout plus the server's grace), and
+other live send of the account in this ledger uses with the same text (``fingerprint``).  A
+/sendings row with the send's text, SMS count and that ``scheduled_at``, created no earlier
+than the send, and linked to no other ledger send, is its sending -- when the ledger chose
+that second in its own lane.  A ``scheduled_at`` the user chose can collide with another
+ledger's send of the same text at the same time, so it proves nothing: the send stays
+unknown, listing the match for a person.  Two matching rows (another machine chose the same
+second) prove nothing either.  Absence is only proof once the request cannot be in flight any
+more (the window the *sender* stored with the send: its timeout plus the server's grace), and
 only when no other sending with the same text appeared meanwhile: then the send stays
-unknown, listing that sending for a person to decide.
+unknown, listing that sending for a person to decide.  Nothing is concluded about a send made
+to an earlier server behind the URL (``server_epoch``): its sending, if any, is not on this one.
+All times are on the server's clock (``core.dates.ServerClock``).
 """
 from __future__ import annotations
 
@@ -54,6 +63,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (UNKNOWN, RULED_SENT): RECONCILED,
     (PENDING, RULED_NOT_SENT): FAILED,
     (UNKNOWN, RULED_NOT_SENT): FAILED,
+    # The send's own answer, late: after a reconciler or a person settled it.  The answer is proof.
+    (FAILED, ANSWERED): CREATED,
+    (RECONCILED, ANSWERED): CREATED,
 }
 
 # A sending's created_at is the server's clock, a send's created_at ours: allow this much skew
@@ -88,6 +100,9 @@ class SendFacts:
     message: str | None  # None when no quote was recorded
     sms_count: int | None
     scheduled_at: datetime | None  # the fingerprint (aware UTC), None for sends made before it existed
+    auto_schedule: bool  # the ledger chose scheduled_at in its lane; False: the user chose it (no proof)
+    in_flight: timedelta | None  # the sender's own window (timeout + grace); None for sends before it was kept
+    server_epoch: int  # which server behind the URL the send went to (``Ledger.server_epoch``)
 
 
 @dataclass(frozen=True)
@@ -103,15 +118,24 @@ class Verdict:
 
 
 def decide(send: SendFacts, sendings: pd.DataFrame, *, now: datetime, in_flight: timedelta,
-           linked: Iterable[int] = (), skew: timedelta = CLOCK_SKEW) -> Verdict:
+           linked: Iterable[int] = (), skew: timedelta = CLOCK_SKEW, server_epoch: int | None = None) -> Verdict:
     """Reconcile one unresolved send against GET /sendings (``client.sendings()`` rows).
 
-    ``in_flight``: how long after the send its request may still commit on the server
-    (client timeout + server grace).  ``linked``: sending ids other ledger sends own.
+    ``now``: the server's time.  ``in_flight``: how long after the send its request may still
+    commit on the server, for a send that did not store its sender's own window (made before
+    it was kept).  ``linked``: sending ids other ledger sends own on this server.
+    ``server_epoch``: the server now behind the URL (None: not checked).
     """
-    if send.state == PENDING and now - send.created_at < in_flight:
-        return Verdict(None, seconds_left=(send.created_at + in_flight - now).total_seconds(),
-                       note="still being sent by another thread or notebook: left alone")
+    window = send.in_flight if send.in_flight is not None else in_flight
+    if send.state == PENDING and now - send.created_at < window:
+        return Verdict(None, seconds_left=(send.created_at + window - now).total_seconds(),
+                       note=f"still being sent by another thread or notebook (its in-flight window, "
+                            f"{window.total_seconds():.0f} s, is the sender's own): left alone")
+    if server_epoch is not None and send.server_epoch != server_epoch:
+        return Verdict(None, note=f"this send went to the server that was behind this URL before it was replaced "
+                                  f"(server {send.server_epoch}; now server {server_epoch}): its sending, if any, "
+                                  "is not on this server, so neither a match nor its absence here proves anything; "
+                                  "a person must decide (resolve_send)")
     if send.message is None or send.sms_count is None:
         return Verdict(None, note="no quote recorded for this send: its text and SMS count are unknown, so no "
                                   "sending can be matched to it; a person must decide (resolve_send)")
@@ -124,7 +148,13 @@ def decide(send: SendFacts, sendings: pd.DataFrame, *, now: datetime, in_flight:
         own = same_text[(same_text["total_sms"] == int(send.sms_count))
                         & (same_text["scheduled_at"] == pd.Timestamp(send.scheduled_at))
                         & (same_text["created_at"] >= sent - pd.Timedelta(skew))
-                        & (same_text["created_at"] <= sent + pd.Timedelta(in_flight) + pd.Timedelta(skew))]
+                        & (same_text["created_at"] <= sent + pd.Timedelta(window) + pd.Timedelta(skew))]
+    if len(own) == 1 and not send.auto_schedule:
+        sid = int(own["id"].iloc[0])
+        return Verdict(None, candidates=(sid,), note=f"sending {sid} has this send's text, SMS count and "
+                                                     "scheduled_at, but that scheduled_at was chosen by hand: another "
+                                                     "notebook or machine may have chosen the same second for the same "
+                                                     "text, so it proves nothing; a person must decide (resolve_send)")
     if len(own) == 1:
         sid = int(own["id"].iloc[0])
         return Verdict(FOUND, sending_id=sid, note=f"found on the server: sending {sid} has this send's text, "
@@ -134,7 +164,7 @@ def decide(send: SendFacts, sendings: pd.DataFrame, *, now: datetime, in_flight:
         return Verdict(None, candidates=ids, note=f"{len(ids)} sendings match this send's text, SMS count and "
                                                   "scheduled_at: which one is its own cannot be proven; a person "
                                                   "must decide (resolve_send)")
-    left = (send.created_at + in_flight - now).total_seconds()
+    left = (send.created_at + window - now).total_seconds()
     if left > 0:
         return Verdict(None, candidates=_ids(same_text), seconds_left=left,
                        note=f"the request may still be in flight (committing on the server) for {left:.0f} s "
@@ -147,6 +177,13 @@ def decide(send: SendFacts, sendings: pd.DataFrame, *, now: datetime, in_flight:
                                                   "machine?): a person must decide (resolve_send)")
     return Verdict(ABSENT, note="not on the server, and the request can no longer be in flight: it was never "
                                 "created, safe to send again")
+
+
+def late_answer_note(state: str, sending_id: int) -> str:
+    """What the ledger notes when a send's own answer arrives after it was settled as ``state``."""
+    return (f"the server answered late with sending {sending_id}, after this send had been settled as '{state}' "
+            "(by a reconciler or a person): the answer is proof and wins; if it was sent again meanwhile, both "
+            "sendings exist (see client.sendings())")
 
 
 def _ids(rows: pd.DataFrame) -> tuple[int, ...]:

@@ -158,7 +158,7 @@ def sendings(*rows):
 
 def facts(**kw) -> SendFacts:
     base = {"send_id": 1, "state": "unknown", "created_at": SENT_AT, "message": "Sale", "sms_count": 3,
-            "scheduled_at": FINGERPRINT}
+            "scheduled_at": FINGERPRINT, "auto_schedule": True, "in_flight": None, "server_epoch": 1}
     return SendFacts(**{**base, **kw})
 
 
@@ -191,6 +191,14 @@ LATER = SENT_AT + IN_FLIGHT + timedelta(seconds=1)
     (facts(message=None, sms_count=None), SERVER, LATER, (), None, None, ()),  # no quote: nothing to match
     (facts(state="pending"), SERVER, SENT_AT, (), None, None, ()),  # another thread is sending it
     (facts(state="pending"), SERVER, LATER, (), "found", 302, ()),  # a crashed kernel's row
+    # A scheduled_at the user chose can be another ledger's too: the match is listed, never linked.
+    (facts(auto_schedule=False), SERVER, LATER, (), None, None, (302,)),
+    (facts(auto_schedule=False, message="Other"), SERVER, LATER, (), "absent", None, ()),  # absence still proves
+    # The sender's own window, not the reconciler's: a pending send 331 s old whose sender waits an hour.
+    (facts(state="pending", in_flight=timedelta(hours=1)), SERVER, LATER, (), None, None, ()),
+    (facts(message="Other", in_flight=timedelta(hours=1)), SERVER, LATER, (), None, None, ()),  # may still commit
+    (facts(message="Other", in_flight=timedelta(seconds=10)), SERVER, SENT_AT + timedelta(seconds=11), (),
+     "absent", None, ()),
 ])
 def test_decide(send, server, now, linked, event, sending_id, candidates):
     verdict = decide(send, server, now=now, in_flight=IN_FLIGHT, linked=linked)
@@ -198,6 +206,14 @@ def test_decide(send, server, now, linked, event, sending_id, candidates):
     assert verdict.note
     if event is None and now < LATER and send.message is not None:
         assert verdict.seconds_left and verdict.seconds_left > 0
+
+
+@pytest.mark.parametrize("send", [facts(), facts(message="Other"), facts(state="pending")])
+def test_nothing_is_concluded_about_a_send_to_a_server_since_replaced(send):
+    for server in (SERVER, SERVER.iloc[0:0]):  # a perfect match, or nothing at all, on the new server
+        verdict = decide(send, server, now=LATER, in_flight=IN_FLIGHT, server_epoch=2)
+        assert (verdict.event, verdict.sending_id, verdict.candidates) == (None, None, ())
+        assert "replaced" in verdict.note and "a person must decide" in verdict.note
 
 
 def test_two_sendings_with_the_same_fingerprint_prove_nothing():
@@ -209,8 +225,10 @@ def test_two_sendings_with_the_same_fingerprint_prove_nothing():
 def test_the_transition_table_allows_only_the_documented_moves():
     assert next_state("pending", "answered") == "created"
     assert next_state("unknown", "found") == "reconciled" and next_state("unknown", "absent") == "failed"
+    # A send's own answer after a verdict: the answer is proof (issue 18, item 9).
+    assert next_state("failed", "answered") == "created" and next_state("reconciled", "answered") == "created"
     for state, event in [("created", "absent"), ("failed", "found"), ("reconciled", "ruled not sent"),
-                         ("unknown", "answered")]:
+                         ("unknown", "answered"), ("created", "answered")]:
         with pytest.raises(InvalidTransitionError, match=f"a '{state}' send cannot take '{event}'"):
             next_state(state, event)
 

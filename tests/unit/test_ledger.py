@@ -278,7 +278,6 @@ def test_unknown_then_not_found_keeps_both_errors(ledger: Ledger) -> None:
     ([("complete_send", 1)], ("complete_send", 2)),
     ([("complete_send", 1)], ("mark_unknown", "x")),
     ([("complete_send", 1)], ("found", 1)),
-    ([("fail_send", "x")], ("complete_send", 1)),
     ([("fail_send", "x")], ("found", 1)),
     ([("mark_unknown", "x")], ("complete_send", 1)),
     ([("mark_unknown", "x")], ("fail_send", "x")),
@@ -293,6 +292,22 @@ def test_invalid_transitions_raise_and_change_nothing(ledger: Ledger, setup, bad
     with pytest.raises(InvalidTransitionError, match=f"send {sid}: a '{before['state']}' send cannot take"):
         step(ledger, sid, *bad)
     assert ledger.get_send(sid) == before
+
+
+@pytest.mark.parametrize(("setup", "before"), [
+    ([("absent", "reconciled too early")], "failed"),      # a reconciler ruled while it was in flight
+    ([("found", 3)], "reconciled"),                         # ... or linked another sending
+])
+def test_a_late_answer_after_a_verdict_is_recorded_with_a_note(ledger: Ledger, setup, before: str) -> None:
+    sid = new_send(ledger)
+    for method, arg in setup:
+        step(ledger, sid, method, arg)
+    assert ledger.get_send(sid)["state"] == before
+    ledger.complete_send(sid, 4)  # the sender's own answer arrives: no InvalidTransitionError
+    row = ledger.get_send(sid)
+    assert (row["state"], row["sending_id"]) == ("created", 4)
+    assert f"answered late with sending 4, after this send had been settled as '{before}'" in row["error"]
+    assert ledger.linked_sendings(ACCOUNT) == {4}
 
 
 def test_unknown_send_id(ledger: Ledger) -> None:
@@ -421,11 +436,12 @@ def test_reopen_keeps_everything_and_schema_is_versioned(tmp_path: Path, clock: 
     pd.testing.assert_frame_equal(again.sends(ACCOUNT), before[1])
     pd.testing.assert_frame_equal(again.balance_history(ACCOUNT), before[2])
     assert again.unresolved(ACCOUNT)["id"].tolist() == [sid]
-    assert again.schema_version() == 2
+    assert again.schema_version() == 4
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"quotes", "quote_destinations", "sends", "balance_snapshots", "meta"}
+    assert tables == {"quotes", "quote_destinations", "sends", "balance_snapshots", "meta", "server_epochs",
+                      "server_sendings"}
 
 
 V1_SENDS = """CREATE TABLE sends (id INTEGER PRIMARY KEY, account TEXT NOT NULL, created_at TEXT NOT NULL,
@@ -442,10 +458,13 @@ def test_a_version_1_ledger_is_upgraded_in_place_and_keeps_its_rows(tmp_path: Pa
                      " 'created', 458)", (ACCOUNT,))
         conn.execute("PRAGMA user_version = 1")
     ledger = Ledger(path)
-    assert ledger.schema_version() == 2
+    assert ledger.schema_version() == 4
     sends = ledger.sends(ACCOUNT)
-    assert sends[["sending_id", "state", "auto_schedule"]].values.tolist() == [[458, "created", False]]
+    assert sends[["sending_id", "state", "auto_schedule", "server_epoch"]].values.tolist() == [
+        [458, "created", False, 1]]
     assert pd.isna(sends["scheduled_at"].iloc[0])  # a send from before fingerprints: none is made up
+    assert pd.isna(sends["in_flight"].iloc[0])  # nor a window its sender never stored
+    assert ledger.linked_sendings(ACCOUNT) == {458}  # the first server's sending, as before the upgrade
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -620,7 +639,7 @@ def test_spend_rows_join_quotes_and_statuses(spent: Ledger) -> None:
     df = spend_frame(*spent.spent(ACCOUNT), SENDINGS)
     assert df.columns.tolist() == ["period", "sending_id", "send_id", "created_at", "sender", "status", "destination",
                                    "country", "operator", "numbers", "sms_count", "net", "tax", "cost",
-                                   "currency", "priced"]
+                                   "currency", "priced", "server_epoch"]
     assert df["sending_id"].tolist() == [501, 501, 999, 502, 503]  # in time order
     assert df["status"].tolist() == ["Sent", "Sent", "Pending", "Failed", "unknown"]  # 503 is not in /sendings
     assert df["country"].tolist()[:2] == ["Denmark", "Latvia"] and df["sender"].tolist()[3] == "MegaShop"
