@@ -62,7 +62,7 @@ from .state import (
 )
 
 LEDGER_FILENAME = "ledger.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the other notebook's transaction
 FINGERPRINT_SEARCH = 3600  # seconds after now searched for a free scheduled_at
 # Each ledger file draws a lane, 0-29, once; an immediate send is scheduled at the first free
@@ -114,7 +114,8 @@ CREATE TABLE IF NOT EXISTS sends (
     sending_id INTEGER,
     error TEXT,
     resolved_at TEXT,
-    auto_schedule INTEGER NOT NULL DEFAULT 0
+    auto_schedule INTEGER NOT NULL DEFAULT 0,
+    plan_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS sends_campaign ON sends(account, campaign_key, created_at);
 CREATE INDEX IF NOT EXISTS sends_state ON sends(account, state);
@@ -136,6 +137,9 @@ _MIGRATIONS = {
     # 2: the client chooses every send's scheduled_at (the fingerprint) and says when it did;
     #    the file's fingerprint lane lives in the (new) meta table.
     2: ["ALTER TABLE sends ADD COLUMN auto_schedule INTEGER NOT NULL DEFAULT 0"],
+    # 3 (issue 18, the frozen plan): each send stores the content hash of the plan it sent
+    #    (``sending.plan.Plan.digest``); sends from before have none (NULL).
+    3: ["ALTER TABLE sends ADD COLUMN plan_hash TEXT"],
 }
 
 class LedgerError(Exception):
@@ -363,7 +367,7 @@ class Ledger:
 
     def claim_send(self, account: str, campaign_key: str, quote_id: int | None, sender: str,
                    scheduled_at: datetime | str | None, type: str, n_recipients: int, *,
-                   duplicate_window: timedelta | None) -> tuple[int, str]:
+                   duplicate_window: timedelta | None, plan_hash: str | None = None) -> tuple[int, str]:
         """Record a send as 'pending' BEFORE the POST leaves: (send id, the scheduled_at to send).
 
         Check and insert are one BEGIN IMMEDIATE transaction: of two threads or notebooks
@@ -376,8 +380,14 @@ class Ledger:
         asked for, or for "now" (None) the first whole second after now in this ledger's lane
         (1-30 s ahead, see ``LANES``) that no other live send of this account and text uses.  An asked-for second that another live send of the same
         text already uses is refused (``ValidationError`` naming the next free second).
+
+        ``plan_hash`` is the content hash of the frozen plan being sent (``Plan.digest``), kept
+        with the send.
         """
         _check_account(account)
+        if plan_hash is not None and not (isinstance(plan_hash, str) and len(plan_hash) == 64
+                                          and all(c in "0123456789abcdef" for c in plan_hash)):
+            raise ValueError("plan_hash: expected a sha256 hex digest (Plan.digest)")
         if type not in spec.SEND_TYPES:
             raise ValueError(f"type: must be one of {', '.join(spec.SEND_TYPES)}, got {type!r}")
         if not sender:
@@ -398,9 +408,9 @@ class Ledger:
             fingerprint = self._fingerprint(conn, account, message, asked)
             cur = conn.execute(
                 "INSERT INTO sends (account, created_at, campaign_key, quote_id, sender, scheduled_at,"
-                " type, recipients, state, auto_schedule) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " type, recipients, state, auto_schedule, plan_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (account, self._now(), campaign_key, None if quote_id is None else int(quote_id), sender,
-                 fingerprint, type, n_recipients, PENDING, int(asked is None)),
+                 fingerprint, type, n_recipients, PENDING, int(asked is None), plan_hash),
             )
             return int(cur.lastrowid), fingerprint
 
@@ -670,7 +680,7 @@ def _switch_to_wal(conn: sqlite3.Connection) -> str:
 _QUOTE_COLUMNS = ["id", "account", "created_at", "message", "message_hash", "recipients_hash", "recipients",
                   "sms_count", "subtotal", "tax", "total", "currency"]
 _SEND_COLUMNS = ["id", "account", "created_at", "campaign_key", "quote_id", "sender", "scheduled_at", "type",
-                 "recipients", "state", "sending_id", "error", "resolved_at", "auto_schedule"]
+                 "recipients", "state", "sending_id", "error", "resolved_at", "auto_schedule", "plan_hash"]
 
 
 def _frame(rows: Sequence[sqlite3.Row], columns: list[str]) -> pd.DataFrame:

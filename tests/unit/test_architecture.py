@@ -183,7 +183,8 @@ def test_each_fact_has_one_home():
     defined = _definitions()
     for name in ("normalize_number", "normalize_numbers", "parse_money", "format_scheduled_at", "format_money",
                  "allocate", "units_to_money", "campaign_key", "period_start", "is_loopback", "is_blank",
-                 "check_freq", "format_instant", "account_key", "summary_table", "readable", "segments"):
+                 "check_freq", "format_instant", "account_key", "account_identity", "canonical_host", "summary_table",
+                 "readable", "segments", "check_server_duplicate", "lock_path", "budget_path"):
         assert len(defined.get(name, [])) == 1, (name, defined.get(name))
     # Near-twins that used to exist: a second normaliser, money parser or schedule formatter.
     for stale in ("normalise_number", "to_decimal", "_as_text_number", "decimal_sum", "_check_freq"):
@@ -194,7 +195,8 @@ def test_each_fact_has_one_home():
              "MAX_LISTED": "core.display", "COUNTRY_DEFAULT": "core.display", "ACCOUNT_KEY_RE": "core.config",
              "GSM7_BASIC": "text.alphabet", "GSM7_EXTENSION": "text.alphabet", "GSM7_PART": "text.alphabet",
              "UCS2_PART": "text.alphabet", "FREQS": "analytics.spend", "DESTINATIONS_COLUMNS": "pricing.quote",
-             "SAFE_TO_REPEAT": "api.policy"}
+             "SAFE_TO_REPEAT": "api.policy", "ENV_STATE_DIR": "core.config", "LOOPBACK_HOST": "core.config",
+             "DEFAULT_PORTS": "core.config"}
     assert {n: bound.get(n) for n in homes} == {n: [f"{NAME}.{m}"] for n, m in homes.items()}
     # Former second copies, by other names.
     for stale in ("MAX_SEGMENTS", "MONEY_PLACES", "DEFAULT_TOKEN", "SANDBOX_TOKEN", "_ACCOUNT_RE",

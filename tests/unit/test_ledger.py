@@ -421,7 +421,7 @@ def test_reopen_keeps_everything_and_schema_is_versioned(tmp_path: Path, clock: 
     pd.testing.assert_frame_equal(again.sends(ACCOUNT), before[1])
     pd.testing.assert_frame_equal(again.balance_history(ACCOUNT), before[2])
     assert again.unresolved(ACCOUNT)["id"].tolist() == [sid]
-    assert again.schema_version() == 2
+    assert again.schema_version() == 3
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -442,10 +442,25 @@ def test_a_version_1_ledger_is_upgraded_in_place_and_keeps_its_rows(tmp_path: Pa
                      " 'created', 458)", (ACCOUNT,))
         conn.execute("PRAGMA user_version = 1")
     ledger = Ledger(path)
-    assert ledger.schema_version() == 2
+    assert ledger.schema_version() == 3
     sends = ledger.sends(ACCOUNT)
     assert sends[["sending_id", "state", "auto_schedule"]].values.tolist() == [[458, "created", False]]
     assert pd.isna(sends["scheduled_at"].iloc[0])  # a send from before fingerprints: none is made up
+    assert sends["plan_hash"].tolist() == [None]  # nor a plan: sends from before plans have none
+
+
+def test_a_version_2_ledger_gets_the_plan_hash_column_and_claims_store_it(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with sqlite3.connect(path) as conn:  # release 0.2's sends table (version 2)
+        conn.execute(V1_SENDS.replace("resolved_at TEXT)", "resolved_at TEXT, auto_schedule INTEGER NOT NULL DEFAULT 0)"))
+        conn.execute("PRAGMA user_version = 2")
+    ledger = Ledger(path)
+    assert ledger.schema_version() == 3
+    digest = "ab" * 32
+    sid = ledger.claim_send(ACCOUNT, "k", None, "MEGA", None, "default", 1, duplicate_window=None, plan_hash=digest)[0]
+    assert ledger.get_send(sid)["plan_hash"] == digest and ledger.sends(ACCOUNT)["plan_hash"].tolist() == [digest]
+    with pytest.raises(ValueError, match="plan_hash: expected a sha256 hex digest"):
+        ledger.claim_send(ACCOUNT, "k2", None, "MEGA", None, "default", 1, duplicate_window=None, plan_hash="token")
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
