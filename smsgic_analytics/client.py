@@ -24,7 +24,7 @@ from .api.endpoints import Api
 from .api.frames import Balance
 from .api.http import CacheInfo, SMSgicSession
 from .core import spec
-from .core.config import Settings, legacy_account_key
+from .core.config import Settings, legacy_account_key, spelled_account_key
 from .core.dates import ServerClock
 from .pricing import exact
 from .pricing.quote import Quote
@@ -82,7 +82,13 @@ class Client:
         self.api = _ObservedApi(self.http, lambda frame: observe_server(self, frame))
         # Local record of quotes, sends and balance snapshots, next to the HTTP cache.
         self.ledger = Ledger.for_settings(settings, clock=self.clock)
-        if settings.token and settings.base_url == spec.BASE_URL:
+        if settings.token:
+            # Release 0.2 named an account by its URL as spelled; every spelling of one server is now
+            # one account (config.account_identity), so rows kept under this spelling's old name are ours.
+            spelled = spelled_account_key(settings.token, settings.base_url)
+            if spelled != settings.account:
+                self.ledger.adopt(spelled, settings.account)
+        if settings.token and settings.identity.server == spec.BASE_URL:
             # Ledgers before 0.2 named an account by its token alone.  On the real API a token
             # is one account, so its old rows are its own; a sandbox's old rows could belong to
             # any sandbox that had that token, so they stay where they are (ledger.sends(old key)).
@@ -204,9 +210,12 @@ class Client:
              default_region: str | None = None) -> SendResult:
         """Send a campaign safely: ``Campaign(self, ...).run(confirm, allow_duplicate)``.
 
-        Validates, quotes, checks the balance and the duplicate guards, then POSTs once with a
-        ledger record around it.  Unless ``confirm`` is exactly ``True`` nothing is sent
-        (``ConfirmationRequiredError`` shows the exact total).  ``scheduled_at``: a datetime
+        Validates, quotes afresh (no cached price: the total confirmed is the one priced in this
+        call), checks the balance and the duplicate guards, then -- under the account's
+        machine-wide send lock -- checks again and POSTs once with a ledger record around it.
+        Unless ``confirm`` is exactly ``True`` nothing is sent (``ConfirmationRequiredError``
+        shows the exact total); to confirm a total first, ``preview()`` a ``campaign(...)`` and
+        ``run(confirm=True, confirmed=preview)`` it.  ``scheduled_at``: a datetime
         (aware -> UTC; naive -> taken as UTC) or a ``"Y-m-d H:i:s"``/ISO-8601 string, in the
         future.  A lost answer raises ``UnknownOutcomeError``: run ``reconcile()``, never re-send.
 

@@ -14,6 +14,10 @@
                     builds a real ``Client`` on the session sandbox (or ``url``) with its own
                     SQLite cache in ``cache_dir`` (a temporary folder) and a short backoff,
                     closed after the test.
+* ``state_dir``     (function, autouse) the machine-wide state folder (send locks, the shared
+                    rate-limit budget) of this test alone: SMSGIC_STATE_DIR points at a new
+                    temporary folder, so no test shares a lock or a budget with another (or
+                    with the user's own).  Child processes that should share it get it passed.
 * ``dask_cluster``  (session) a real ``distributed.LocalCluster``: two worker processes, one
                     thread each, no dashboard.  No Client is made the default here: a test
                     connects one (``distributed.Client(dask_cluster)``) for as long as it
@@ -34,6 +38,7 @@ import requests
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
+from smsgic_analytics.core.config import ENV_STATE_DIR
 from smsgic_analytics.sandbox import SandboxControl, running
 
 TOKENS = ("demo-token", "other-token")
@@ -87,6 +92,13 @@ def sandbox_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
             return url, SandboxControl(url)
 
         yield start
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv(ENV_STATE_DIR, str(path))
+    return path
 
 
 @pytest.fixture

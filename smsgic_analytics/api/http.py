@@ -5,12 +5,16 @@ Layers, outermost first (a request only goes as deep as it must)::
     SMSgicSession.call()   retries (GET and calculate only), JSON -> Decimal, error mapping
     CacheMixin             requests-cache, SQLite file ``<cache_dir>/http-cache.sqlite``
     PauseMixin            waits while the server's Retry-After is running
-    LimiterMixin           requests-ratelimiter: counts only requests that reach the network
+    LimiterMixin           requests-ratelimiter: counts only requests that reach the network,
+                           in a budget every process of this machine shares for the account
+                           (a SQLite bucket in ``Settings.state_dir``, see ``limiter``)
     requests.Session       timeouts on every request
     ClockAdapter           the transport: reads the server's clock off each answer's Date header
 
 Cache hits stop at ``CacheMixin`` and never touch the limiter or the network, which is why
-the limiter sits *after* the cache in the MRO.
+the limiter sits *after* the cache in the MRO.  A request that is not safe to repeat (POST
+/sendings) goes out on a fresh connection of its own (``Connection: close``): a kept-alive
+connection the server already dropped can only fail a request that may be sent again.
 
 >>> session = SMSgicSession(Settings.resolve(token="t", base_url="http://127.0.0.1:8765"))  # doctest: +SKIP
 >>> session.call("GET", spec.RATES)                                                         # doctest: +SKIP
@@ -42,7 +46,7 @@ from ..core.config import Settings
 from ..core.dates import ServerClock
 from ..core.errors import MissingTokenError, SMSgicError
 from .cache import AccountSQLiteCache, account_cache_key
-from .limiter import EndpointBuckets, PauseMixin
+from .limiter import EndpointBuckets, PauseMixin, budget_path
 from .policy import cacheable, endpoint_of, expire_after_for, safe_to_repeat
 from .responses import decode, error_for, retry_after_of, transport_error
 
@@ -103,6 +107,7 @@ class SMSgicSession(CacheMixin, PauseMixin, LimiterMixin, requests.Session):
         # The server's clock, learned from the Date header of every answer from the network.
         self.server_clock = clock if clock is not None else ServerClock()
         self._stats_lock = threading.Lock()
+        self._fresh = threading.local()  # the adapter of a request that must not reuse a connection
         self.hits: Counter[tuple[str, str]] = Counter()
         self.misses: Counter[tuple[str, str]] = Counter()
         per_minute = max(1, int(settings.calculate_per_minute * LIMIT_MARGIN))
@@ -116,7 +121,7 @@ class SMSgicSession(CacheMixin, PauseMixin, LimiterMixin, requests.Session):
             ignored_parameters=DEFAULT_IGNORED_PARAMS,  # keep the Authorization redaction (see above)
             key_fn=functools.partial(account_cache_key, account=settings.account),
             filter_fn=cacheable,
-            limiter=Limiter(EndpointBuckets(per_minute)),
+            limiter=Limiter(EndpointBuckets(per_minute, path=budget_path(settings.state_dir, settings.account))),
             per_host=False,
             limit_statuses=(),  # a 429 is handled by call(): Retry-After, not a guessed refill
         )
@@ -137,7 +142,22 @@ class SMSgicSession(CacheMixin, PauseMixin, LimiterMixin, requests.Session):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.smsgic.timeout)  # every request has a timeout
-        return super().send(request, **kwargs)
+        if safe_to_repeat(request.method or "", request.url or ""):
+            return super().send(request, **kwargs)
+        # Not safe to repeat: never on a pooled keep-alive connection (the server may have closed
+        # it while idle, and a reset then means "unknown outcome"), and none kept afterwards.
+        request.headers["Connection"] = "close"
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1)
+        self._fresh.adapter = adapter
+        try:
+            return super().send(request, **kwargs)
+        finally:
+            self._fresh.adapter = None
+            adapter.close()
+
+    def get_adapter(self, url: str) -> requests.adapters.BaseAdapter:
+        fresh = getattr(self._fresh, "adapter", None)
+        return fresh if fresh is not None else super().get_adapter(url)
 
     def close(self) -> None:
         super().close()
@@ -188,7 +208,7 @@ class SMSgicSession(CacheMixin, PauseMixin, LimiterMixin, requests.Session):
                     timeout=self.smsgic.timeout)
             except requests.RequestException as exc:
                 error = transport_error(exc, method, path, repeatable)
-                if retry and attempt < self.smsgic.max_retries:
+                if retry and error.should_retry and attempt < self.smsgic.max_retries:
                     log.info("%s %s: %s; retry %d", method, path, type(exc).__name__, attempt + 1)
                     time.sleep(self._backoff(attempt))
                     attempt += 1
@@ -198,12 +218,13 @@ class SMSgicSession(CacheMixin, PauseMixin, LimiterMixin, requests.Session):
                 return None  # requests-cache's "504 Not Cached" (a real answer is only cached if 200)
             self._count(endpoint, response, expire_after)
             status = response.status_code
-            if retry and (status == 429 or status >= 500) and attempt < self.smsgic.max_retries:
+            failed = error_for(response, method, path, repeatable) if status >= 400 else None
+            if retry and failed is not None and failed.should_retry and attempt < self.smsgic.max_retries:
                 wait = self._backoff(attempt)
                 retry_after = retry_after_of(response)
                 if status == 429 and retry_after is not None:
                     if retry_after > MAX_RETRY_AFTER:
-                        raise error_for(response, method, path)
+                        raise failed
                     self.pause(retry_after)
                     wait = max(wait, retry_after)
                 log.info("%s %s: HTTP %d; retry %d in %.2fs", method, path, status, attempt + 1, wait)

@@ -1,6 +1,10 @@
 """An HTTP answer (or its absence) -> the decoded JSON or the ``SMSgicError`` it means:
 401, 404, 422 with ``field_errors``, 429 with Retry-After, 5xx, and transport failures (a POST
-/sendings that may have reached the server has an *unknown* outcome, never a plain failure)."""
+/sendings that may have reached the server has an *unknown* outcome, never a plain failure).
+
+Every error made here carries ``safe_to_repeat`` -- whether the request may be sent again, from
+``policy.SAFE_TO_REPEAT`` (the ``repeatable`` argument) -- so ``error.should_retry`` answers
+for retries and for callers alike."""
 from __future__ import annotations
 
 import json
@@ -45,16 +49,17 @@ def _never_sent(exc: requests.RequestException) -> bool:
 def transport_error(exc: requests.RequestException, method: str, path: str, repeatable: bool) -> SMSgicError:
     """Map a requests exception.  A request that is not safe to repeat (POST /sendings) and may
     have reached the server has an unknown outcome, not a plain connection error."""
+    kw = {"safe_to_repeat": repeatable}
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         if not repeatable:
             return UnknownOutcomeError(
-                f"{method} {path}: the answer was cut short (truncated body); the request may have taken effect")
-        return ServerError(f"{method} {path}: the answer was cut short (truncated body): {exc}")
+                f"{method} {path}: the answer was cut short (truncated body); the request may have taken effect", **kw)
+        return ServerError(f"{method} {path}: the answer was cut short (truncated body): {exc}", **kw)
     if not repeatable and not _never_sent(exc):
         return UnknownOutcomeError(
             f"{method} {path} was sent but no answer came back ({type(exc).__name__}); it may have "
-            "taken effect - reconcile before trying again")
-    return APIConnectionError(f"{method} {path}: no response from the server ({type(exc).__name__}: {exc})")
+            "taken effect - reconcile before trying again", **kw)
+    return APIConnectionError(f"{method} {path}: no response from the server ({type(exc).__name__}: {exc})", **kw)
 
 
 def decode(response: requests.Response, method: str, path: str, repeatable: bool) -> Any:
@@ -67,10 +72,11 @@ def decode(response: requests.Response, method: str, path: str, repeatable: bool
             snippet = response.content[:80].decode("utf-8", "replace")
             text = (f"{method} {path} answered HTTP {status} with a body that is not valid JSON "
                     f"(garbage or truncated, {len(response.content)} bytes): {snippet!r}")
+            kw = {"http_status": status, "body": response.text, "headers": response.headers,
+                  "safe_to_repeat": repeatable}
             if not repeatable:
-                raise UnknownOutcomeError(text + "; the request may have taken effect", http_status=status,
-                                          body=response.text, headers=response.headers) from None
-            raise ServerError(text, http_status=status, body=response.text, headers=response.headers) from None
+                raise UnknownOutcomeError(text + "; the request may have taken effect", **kw) from None
+            raise ServerError(text, **kw) from None
     raise error_for(response, method, path, repeatable)
 
 
@@ -105,7 +111,7 @@ def error_for(response: requests.Response, method: str, path: str, repeatable: b
         body = response.text
     message = body.get("message") if isinstance(body, Mapping) else None
     text = str(message) if message else f"HTTP {status} from {method} {path}: {str(body)[:200]!r}"
-    kw = {"http_status": status, "body": body, "headers": response.headers}
+    kw = {"http_status": status, "body": body, "headers": response.headers, "safe_to_repeat": repeatable}
     if status == 401:
         return AuthenticationError(text, **kw)
     if status == 404:

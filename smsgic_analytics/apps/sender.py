@@ -12,8 +12,11 @@ before ``Campaign.run(confirm=True, allow_duplicate=True)``.  An earlier send wh
 unknown is never offered again (no override passes it: it may have gone out).
 
 Any edit after a quote drops it back to ``idle``: what is confirmed is always what was
-quoted.  The sending itself is ``Campaign.run``, so the ledger and its duplicate guard stand
-behind the UI: a double click, or two threads, send once.  Texts speak of the app's own
+quoted.  Confirm sends exactly the quoted plan (``Campaign.run(confirm=True, confirmed=preview)``),
+priced again just before it goes: if the price changed since the quote nothing is sent and the
+app shows both totals (``PriceChangedError``) and asks for a new quote.  The sending itself is
+``Campaign.run``, so the send lock, the ledger and its duplicate guard stand behind the UI: a
+double click, two threads or two notebooks send once.  Texts speak of the app's own
 buttons, never of Python arguments: the app is used where nobody can pass one.
 
 >>> SenderApp(client)   # doctest: +SKIP
@@ -29,7 +32,7 @@ import ipywidgets as w
 
 from ..core import spec
 from ..core.dates import format_instant
-from ..core.errors import DuplicateSendError, SMSgicError, UnknownOutcomeError
+from ..core.errors import DuplicateSendError, PriceChangedError, SMSgicError, UnknownOutcomeError
 from ..core.money import format_money
 from ..sending.campaign import Campaign, Preview, SendResult
 from ..sending.state import UNRESOLVED
@@ -263,11 +266,12 @@ class SenderApp(App):
             if self._state != from_state or self._campaign is None:
                 return None
             self._state, self._again = SENDING, allow_duplicate
-            campaign = self._campaign
+            campaign, confirmed = self._campaign, self._preview
         self._render()
         result: SendResult | BaseException = RuntimeError("interrupted while sending: the send may have gone out")
         try:
-            result = campaign.run(confirm=True, allow_duplicate=allow_duplicate)
+            # Exactly the plan the user saw, priced again: a changed price refuses (PriceChangedError).
+            result = campaign.run(confirm=True, allow_duplicate=allow_duplicate, confirmed=confirmed)
         except SMSgicError as exc:
             result = exc
         except BaseException as exc:  # a bug or Ctrl-C: never leave the controls disabled; re-raised
@@ -369,6 +373,13 @@ class SenderApp(App):
                                        f"{html.escape(format_money(result.total, result.currency))} · "
                                        f"{result.recipients:,} recipient(s) · balance now "
                                        f"<b>{html.escape(balance)}</b></span>")
+        elif state == FAILED and isinstance(result, PriceChangedError):
+            confirmed = html.escape(format_money(result.confirmed, result.currency))
+            current = html.escape(format_money(result.current, result.currency))
+            self.result_label.value = (
+                f"<span style='color:#b91c1c'><b>Not sent: the price changed</b> since the quote. You confirmed "
+                f"<b>{confirmed}</b>; sending it now costs <b>{current}</b>. Nothing was sent and nothing was "
+                "charged. Press <b>Quote</b> to see the new total, then confirm it.</span>")
         elif state == FAILED and isinstance(result, UnknownOutcomeError):
             self.result_label.value = (
                 "<span style='color:#b91c1c'><b>Outcome unknown</b>: the answer to the send was lost, so it "

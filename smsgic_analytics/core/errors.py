@@ -1,15 +1,27 @@
 """The error hierarchy.  Every API error carries the HTTP status and the parsed body.
 
 Modelled on stripe-python: catch ``SMSgicError`` for everything, or a subclass for one
-cause.  Texts never contain the token: they are built from the response body only.
+cause; ``error.should_retry`` says whether sending the same request again is both safe and
+worth it (``safe_to_repeat`` comes from the one table of what may be repeated,
+``api/policy.py``'s ``SAFE_TO_REPEAT``, set where an answer becomes an error).  Texts never
+contain the token: they are built from the response body only.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Mapping
 
 
 class SMSgicError(Exception):
-    """Base class: ``message`` (the API's own text), ``http_status`` and ``body``."""
+    """Base class: ``message`` (the API's own text), ``http_status`` and ``body``.
+
+    ``safe_to_repeat``: whether the request that failed may be sent again without a risk of
+    acting twice (True for reads and pricing, False for POST /sendings, None when no request
+    was involved).  ``should_retry`` (stripe-python's name): safe to repeat AND a failure that
+    a later attempt may not meet (a lost connection, a 5xx, a 429).
+    """
+
+    transient = False  # a later attempt of the same request may succeed
 
     def __init__(
         self,
@@ -18,12 +30,19 @@ class SMSgicError(Exception):
         http_status: int | None = None,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        safe_to_repeat: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.http_status = http_status
         self.body = body
         self.headers = dict(headers or {})
+        self.safe_to_repeat = safe_to_repeat
+
+    @property
+    def should_retry(self) -> bool:
+        """True when the same request may be sent again (``safe_to_repeat``) and might then succeed."""
+        return bool(self.safe_to_repeat) and self.transient
 
     def __str__(self) -> str:
         prefix = f"[{self.http_status}] " if self.http_status else ""
@@ -77,6 +96,8 @@ class NotFoundError(SMSgicError):
 class RateLimitError(SMSgicError):
     """429: ``retry_after`` is the server's Retry-After in seconds (None if absent)."""
 
+    transient = True
+
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
@@ -85,9 +106,13 @@ class RateLimitError(SMSgicError):
 class ServerError(SMSgicError):
     """5xx, or a response body that is not the documented JSON."""
 
+    transient = True
+
 
 class APIConnectionError(SMSgicError):
     """The request did not get a response: connection refused, dropped or timed out."""
+
+    transient = True
 
 
 class UnknownOutcomeError(APIConnectionError):
@@ -107,4 +132,37 @@ class DuplicateSendError(SMSgicError):
 
 
 class ConfirmationRequiredError(SMSgicError):
-    """A send was attempted without ``confirm=True``."""
+    """A send was attempted without ``confirm=True`` -- or what was confirmed no longer holds
+    (``PlanChangedError``, ``PriceChangedError``).  Nothing was sent."""
+
+
+class PlanChangedError(ConfirmationRequiredError):
+    """The campaign's message, recipients, sender, type or schedule changed after ``preview()``:
+    the confirmation covered the frozen plan, not this one.  ``changed`` maps each changed field
+    to what changed, in words.  Preview again, then confirm."""
+
+    def __init__(self, message: str, *, changed: Mapping[str, str] | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.changed: dict[str, str] = dict(changed or {})
+
+
+class PriceChangedError(ConfirmationRequiredError):
+    """The fresh price asked just before sending differs from the total that was confirmed:
+    ``confirmed`` and ``current`` (Decimal, in ``currency``).  Nothing was sent; preview and
+    confirm the new total."""
+
+    def __init__(self, message: str, *, confirmed: Decimal, current: Decimal, currency: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.confirmed = confirmed
+        self.current = current
+        self.currency = currency
+
+
+class SendLockTimeoutError(SMSgicError):
+    """Another process on this machine held the account's send lock for longer than
+    ``Settings.send_lock_timeout``; ``holder`` says what held it, when known (pid, since,
+    what).  Nothing was sent."""
+
+    def __init__(self, message: str, *, holder: Mapping[str, Any] | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.holder: dict[str, Any] | None = None if holder is None else dict(holder)

@@ -12,7 +12,7 @@ POST   /__sandbox__/clock             {"now": ISO}       jump the clock there (2
 POST   /__sandbox__/clock/advance     {"seconds": x}     move it forward (|x| <= 100 years)
 POST   /__sandbox__/clock/offset      {"seconds": x}     run x seconds off wall time, ticking (unfreezes)
 GET    /__sandbox__/faults            {"faults": [...]}  queued faults
-POST   /__sandbox__/faults            {"kind", "path", "method", "count", "status", "retry_after", "seconds"}
+POST   /__sandbox__/faults            {"kind", "path", "method", "count", "status", "retry_after", "seconds", "exact"}
 DELETE /__sandbox__/faults            drop every queued fault
 POST   /__sandbox__/accounts          {"token", "balance"}  create (or reset the balance of) an account
 PUT    /__sandbox__/accounts/balance  {"token", "balance"}  set an existing account's balance

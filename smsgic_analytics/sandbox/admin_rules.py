@@ -125,8 +125,12 @@ def fault_from(body: Mapping[str, Any], queued: int) -> Fault:
     seconds = _optional_number(body, "seconds", 0, MAX_LATENCY_SECONDS)
     if kind == "latency" and seconds is None:
         raise _refuse("seconds", f"A 'latency' fault needs seconds between 0 and {MAX_LATENCY_SECONDS}.")
+    exact = body.get("exact", False)
+    if not isinstance(exact, bool):
+        raise _refuse("exact", "The exact field must be true or false.")
     return Fault(kind=kind, path=path, method=method, count=count,
-                 status=None if status is None else int(status), retry_after=retry_after, seconds=seconds)
+                 status=None if status is None else int(status), retry_after=retry_after, seconds=seconds,
+                 exact=exact)
 
 
 def account_from(body: Mapping[str, Any], default_balance: str | None,

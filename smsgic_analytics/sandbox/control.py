@@ -116,14 +116,16 @@ class SandboxControl:
 
     # faults --------------------------------------------------------------------------
     def inject(self, kind: str, path: str | None = None, method: str | None = None, count: int = 1,
-               status: int | None = None, retry_after: float | None = None, seconds: float | None = None) -> list[dict]:
-        """Queue a fault for the next ``count`` requests matching ``path``/``method``.
+               status: int | None = None, retry_after: float | None = None, seconds: float | None = None,
+               exact: bool = False) -> list[dict]:
+        """Queue a fault for the next ``count`` requests matching ``path``/``method`` (``path`` and
+        the paths below it; with ``exact=True`` ``path`` alone: POST /sendings, not /sendings/calculate).
 
         kinds: "status" (needs ``status``), "latency" (needs ``seconds``), "drop_before",
         "drop_after", "garbage", "truncated".  Returns the queue.
         """
         body = {"kind": kind, "path": path, "method": method, "count": count, "status": status,
-                "retry_after": retry_after, "seconds": seconds}
+                "retry_after": retry_after, "seconds": seconds, "exact": exact}
         return self._call("POST", "/faults", body)["faults"]
 
     def faults(self) -> list[dict]:

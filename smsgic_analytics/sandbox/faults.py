@@ -2,7 +2,7 @@
 
 A fault is queued for the next ``count`` requests matching ``path`` (exact, or a prefix
 ending at a "/" boundary: "/sendings" matches "/sendings", "/sendings/calculate" and
-"/sendings/301") and optionally ``method``.  What a ``requests`` client sees, checked by
+"/sendings/301"; with ``exact`` only the path itself) and optionally ``method``.  What a ``requests`` client sees, checked by
 tests/integration/test_sandbox_faults.py:
 
 ``status``       the request is not handled; the answer is ``status`` with a Laravel body
@@ -72,6 +72,7 @@ class Fault:
     status: int | None = None
     retry_after: float | None = None
     seconds: float | None = None
+    exact: bool = False  # match ``path`` only, not the paths below it
 
     def __post_init__(self) -> None:
         self.method = self.method.upper() if self.method else None
@@ -81,6 +82,8 @@ class Fault:
             return False
         if self.path is None:
             return True
+        if self.exact:
+            return path == self.path
         prefix = self.path.rstrip("/")
         return path == self.path or path.startswith(prefix + "/")
 

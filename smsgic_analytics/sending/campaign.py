@@ -1,19 +1,31 @@
-"""Safe sending: validate -> quote -> balance check -> duplicate guard -> confirm -> ledger -> POST once.
+"""Safe sending, a small pipeline: validate -> price fresh -> guard -> post -> record.
 
-POST /sendings spends money and is not idempotent, so every step that can refuse runs
-before it, and the ledger row exists before the request leaves: whatever happens to the
-answer, the notebook knows a sending may exist.  A lost answer is never retried; it is
-settled by :func:`reconcile`, which links a sending only when it can prove it is the send's
-own (see ``sendstate``), and never calls a send safe to repeat while its request could still
-be committing on the server.
+POST /sendings spends money and is not idempotent, so every step that can refuse runs before
+it, and the ledger row exists before the request leaves: whatever happens to the answer, the
+notebook knows a sending may exist.
+
+* **validate** the inputs (``validate``), locally and against /senders;
+* **freeze** them into a ``Plan`` with a quote asked fresh from the API (no cached calculate,
+  no cached rates) -- ``preview()`` does this and shows the plan; what is confirmed is that
+  plan, and a change to the campaign afterwards refuses the send (``PlanChangedError``);
+* **price fresh** once more just before sending when the plan was priced earlier (by a
+  preview): a total that differs from the confirmed one refuses the send (``PriceChangedError``,
+  both totals), so the POST always goes out at the price the user saw;
+* **guard** (``guard.SendGuard``): the duplicate checks, the ledger's claim, the POST and the
+  ledger's record of its outcome under the account's machine-wide send lock;
+* **post** the plan's payload once; **record** the outcome (created, failed, or unknown).
+
+A lost answer is never retried; it is settled by :func:`reconcile`, which links a sending only
+when it can prove it is the send's own (see ``state``), and never calls a send safe to repeat
+while its request could still be committing on the server.
 
 A ``Campaign`` needs the account's endpoint calls (``.api``), its ledger (``.ledger``) and its
 settings (``.settings``): a ``Client`` has all three.
 
 >>> campaign = Campaign(client, "Sale today!", df["phone"], "MegaShop")   # doctest: +SKIP
->>> print(campaign.preview())                                              # doctest: +SKIP
+>>> preview = campaign.preview(); print(preview)                          # doctest: +SKIP
 Send 'Sale today!' from MegaShop to 3 recipients (3 SMS), now: total 0.4173 GBP (balance 450.000 GBP)
->>> campaign.run(confirm=True)                                             # doctest: +SKIP
+>>> campaign.run(confirm=True, confirmed=preview)                          # doctest: +SKIP
 SendResult(sending_id=301, total=Decimal('0.4173'), currency='GBP', state='created', ...)
 """
 from __future__ import annotations
@@ -21,7 +33,7 @@ from __future__ import annotations
 import threading
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,19 +43,23 @@ from ..api.frames import Balance
 from ..audience.recipients import Recipients, normalize_recipients
 from ..core import spec
 from ..core.config import Settings
-from ..core.dates import clock_note, format_instant, format_scheduled_at, parse_scheduled_at
+from ..core.dates import clock_note, format_scheduled_at
 from ..core.errors import (
     ConfirmationRequiredError,
-    DuplicateSendError,
     InsufficientBalanceError,
+    PlanChangedError,
+    PriceChangedError,
     SMSgicError,
     UnknownOutcomeError,
     ValidationError,
 )
+from ..core.money import format_money
 from ..pricing import exact
 from ..pricing.quote import Quote
-from ..text.segments import segments
+from .checks import check_inputs, check_sender
+from .guard import SendGuard
 from .ledger import campaign_key
+from .plan import Plan, PlanInputs, Preview, changes, payload_of, preview_changes  # noqa: F401 (Preview: re-exported)
 from .reconcile import Account, reconcile, resolve_send  # noqa: F401  (resolve_send: its old home)
 from .state import CREATED
 
@@ -65,46 +81,17 @@ class SendResult:
     scheduled_at: str | None = None
 
 
-@dataclass(frozen=True)
-class Preview:
-    """What ``run(confirm=True)`` would send and what it costs: shown before confirming."""
-
-    message: str
-    sender: str
-    scheduled_at: str | None  # Y-m-d H:i:s, UTC; None: now
-    type: str
-    recipients: int
-    sms_count: int
-    total: Decimal
-    currency: str
-    balance: Decimal | None
-    note: str = ""  # e.g. the server's clock is far from this computer's (``ServerClock.note``)
-
-    @property
-    def enough_balance(self) -> bool | None:
-        """True when the balance covers the total (None if the balance is unknown)."""
-        return None if self.balance is None else self.total <= self.balance
-
-    def __str__(self) -> str:
-        text = self.message if len(self.message) <= 40 else self.message[:39] + "…"
-        when = f"at {self.scheduled_at} UTC" if self.scheduled_at else "now"
-        via = "" if self.type == "default" else f" via {self.type}"
-        balance = "" if self.balance is None else f" (balance {self.balance} {self.currency})"
-        note = f". Note: {self.note}" if self.note else ""
-        return (f"Send {text!r} from {self.sender}{via} to {self.recipients} recipients ({self.sms_count} SMS), "
-                f"{when}: total {self.total} {self.currency}{balance}{note}")
-
-
 class Campaign:
     """One message to one audience from one sender, sent at most once per ``duplicate_window``.
 
     Steps, each callable on its own and called by ``run`` in this order: ``validate()``,
-    ``quote()``, ``check_balance()``, ``check_duplicate()``; then ``run()`` wants
-    ``confirm=True``, records the send in the ledger and POSTs it once.  ``preview()`` shows
-    an app what confirming would spend.  The quote is asked once per campaign (build a new
-    ``Campaign`` to re-price).  Safe to ``run()`` from two threads or two notebooks at once:
-    the ledger lets exactly one of them send, and the server's own list of sendings guards
-    notebooks that keep different ledgers.
+    ``quote()`` (freezes the plan), ``check_balance()``, ``check_duplicate()``; then ``run()``
+    wants ``confirm=True``, re-prices a plan made earlier, and under the account's send lock
+    checks again, records the send in the ledger and POSTs it once.  ``preview()`` freezes the
+    plan (priced fresh) and shows what confirming would spend; ``run(confirm=True,
+    confirmed=preview)`` sends exactly that plan.  Safe to ``run()`` from two threads, two
+    notebooks or two cache folders at once on one machine: the send lock lets one of them
+    through at a time, and the ledger and the server's list of sendings then refuse the other.
     """
 
     def __init__(self, client: Account, message: str, recipients: Any, sender: str,
@@ -122,10 +109,9 @@ class Campaign:
         self.duplicate_window = duplicate_window
         self.progress = progress
         self.default_region = default_region
-        self._lock = threading.Lock()  # one quote per campaign, even when two threads run() it
-        self._people: Recipients | None = None
-        self._quote: Quote | None = None
-        self._quote_id: int | None = None
+        self._lock = threading.Lock()  # one plan at a time, even when two threads run() it
+        self._plan: Plan | None = None
+        self._warned: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         text = self.message if not isinstance(self.message, str) or len(self.message) <= 30 else self.message[:29] + "…"
@@ -136,76 +122,39 @@ class Campaign:
         """The ledger's name for this account (a hash, never the token)."""
         return self.settings.account
 
+    @property
+    def plan(self) -> Plan | None:
+        """The frozen plan (made by ``preview()`` or ``quote()``), or None before one."""
+        return self._plan
+
     # -- steps -------------------------------------------------------------------------
 
     def validate(self) -> Recipients:
-        """Check everything that can be checked before spending a request, then the sender.
-
-        Raises ``ValidationError`` naming each field and the rule (several at once), or
-        ``InvalidRecipientsError`` naming each bad row when only recipients are wrong.
+        """Check everything that can be checked before spending a request, then the sender
+        (``checks``): ``ValidationError`` naming each field and the rule (several at once), or
+        ``InvalidRecipientsError`` naming each bad row when only recipients are wrong.  The
+        recipients are normalised afresh on every call, so a change to them is seen.
         """
-        errors: dict[str, list[str]] = {}
-        if not isinstance(self.message, str) or spec.is_blank(self.message):
-            errors["message"] = [spec.MSG_MISSING_MESSAGE]  # Laravel's `required` trims first
-        else:
-            parts = segments(self.message)
-            if parts.segments > spec.MAX_MESSAGE_PARTS:
-                errors["message"] = [
-                    f"the message needs {parts.segments:,} segments ({parts.encoding}, {len(self.message):,} "
-                    f"characters); a concatenated SMS has at most {spec.MAX_MESSAGE_PARTS} (its part counter is one octet)"]
-        if not isinstance(self.sender, str) or not self.sender.strip():
-            errors["sender"] = [spec.MSG_MISSING_SENDER]
-        if self.type not in spec.SEND_TYPES:
-            errors["type"] = [f"{spec.MSG_INVALID_TYPE} Choose one of {', '.join(spec.SEND_TYPES)}; got {self.type!r}"]
-        try:
-            self._check_future(self.scheduled_text(), self.ledger.now())
-        except ValidationError as exc:
-            errors["scheduled_at"] = [exc.message]  # the message names the value and the rule
         people = self._recipients()
-        if errors:
-            if not people.invalid.empty:
-                try:
-                    people.raise_for_invalid()
-                except ValidationError as exc:
-                    errors.update(exc.field_errors)
-            if not people.numbers and people.invalid.empty:
-                errors["recipients"] = [spec.MSG_MISSING_RECIPIENTS]
-            text = next(iter(errors.values()))[0] if len(errors) == 1 else spec.MSG_INVALID_DATA
-            raise ValidationError(text, field_errors=errors)
-        people.raise_for_invalid()
-        if not people.numbers:
-            raise ValidationError(f"{spec.MSG_MISSING_RECIPIENTS} ({people.summary()})",
-                                  field_errors={"recipients": [spec.MSG_MISSING_RECIPIENTS]})
-        self._check_sender()
+        check_inputs(self.message, self.sender, self.type, self.scheduled_at, self.ledger.now(), people)
+        check_sender(self.api, self.sender)
         return people
 
     def quote(self) -> Quote:
-        """The exact price (POST /sendings/calculate, recorded in the ledger); asked once per campaign."""
+        """The plan's exact price (POST /sendings/calculate, fresh, recorded in the ledger); the
+        plan is frozen by the first call (``preview()`` freezes a new one)."""
         with self._lock:
-            if self._quote is None:
+            if self._plan is None:
                 people = self.validate()
-                countries = self.api.rates()["country"].cat.categories
-                quote = exact.calculate(self.api, self.message, people, countries=countries,
-                                        currency=self.api.currency(), progress=self.progress)
-                self._quote_id = self.ledger.record_quote(self.account, self.message,
-                                                          list(quote.numbers["number"]), quote)
-                self._quote = quote
-            return self._quote
+                self._plan = self._freeze(people, self._inputs(people))
+            return self._plan.quote
 
     def check_balance(self) -> Balance:
-        """Refuse (``InsufficientBalanceError``) when /balance does not cover the quote's total.
+        """Refuse (``InsufficientBalanceError``) when /balance does not cover the plan's total.
 
         The balance is asked fresh (and snapshotted in the ledger) every time.
         """
-        quote = self.quote()
-        balance = self._balance()
-        if quote.currency != balance.currency:
-            raise ValidationError(f"the quote is in {quote.currency} but the balance in {balance.currency}: "
-                                  "quote again", field_errors={"currency": [f"{quote.currency} != {balance.currency}"]})
-        if quote.total > balance.amount:
-            text = spec.MSG_INSUFFICIENT_BALANCE.format(total=quote.total, code=balance.currency, balance=balance.amount)
-            raise InsufficientBalanceError(text, field_errors={"balance": [text]})
-        return balance
+        return self._check_balance(self.quote())
 
     def check_duplicate(self, allow_duplicate: bool = False) -> None:
         """Refuse (``DuplicateSendError``) a campaign sent within ``duplicate_window``.
@@ -214,56 +163,60 @@ class Campaign:
         send whose outcome is unresolved refuses even with ``allow_duplicate=True``: reconcile
         first), and the server (a recent sending with the same text and SMS count that no send
         of this ledger owns: another notebook or machine on the account).  ``allow_duplicate``
-        must be exactly ``True`` to pass the window checks.
+        must be exactly ``True`` to pass the window checks.  ``run`` asks both again under the
+        account's send lock, just before it sends.
         """
-        forced = allow_duplicate is True
-        self.ledger.check_send(self.account, self.key, None if forced else self.duplicate_window)
-        if not forced:
-            self._check_server_duplicate()
+        self.quote()
+        plan = self._plan
+        assert plan is not None
+        self._guard().check(_key(plan.inputs), plan.inputs.message, plan.sms_count, forced=allow_duplicate is True)
 
     def preview(self) -> Preview:
-        """Validate and quote, and show what sending would cost against the current balance.
+        """Validate, price afresh and freeze the plan; show what sending it would cost against
+        the current balance.  Calling it again re-freezes (after a change, or to see a new price).
 
         Does not refuse for a low balance (``enough_balance`` says it); ``run`` does.
         """
         people = self.validate()
-        quote = self.quote()
+        with self._lock:
+            self._plan = plan = self._freeze(people, self._inputs(people))
         balance = self._balance()
-        return Preview(message=self.message, sender=self.sender, scheduled_at=self.scheduled_text(),
-                       type=self.type, recipients=len(people), sms_count=quote.sms_count, total=quote.total,
-                       currency=str(quote.currency),
-                       balance=balance.amount if balance.currency == quote.currency else None,
-                       note=clock_note(getattr(self.ledger, "clock", None)))
+        return plan.preview(balance.amount if balance.currency == plan.currency else None,
+                            note=clock_note(getattr(self.ledger, "clock", None)))
 
-    def run(self, confirm: bool = False, allow_duplicate: bool = False) -> SendResult:
+    def run(self, confirm: bool = False, allow_duplicate: bool = False, *,
+            confirmed: Preview | None = None) -> SendResult:
         """Every step, then POST /sendings once; returns a ``SendResult``.
 
         ``confirm`` must be exactly ``True`` (not ``"yes"``, not ``1``): anything else raises
-        ``ConfirmationRequiredError`` (its ``.preview`` and text give the exact total).  A
-        definite refusal by the API (4xx) marks the ledger row 'failed' and re-raises; a lost
-        answer marks it 'unknown' and raises ``UnknownOutcomeError``: run ``client.reconcile()``,
-        never re-send blindly.
+        ``ConfirmationRequiredError`` (its ``.preview`` and text give the exact total).  What is
+        sent is the frozen plan: a campaign changed since its preview raises ``PlanChangedError``
+        (naming what changed), a plan priced by an earlier call is priced again and a different
+        total raises ``PriceChangedError`` (both totals) -- nothing is sent then.  ``confirmed``
+        (a ``Preview``): send only if it shows this campaign's plan.  A definite refusal by the API
+        (4xx) marks the ledger row 'failed' and re-raises; a lost answer marks it 'unknown' and
+        raises ``UnknownOutcomeError``: run ``client.reconcile()``, never re-send blindly.
         """
         people = self.validate()
-        quote = self.quote()
-        balance = self.check_balance()
-        self.check_duplicate(allow_duplicate)
-        preview = Preview(message=self.message, sender=self.sender, scheduled_at=self.scheduled_text(),
-                          type=self.type, recipients=len(people), sms_count=quote.sms_count, total=quote.total,
-                          currency=str(quote.currency), balance=balance.amount)
+        plan, priced_now = self._plan_to_send(people, confirmed)
+        balance = self._check_balance(plan.quote)
+        self.check_duplicate(allow_duplicate)  # early and friendly; asked again under the lock
+        preview = plan.preview(balance.amount)
         if confirm is not True:
             given = "" if confirm in (False, None) else f" (confirm={confirm!r} is not True)"
             error = ConfirmationRequiredError(
-                f"Sending costs {quote.total} {quote.currency} for {len(people)} recipients ({quote.sms_count} SMS). "
-                f"Nothing was sent{given}: call run(confirm=True) (or send(..., confirm=True)) to send it. [{preview}]")
+                f"Sending costs {plan.total} {plan.currency} for {len(plan.inputs.recipients)} recipients "
+                f"({plan.sms_count} SMS). Nothing was sent{given}: call run(confirm=True) (or send(..., "
+                f"confirm=True)) to send it. [{preview}]")
             error.preview = preview  # type: ignore[attr-defined]
             raise error
-        send_id, scheduled = self.ledger.claim_send(
-            self.account, self.key, self._quote_id, self.sender, self.scheduled_text(), self.type, len(people),
-            duplicate_window=None if allow_duplicate is True else self.duplicate_window)
-        sending_id = self._post(send_id, self.payload(scheduled))
-        return SendResult(sending_id=sending_id, total=quote.total, currency=str(quote.currency), state=CREATED,
-                          send_id=send_id, recipients=len(people), sms_count=quote.sms_count, scheduled_at=scheduled)
+        if not priced_now:
+            self._check_price(plan, people)
+        with self._guard().claim(plan, _key(plan.inputs), forced=allow_duplicate is True) as claim:
+            sending_id = self._post(claim.send_id, plan.payload(claim.scheduled_at))
+        return SendResult(sending_id=sending_id, total=plan.total, currency=plan.currency, state=CREATED,
+                          send_id=claim.send_id, recipients=len(plan.inputs.recipients), sms_count=plan.sms_count,
+                          scheduled_at=claim.scheduled_at)
 
     def reconcile(self) -> pd.DataFrame:
         """``sending.reconcile.reconcile``: settle this account's unresolved sends from GET /sendings."""
@@ -273,25 +226,86 @@ class Campaign:
 
     @property
     def key(self) -> str:
-        """The duplicate guard's identity: message, sorted normalised recipients, sender, schedule."""
-        return campaign_key(self.message, self._recipients().numbers, self.sender, self.scheduled_text())
+        """The duplicate guard's identity: message, sorted normalised recipients, sender, schedule
+        (of the frozen plan once there is one)."""
+        return _key(self._plan.inputs if self._plan is not None else self._inputs(self._recipients()))
+
+    @property
+    def _quote_id(self) -> int | None:
+        return None if self._plan is None else self._plan.quote_id
 
     def scheduled_text(self) -> str | None:
         """``scheduled_at`` as asked (``Y-m-d H:i:s`` UTC, None for now); malformed -> ``ValidationError``."""
         return format_scheduled_at(self.scheduled_at)
 
     def payload(self, scheduled_at: str | None = None) -> dict[str, Any]:
-        """The POST /sendings body (recipients as a JSON array, normalised and de-duplicated).
+        """The POST /sendings body (recipients as a JSON array, normalised and de-duplicated) of
+        the frozen plan, or before one of the campaign as it is.
 
         ``scheduled_at`` is the one the ledger claimed: always explicit, so that the server's
         sending can be told apart from any other with the same text (the send's fingerprint).
         """
-        body: dict[str, Any] = {"message": self.message, "recipients": list(self._recipients().numbers),
-                                "sender": self.sender, "type": self.type}
-        when = scheduled_at or self.scheduled_text()
-        if when is not None:
-            body["scheduled_at"] = when
-        return body
+        if self._plan is not None:
+            return self._plan.payload(scheduled_at)
+        return payload_of(self._inputs(self._recipients()), scheduled_at)
+
+    def _guard(self) -> SendGuard:
+        return SendGuard(self.api, self.ledger, self.settings, self.duplicate_window)
+
+    def _inputs(self, people: Recipients) -> PlanInputs:
+        return PlanInputs(self.message, tuple(people.numbers), self.sender, self.type, self.scheduled_text())
+
+    def _price(self, message: str, people: Recipients) -> Quote:
+        """The exact price now: every calculate and the rates asked of the API, none from the cache."""
+        countries = self.api.rates(cache=False)["country"].cat.categories
+        return exact.calculate(self.api, message, people, countries=countries, currency=self.api.currency(),
+                               progress=self.progress, cache=False)
+
+    def _freeze(self, people: Recipients, inputs: PlanInputs) -> Plan:
+        quote = self._price(inputs.message, people)
+        quote_id = self.ledger.record_quote(self.account, inputs.message, list(quote.numbers["number"]), quote)
+        return Plan(inputs=inputs, quote=quote, quote_id=quote_id, priced_at=self.ledger.now())
+
+    def _plan_to_send(self, people: Recipients, confirmed: Preview | None) -> tuple[Plan, bool]:
+        """The frozen plan (frozen now, priced in this call, when there is none) and whether it
+        was priced in this call; refuses when the campaign or the confirmed preview is not it."""
+        inputs = self._inputs(people)
+        with self._lock:
+            frozen_now = self._plan is None
+            if frozen_now:
+                self._plan = self._freeze(people, inputs)
+            plan = self._plan
+        changed = changes(plan.inputs, inputs)
+        if changed:
+            said = "; ".join(f"{name}: {what}" for name, what in changed.items())
+            raise PlanChangedError(
+                f"Nothing was sent: the campaign changed after its preview ({said}); the confirmation covered "
+                "the previewed plan only. Call preview() to see the new plan and its price, then confirm "
+                "that.", changed=changed)
+        if confirmed is not None and confirmed.plan_hash != plan.digest:
+            changed = preview_changes(confirmed, plan)
+            said = "; ".join(f"{name}: {what}" for name, what in changed.items())
+            raise PlanChangedError(
+                f"Nothing was sent: the preview you confirmed is not this campaign's plan ({said}). Confirm its "
+                "latest preview.", changed=changed)
+        return plan, frozen_now
+
+    def _check_price(self, plan: Plan, people: Recipients) -> None:
+        """Price the plan afresh; refuse (``PriceChangedError``) if it is not what was confirmed."""
+        fresh = self._price(plan.inputs.message, people)
+        if (fresh.total, int(fresh.sms_count), str(fresh.currency)) != (plan.total, plan.sms_count, plan.currency):
+            self.ledger.record_quote(self.account, plan.inputs.message, list(fresh.numbers["number"]), fresh)
+            raise _price_changed(plan.total, fresh.total, str(fresh.currency), fresh.sms_count, plan.sms_count)
+
+    def _check_balance(self, quote: Quote) -> Balance:
+        balance = self._balance()
+        if quote.currency != balance.currency:
+            raise ValidationError(f"the quote is in {quote.currency} but the balance in {balance.currency}: "
+                                  "quote again", field_errors={"currency": [f"{quote.currency} != {balance.currency}"]})
+        if quote.total > balance.amount:
+            text = spec.MSG_INSUFFICIENT_BALANCE.format(total=quote.total, code=balance.currency, balance=balance.amount)
+            raise InsufficientBalanceError(text, field_errors={"balance": [text]})
+        return balance
 
     def _balance(self) -> Balance:
         balance = self.api.balance()
@@ -299,59 +313,13 @@ class Campaign:
         return balance
 
     def _recipients(self) -> Recipients:
-        if self._people is None:
-            people = normalize_recipients(self.recipients, on_invalid="report", default_region=self.default_region)
-            if len(people.duplicates):
-                warnings.warn(f"{len(people.duplicates)} duplicate recipients will get the SMS once: "
-                              f"{list(people.duplicates['value'][:5])}", stacklevel=4)
-            self._people = people
-        return self._people
-
-    def _check_server_duplicate(self) -> None:
-        """The server's guard: a sending with this text and SMS count within the window that no
-        send of this ledger owns (a ledger send of another campaign owns its sending)."""
-        quote = self.quote()
-        sendings = self.api.sendings()
-        since = pd.Timestamp(self.ledger.now() - self.duplicate_window)
-        mine = self.ledger.linked_sendings(self.account)
-        rows = sendings[(sendings["text"] == self.message) & (sendings["total_sms"] == quote.sms_count)
-                        & (sendings["created_at"] >= since) & ~sendings["id"].isin(list(mine))]
-        if len(rows):
-            latest = rows.sort_values("created_at").iloc[-1]
-            error = DuplicateSendError(
-                f"The server already has a sending with the same text and SMS count ({quote.sms_count}): sending "
-                f"{int(latest['id'])}, created {format_instant(latest['created_at'])} UTC, within the duplicate "
-                f"window of {self.duplicate_window}; this notebook's ledger did not send it (another notebook or "
-                "machine on this account?). Pass allow_duplicate=True to send this campaign anyway")
-            # As the ledger's refusals carry their earlier send: no ledger send ("id" None), a live sending.
-            error.previous = {"id": None, "sending_id": int(latest["id"]),  # type: ignore[attr-defined]
-                              "created_at": latest["created_at"].to_pydatetime(), "state": "on the server"}
-            raise error
-
-    @staticmethod
-    def _check_future(when: str | None, now_utc: datetime) -> None:
-        # "Now" is the ledger's clock: wall time, or the sandbox's when a notebook follows it.
-        if when is None:
-            return
-        now = now_utc.astimezone(UTC).replace(microsecond=0)
-        if parse_scheduled_at(when) <= now:
-            text = (f"scheduled_at {when} UTC is in the past (compared against now, {format_instant(now)} UTC; "
-                    "a naive scheduled_at is taken as UTC)")
-            raise ValidationError(text, field_errors={"scheduled_at": [text]})
-
-    def _check_sender(self) -> None:
-        approved = self._approved_senders(refresh=False)
-        if self.sender not in approved:
-            approved = self._approved_senders(refresh=True)  # approved in the last hour? ask again
-        if self.sender not in approved:
-            raise ValidationError(
-                f"sender {self.sender!r} is not approved for this account; approved senders: "
-                f"{', '.join(approved)} (names are case-sensitive)",
-                field_errors={"sender": [spec.MSG_INVALID_SENDER]})
-
-    def _approved_senders(self, refresh: bool) -> list[str]:
-        names = [str(s) for s in self.api.senders(refresh=refresh)["sender"]]
-        return names + [s for s in spec.DEFAULT_SENDERS if s not in names]
+        people = normalize_recipients(self.recipients, on_invalid="report", default_region=self.default_region)
+        repeated = tuple(people.duplicates["value"].astype(str)) if len(people.duplicates) else ()
+        if repeated and repeated != self._warned:  # once per list of duplicates, not per step
+            warnings.warn(f"{len(people.duplicates)} duplicate recipients will get the SMS once: "
+                          f"{list(people.duplicates['value'][:5])}", stacklevel=4)
+        self._warned = repeated
+        return people
 
     def _post(self, send_id: int, payload: dict[str, Any]) -> int:
         """POST once; settle the ledger row from what came back (or did not)."""
@@ -375,6 +343,20 @@ class Campaign:
             raise
         self.ledger.complete_send(send_id, sending_id)
         return sending_id
+
+
+def _key(inputs: PlanInputs) -> str:
+    """The duplicate guard's identity of a campaign (``ledger.campaign_key``)."""
+    return campaign_key(inputs.message, inputs.recipients, inputs.sender, inputs.scheduled_at)
+
+
+def _price_changed(confirmed: Decimal, current: Decimal, currency: str, sms_now: int | None = None,
+                   sms_confirmed: int | None = None) -> PriceChangedError:
+    parts = "" if sms_now is None or sms_now == sms_confirmed else f" ({sms_confirmed} SMS then, {sms_now} now)"
+    return PriceChangedError(
+        f"Nothing was sent: the price changed since it was confirmed: confirmed {format_money(confirmed, currency)}, "
+        f"now {format_money(current, currency)}{parts}. Preview again (campaign.preview(), or Quote in the app) to "
+        "see and confirm the new total.", confirmed=confirmed, current=current, currency=currency)
 
 
 def _unknown(send_id: int, cause: SMSgicError, settings: Settings) -> UnknownOutcomeError:

@@ -133,7 +133,8 @@ CREATE TABLE IF NOT EXISTS sends (
     resolved_at TEXT,
     auto_schedule INTEGER NOT NULL DEFAULT 0,
     in_flight REAL,
-    server_epoch INTEGER NOT NULL DEFAULT 1
+    server_epoch INTEGER NOT NULL DEFAULT 1,
+    plan_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS sends_campaign ON sends(account, campaign_key, created_at);
 CREATE INDEX IF NOT EXISTS sends_state ON sends(account, state);
@@ -175,6 +176,9 @@ _MIGRATIONS = {
     # 2: the client chooses every send's scheduled_at (the fingerprint) and says when it did;
     #    the file's fingerprint lane lives in the (new) meta table.
     2: ["ALTER TABLE sends ADD COLUMN auto_schedule INTEGER NOT NULL DEFAULT 0"],
+    # 3 (issue 18, the frozen plan): each send stores the content hash of the plan it sent
+    #    (``sending.plan.Plan.digest``); sends from before have none (NULL).
+    3: ["ALTER TABLE sends ADD COLUMN plan_hash TEXT"],
     # 4: issue 18 -- the sender's in-flight window (seconds; NULL for older sends: a reconciler then
     #    uses its own) and the server epoch of each send's sending (1: the first server, which is
     #    every older row's); tables server_epochs and server_sendings are new (from _SCHEMA).
@@ -410,7 +414,8 @@ class Ledger:
 
     def claim_send(self, account: str, campaign_key: str, quote_id: int | None, sender: str,
                    scheduled_at: datetime | str | None, type: str, n_recipients: int, *,
-                   duplicate_window: timedelta | None, in_flight: timedelta | None = None) -> tuple[int, str]:
+                   duplicate_window: timedelta | None, in_flight: timedelta | None = None,
+                   plan_hash: str | None = None) -> tuple[int, str]:
         """Record a send as 'pending' BEFORE the POST leaves: (send id, the scheduled_at to send).
 
         Check and insert are one BEGIN IMMEDIATE transaction: of two threads or notebooks
@@ -427,8 +432,13 @@ class Ledger:
 
         The send keeps ``in_flight`` (default: the ledger's) -- how long its request may still
         commit -- and the account's current server epoch.
+        ``plan_hash`` is the content hash of the frozen plan being sent (``Plan.digest``), kept
+        with the send.
         """
         _check_account(account)
+        if plan_hash is not None and not (isinstance(plan_hash, str) and len(plan_hash) == 64
+                                          and all(c in "0123456789abcdef" for c in plan_hash)):
+            raise ValueError("plan_hash: expected a sha256 hex digest (Plan.digest)")
         if type not in spec.SEND_TYPES:
             raise ValueError(f"type: must be one of {', '.join(spec.SEND_TYPES)}, got {type!r}")
         if not sender:
@@ -459,10 +469,11 @@ class Ledger:
                 raise LedgerError(str(exc)) from None
             cur = conn.execute(
                 "INSERT INTO sends (account, created_at, campaign_key, quote_id, sender, scheduled_at,"
-                " type, recipients, state, auto_schedule, in_flight, server_epoch) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " type, recipients, state, auto_schedule, in_flight, server_epoch, plan_hash)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (account, self._now(), campaign_key, None if quote_id is None else int(quote_id), sender,
                  fingerprint, type, n_recipients, PENDING, int(asked is None),
-                 None if window is None else window.total_seconds(), _epoch(conn, account)),
+                 None if window is None else window.total_seconds(), _epoch(conn, account), plan_hash),
             )
             return int(cur.lastrowid), fingerprint
 
@@ -803,7 +814,7 @@ _QUOTE_COLUMNS = ["id", "account", "created_at", "message", "message_hash", "rec
                   "sms_count", "subtotal", "tax", "total", "currency"]
 _SEND_COLUMNS = ["id", "account", "created_at", "campaign_key", "quote_id", "sender", "scheduled_at", "type",
                  "recipients", "state", "sending_id", "error", "resolved_at", "auto_schedule", "in_flight",
-                 "server_epoch"]
+                 "server_epoch", "plan_hash"]
 
 
 def _marks(values: Sequence[Any]) -> str:

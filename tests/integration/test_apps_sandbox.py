@@ -316,7 +316,7 @@ def test_a_send_whose_outcome_is_unknown_is_never_offered_again(make_client, san
     app = _filled_sender(make_client(fresh_token, timeout=2.0))
     app.quote()
     app.request_send()
-    sandbox.inject("drop_after", path=spec.SENDINGS, method="POST")  # committed, answer cut mid-body
+    sandbox.inject("drop_after", path=spec.SENDINGS, method="POST", exact=True)  # committed, answer cut mid-body
     assert app.confirm() is None
     assert app.state == "failed" and isinstance(app.result, sa.UnknownOutcomeError)
     assert "may have gone out" in app.result_label.value

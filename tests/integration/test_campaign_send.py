@@ -4,9 +4,9 @@ Every test uses a fresh account (exact balances, empty history) and its own cach
 its own ledger).  ``sandbox.stats()`` counts the requests that reached the server: the
 proof that a refused send never posted.
 
-Fault paths match by prefix ("/sendings" also matches "/sendings/calculate"), so tests that
-inject a fault into POST /sendings quote first (``preview()``): the campaign keeps its quote
-and the calculate answer is cached, so the fault meets the send itself.
+Fault paths match by prefix ("/sendings" also matches "/sendings/calculate") unless
+``exact=True``: the send path prices afresh just before it posts, so a fault meant for POST
+/sendings itself is injected with ``exact=True``.
 """
 from __future__ import annotations
 
@@ -261,7 +261,7 @@ def test_a_double_click_sends_once(make_client, fresh_token, sandbox, same_objec
 def test_a_send_in_flight_blocks_the_second_click(client, sandbox):
     campaign = Campaign(client, "Slow network", phone_numbers(2, seed=7), "MegaShop", progress=False)
     campaign.preview()
-    sandbox.inject("latency", path=spec.SENDINGS, method="POST", seconds=1.0)
+    sandbox.inject("latency", path=spec.SENDINGS, method="POST", exact=True, seconds=1.0)
     sandbox.reset_stats()
     first: list[object] = []
     thread = threading.Thread(target=lambda: first.append(campaign.run(confirm=True)))
@@ -284,7 +284,7 @@ def test_lost_answer_is_unknown_then_reconciled_to_the_right_sending(client, san
     other = client.api.create_sending({"message": "Something else", "recipients": numbers, "sender": "MEGA"})
     campaign = Campaign(client, "Last chance", numbers, "MegaShop", progress=False)
     campaign.preview()
-    sandbox.inject("drop_after", path=spec.SENDINGS, method="POST")
+    sandbox.inject("drop_after", path=spec.SENDINGS, method="POST", exact=True)
     sandbox.reset_stats()
 
     with pytest.raises(sa.UnknownOutcomeError, match=r"client\.reconcile\(\)") as info:
@@ -324,7 +324,7 @@ def test_connection_dropped_before_the_server_acted_reconciles_to_failed(make_cl
     client = make_client(token=fresh_token, clock=clock)
     campaign = Campaign(client, "Dropped", phone_numbers(2, seed=10), "MegaShop", progress=False)
     campaign.preview()
-    sandbox.inject("drop_before", path=spec.SENDINGS, method="POST")
+    sandbox.inject("drop_before", path=spec.SENDINGS, method="POST", exact=True)
     sandbox.reset_stats()
     with pytest.raises(sa.UnknownOutcomeError):
         campaign.run(confirm=True)
@@ -345,12 +345,12 @@ def test_a_server_error_is_unknown_and_a_refusal_is_failed(make_client, fresh_to
     client = make_client(token=fresh_token, clock=clock)
     campaign = Campaign(client, "Errors", phone_numbers(2, seed=11), "MegaShop", progress=False)
     campaign.preview()
-    sandbox.inject("status", path=spec.SENDINGS, method="POST", status=500)
+    sandbox.inject("status", path=spec.SENDINGS, method="POST", exact=True, status=500)
     with pytest.raises(sa.UnknownOutcomeError, match="Server Error"):
         campaign.run(confirm=True)
     clock.advance(in_flight(client) + 1)
     assert client.reconcile()["state"].tolist() == ["failed"]  # the 500 created nothing
-    sandbox.inject("status", path=spec.SENDINGS, method="POST", status=422)
+    sandbox.inject("status", path=spec.SENDINGS, method="POST", exact=True, status=422)
     with pytest.raises(sa.ValidationError) as info:
         campaign.run(confirm=True)
     assert info.value.http_status == 422

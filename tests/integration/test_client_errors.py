@@ -129,7 +129,7 @@ def test_connection_refused(make_client):
 @pytest.mark.parametrize("kind", ["drop_after", "drop_before", "truncated"])
 def test_post_sendings_is_never_retried_and_a_lost_answer_is_an_unknown_outcome(make_client, fresh_token, sandbox, kind):
     client = make_client(token=fresh_token, max_retries=5)
-    sandbox.inject(kind, path=spec.SENDINGS, method="POST", count=1)
+    sandbox.inject(kind, path=spec.SENDINGS, method="POST", exact=True, count=1)
     sandbox.reset_stats()
     with pytest.raises(sa.UnknownOutcomeError) as info:
         client.api.create_sending(SENDING)
@@ -141,11 +141,10 @@ def test_post_sendings_is_never_retried_and_a_lost_answer_is_an_unknown_outcome(
 
 def test_post_sendings_5xx_and_429_are_not_retried(make_client, fresh_token, sandbox):
     client = make_client(token=fresh_token, max_retries=5)
-    # send() quotes first; quoted now, its calculate comes from the cache and the faults (which
-    # match "/sendings" as a prefix, calculate included) meet POST /sendings itself.
+    # send() prices afresh first; the faults match POST /sendings alone (exact=True), not calculate.
     client.calculate(SENDING["message"], SENDING["recipients"])
-    sandbox.inject("status", path=spec.SENDINGS, method="POST", status=503, count=1)
-    sandbox.inject("status", path=spec.SENDINGS, method="POST", status=429, count=1, retry_after=0)
+    sandbox.inject("status", path=spec.SENDINGS, method="POST", exact=True, status=503, count=1)
+    sandbox.inject("status", path=spec.SENDINGS, method="POST", exact=True, status=429, count=1, retry_after=0)
     sandbox.reset_stats()
     with pytest.raises(sa.ServerError):
         client.api.create_sending(SENDING)
@@ -157,8 +156,8 @@ def test_post_sendings_5xx_and_429_are_not_retried(make_client, fresh_token, san
 
 def test_post_sendings_slow_answer_is_an_unknown_outcome(make_client, fresh_token, sandbox):
     client = make_client(token=fresh_token, timeout=0.5)
-    client.calculate(SENDING["message"], SENDING["recipients"])  # see test_post_sendings_5xx_and_429_are_not_retried
-    sandbox.inject("latency", path=spec.SENDINGS, method="POST", seconds=1.5, count=1)
+    client.calculate(SENDING["message"], SENDING["recipients"])  # the fault (exact=True) meets POST /sendings only
+    sandbox.inject("latency", path=spec.SENDINGS, method="POST", exact=True, seconds=1.5, count=1)
     sandbox.reset_stats()
     with pytest.raises(sa.UnknownOutcomeError, match="may have taken effect|reconcile"):
         client.send(**SENDING, confirm=True)

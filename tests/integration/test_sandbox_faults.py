@@ -59,6 +59,16 @@ def test_faults_match_by_method_and_path_prefix(sandbox, sandbox_url, fresh_toke
     assert sandbox.faults() == []
 
 
+def test_an_exact_fault_matches_its_path_alone(sandbox, sandbox_url, fresh_token):
+    sandbox.inject("status", path=spec.SENDINGS, method="POST", status=503, exact=True)
+    priced = call(sandbox_url, "POST", spec.CALCULATE, fresh_token, json={"message": "m", "recipients": ["4591234567"]})
+    assert priced.status_code == 200  # /sendings/calculate is below /sendings: not matched
+    assert call(sandbox_url, "POST", spec.SENDINGS, fresh_token, json=SEND).status_code == 503
+    assert sandbox.faults() == []
+    with pytest.raises(SandboxControlError, match="exact"):
+        sandbox._call("POST", "/faults", {"kind": "drop_before", "path": "/sendings", "exact": "yes"})
+
+
 def test_status_fault_commits_nothing(sandbox, sandbox_url, fresh_token):
     sandbox.inject("status", path=spec.SENDINGS, method="POST", status=503)
     assert call(sandbox_url, "POST", spec.SENDINGS, fresh_token, json=SEND).status_code == 503

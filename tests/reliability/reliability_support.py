@@ -22,7 +22,7 @@ import requests
 from phonebook import phone_numbers  # noqa: F401  (re-exported for the tests)
 
 from smsgic_analytics.core import spec
-from smsgic_analytics.core.config import ENV_SANDBOX_ADMIN_TOKEN
+from smsgic_analytics.core.config import ENV_SANDBOX_ADMIN_TOKEN, ENV_STATE_DIR
 from smsgic_analytics.sandbox.control import register_admin_token
 
 HERE = Path(__file__).resolve().parent
@@ -155,8 +155,9 @@ def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.02) 
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """Environment for a child Python: this folder importable, no SMSGIC_* leaking in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGIC_")}
+    """Environment for a child Python: this folder importable, no SMSGIC_* leaking in but the
+    test's own machine-wide state folder (SMSGIC_STATE_DIR: locks and rate-limit budget)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGIC_") or k == ENV_STATE_DIR}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), str(HERE.parent), env.get("PYTHONPATH")]))
     env.update(extra)
     return env

@@ -37,7 +37,7 @@ def test_a_late_commit_is_never_declared_safe_to_repeat_and_is_charged_once(make
     text = "Your order has shipped"
     quote = client.calculate(text, numbers, progress=False)
     control.set_balance(fresh_token, Decimal(100) + quote.total)
-    control.inject("latency", path=spec.SENDINGS, method="POST", seconds=10)
+    control.inject("latency", path=spec.SENDINGS, method="POST", exact=True, seconds=10)
     control.reset_stats()
 
     with pytest.raises(sa.UnknownOutcomeError):
@@ -147,7 +147,7 @@ def test_reconcile_never_links_a_colleagues_sending(make_client, fresh_token, co
 
     campaign = mine.campaign(text, ours, "MegaShop", progress=False)
     campaign.preview()  # quoted first: the fault below meets POST /sendings itself
-    control.inject("drop_before", path=spec.SENDINGS, method="POST")
+    control.inject("drop_before", path=spec.SENDINGS, method="POST", exact=True)
     with pytest.raises(sa.UnknownOutcomeError):
         campaign.run(confirm=True)
     assert server_sendings(sandbox_url, fresh_token) == []  # it never reached the server

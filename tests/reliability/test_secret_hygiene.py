@@ -41,7 +41,7 @@ def run_notebook(source: Path, workdir: Path, env: dict[str, str]) -> tuple[Path
 
 
 @pytest.mark.slow
-def test_the_token_is_in_no_file_log_or_repr(tmp_path, sandbox_url, control, caplog):
+def test_the_token_is_in_no_file_log_or_repr(tmp_path, sandbox_url, control, caplog, state_dir):
     token = f"SECRET-{uuid.uuid4().hex}-DO-NOT-LEAK"
     control.add_account(token)
     cache_dir = tmp_path / "cache"
@@ -49,7 +49,7 @@ def test_the_token_is_in_no_file_log_or_repr(tmp_path, sandbox_url, control, cap
     # token; this process passes it explicitly (the in-process sandbox must not see these variables).
     kernel_env = {**{k: v for k, v in os.environ.items() if not k.startswith("SMSGIC_")},
                   "SMSGIC_TOKEN": token, "SMSGIC_BASE_URL": sandbox_url, "SMSGIC_CACHE_DIR": str(cache_dir),
-                  "SMSGIC_REPORT": "1"}
+                  "SMSGIC_STATE_DIR": str(state_dir), "SMSGIC_REPORT": "1"}
     caplog.set_level(logging.DEBUG)  # the root logger: every library's debug lines are captured
     texts: list[str] = []
     errors: list[BaseException] = []
@@ -74,7 +74,7 @@ def test_the_token_is_in_no_file_log_or_repr(tmp_path, sandbox_url, control, cap
         control.clear_faults()
         lost = sa.Campaign(client, "Secret lost answer", phone_numbers(3, seed=23), "MegaShop", progress=False)
         lost.preview()
-        control.inject("drop_after", path=spec.SENDINGS, method="POST")
+        control.inject("drop_after", path=spec.SENDINGS, method="POST", exact=True)
         with pytest.raises(sa.UnknownOutcomeError) as caught:
             lost.run(confirm=True)
         errors.append(caught.value)  # its text is also stored in the ledger's error column
@@ -85,7 +85,7 @@ def test_the_token_is_in_no_file_log_or_repr(tmp_path, sandbox_url, control, cap
             texts += [str(error), repr(error), str(error.body), str(error.headers), str(error.args)]
         # SQLite's -wal/-shm side files exist while a connection is open (the cache keeps one;
         # the ledger opens one per call, so its WAL is folded back at once): read them now
-        open_files = snapshot(cache_dir)
+        open_files = {**snapshot(cache_dir), **snapshot(state_dir)}  # the state folder: locks, rate-limit budget
         assert "http-cache.sqlite-wal" in {p.name for p in open_files}, list(open_files)
 
     caplog.set_level(logging.INFO, logger="traitlets")  # nbclient's DEBUG echoes whole outputs (scanned as files)
@@ -93,10 +93,11 @@ def test_the_token_is_in_no_file_log_or_repr(tmp_path, sandbox_url, control, cap
     texts += [caplog.text, *(str(r.args) for r in caplog.records), *(r.getMessage() for r in caplog.records)]
 
     blobs = {**{Path(f"{p} (while open)"): b for p, b in open_files.items()}, **snapshot(cache_dir),
-             executed: executed.read_bytes(), report: report.read_bytes()}
+             **snapshot(state_dir), executed: executed.read_bytes(), report: report.read_bytes()}
     names = {p.name for p in blobs}
-    # the scan covers what it must: cache and ledger (and side files), the executed notebook, the report
+    # the scan covers what it must: cache and ledger (and side files), the state folder, the executed notebook, the report
     assert {"http-cache.sqlite", "ledger.sqlite", "executed.ipynb", "report.html"} <= names, names
+    assert any(name.startswith("ratelimit-") for name in names), names
     assert sum(map(len, blobs.values())) > 1_000_000  # real content: answers, quotes, outputs, charts
     ledger_bytes = b"".join(b for p, b in blobs.items() if p.name.startswith("ledger.sqlite"))
     assert client.settings.account.encode() in ledger_bytes  # the ledger names the account by its hash...

@@ -95,13 +95,13 @@ class World:
         notebook = self.notebooks[who]
         text, audience = CAMPAIGNS[who][which]
         campaign = notebook.client.campaign(text, audience, "MegaShop", progress=False)
-        campaign.preview()  # quoted (and cached) first: the fault below meets POST /sendings itself
+        campaign.preview()  # frozen and priced first; the fault below (exact=True) meets POST /sendings itself
         if fault == "status500":
-            self.control.inject("status", path=spec.SENDINGS, method="POST", status=500)
+            self.control.inject("status", path=spec.SENDINGS, method="POST", exact=True, status=500)
         elif fault == "latency":
-            self.control.inject("latency", path=spec.SENDINGS, method="POST", seconds=LATENCY)
+            self.control.inject("latency", path=spec.SENDINGS, method="POST", exact=True, seconds=LATENCY)
         elif fault is not None:
-            self.control.inject(fault, path=spec.SENDINGS, method="POST")
+            self.control.inject(fault, path=spec.SENDINGS, method="POST", exact=True)
         before = set(notebook.client.ledger.sends(notebook.client.settings.account)["id"])
         started = time.monotonic()
         try:

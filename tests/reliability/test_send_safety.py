@@ -29,9 +29,9 @@ def test_a_lost_answer_is_reconciled_and_never_resent(make_client, fresh_token, 
     client = make_client(fresh_token, timeout=1.0)
     campaign = sa.Campaign(client, "Your parcel is on its way", phone_numbers(25, seed=5), "MegaShop",
                            progress=False)
-    preview = campaign.preview()  # quoted (and cached) first: the fault below meets POST /sendings itself
+    preview = campaign.preview()  # frozen and priced first; the fault (exact=True) meets POST /sendings itself
     control.set_balance(fresh_token, Decimal(100) + preview.total)
-    control.inject(path=spec.SENDINGS, method="POST", **fault)
+    control.inject(path=spec.SENDINGS, method="POST", exact=True, **fault)
     control.reset_stats()
 
     with pytest.raises(sa.UnknownOutcomeError) as caught:
@@ -65,7 +65,7 @@ def test_a_lost_answer_is_reconciled_and_never_resent(make_client, fresh_token, 
 def test_two_threads_clicking_send_at_once_post_once(make_client, fresh_token, control, sandbox_url):
     client = make_client(fresh_token)
     numbers = phone_numbers(10, seed=6)
-    client.calculate("Flash sale", numbers, progress=False)  # warm the quote cache: both clicks race to POST
+    client.calculate("Flash sale", numbers, progress=False)  # the send path prices afresh anyway
     control.reset_stats()
     barrier = threading.Barrier(4)
     outcomes: list[object] = []

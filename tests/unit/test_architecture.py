@@ -183,7 +183,8 @@ def test_each_fact_has_one_home():
     defined = _definitions()
     for name in ("normalize_number", "normalize_numbers", "parse_money", "format_scheduled_at", "format_money",
                  "allocate", "units_to_money", "campaign_key", "period_start", "is_loopback", "is_blank",
-                 "check_freq", "format_instant", "account_key", "summary_table", "readable", "segments",
+                 "check_freq", "format_instant", "account_key", "account_identity", "canonical_host", "summary_table",
+                 "readable", "segments", "check_server_duplicate", "lock_path", "budget_path",
                  "parse_http_date", "describe_skew", "choose_fingerprint", "text_hash", "decide", "observe_server"):
         assert len(defined.get(name, [])) == 1, (name, defined.get(name))
     # Near-twins that used to exist: a second normaliser, money parser or schedule formatter.
@@ -196,7 +197,8 @@ def test_each_fact_has_one_home():
              "GSM7_BASIC": "text.alphabet", "GSM7_EXTENSION": "text.alphabet", "GSM7_PART": "text.alphabet",
              "UCS2_PART": "text.alphabet", "FREQS": "analytics.spend", "DESTINATIONS_COLUMNS": "pricing.quote",
              "SAFE_TO_REPEAT": "api.policy", "LANES": "sending.fingerprint", "LARGE_SKEW": "core.dates",
-             "RECONCILE_COLUMNS": "sending.reconcile", "SCHEMA_VERSION": "sending.ledger"}
+             "RECONCILE_COLUMNS": "sending.reconcile", "SCHEMA_VERSION": "sending.ledger",
+             "ENV_STATE_DIR": "core.config", "LOOPBACK_HOST": "core.config", "DEFAULT_PORTS": "core.config"}
     assert {n: bound.get(n) for n in homes} == {n: [f"{NAME}.{m}"] for n, m in homes.items()}
     # Former second copies, by other names.
     for stale in ("MAX_SEGMENTS", "MONEY_PLACES", "DEFAULT_TOKEN", "SANDBOX_TOKEN", "_ACCOUNT_RE",

@@ -465,6 +465,21 @@ def test_a_version_1_ledger_is_upgraded_in_place_and_keeps_its_rows(tmp_path: Pa
     assert pd.isna(sends["scheduled_at"].iloc[0])  # a send from before fingerprints: none is made up
     assert pd.isna(sends["in_flight"].iloc[0])  # nor a window its sender never stored
     assert ledger.linked_sendings(ACCOUNT) == {458}  # the first server's sending, as before the upgrade
+    assert sends["plan_hash"].tolist() == [None]  # nor a plan: sends from before plans have none
+
+
+def test_a_version_2_ledger_gets_the_plan_hash_column_and_claims_store_it(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with sqlite3.connect(path) as conn:  # release 0.2's sends table (version 2)
+        conn.execute(V1_SENDS.replace("resolved_at TEXT)", "resolved_at TEXT, auto_schedule INTEGER NOT NULL DEFAULT 0)"))
+        conn.execute("PRAGMA user_version = 2")
+    ledger = Ledger(path)
+    assert ledger.schema_version() == 4
+    digest = "ab" * 32
+    sid = ledger.claim_send(ACCOUNT, "k", None, "MEGA", None, "default", 1, duplicate_window=None, plan_hash=digest)[0]
+    assert ledger.get_send(sid)["plan_hash"] == digest and ledger.sends(ACCOUNT)["plan_hash"].tolist() == [digest]
+    with pytest.raises(ValueError, match="plan_hash: expected a sha256 hex digest"):
+        ledger.claim_send(ACCOUNT, "k2", None, "MEGA", None, "default", 1, duplicate_window=None, plan_hash="token")
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
