@@ -121,7 +121,7 @@ def test_a_fresh_server_behind_the_same_url_is_never_taken_for_the_old_one(tmp_p
         text = "Your table is booked"
         campaign = client.campaign(text, audience, "MegaShop", progress=False)
         campaign.preview()  # quoted first: the fault below meets POST /sendings itself
-        SandboxControl(url).inject("drop_after", path=spec.SENDINGS, method="POST")
+        SandboxControl(url).inject("drop_after", path=spec.SENDINGS, method="POST", exact=True)
         with pytest.raises(sa.UnknownOutcomeError):
             campaign.run(confirm=True)
         [lost] = [s for s in server_sendings(url, token) if s["id"] != 301]
@@ -186,7 +186,7 @@ def test_a_lost_send_now_follows_the_servers_clock_and_is_linked_never_declared_
     campaign = client.campaign("Flash sale ends tonight", audience, "MegaShop", progress=False)
     preview = campaign.preview()
     control.set_balance(token, Decimal(100) + preview.total)
-    control.inject("latency", path=spec.SENDINGS, method="POST", seconds=4)  # commits after the client gave up
+    control.inject("latency", path=spec.SENDINGS, method="POST", seconds=4, exact=True)  # commits after the client gave up
     control.reset_stats()
 
     with pytest.raises(sa.UnknownOutcomeError):
@@ -257,7 +257,7 @@ def test_a_hand_chosen_schedule_is_never_linked_automatically(account, tmp_path)
 
     campaign = mine.campaign(text, ours, "MegaShop", scheduled_at=when, progress=False)
     campaign.preview()
-    control.inject("drop_before", path=spec.SENDINGS, method="POST")
+    control.inject("drop_before", path=spec.SENDINGS, method="POST", exact=True)
     with pytest.raises(sa.UnknownOutcomeError):
         campaign.run(confirm=True)
     assert server_sendings(url, token) == []  # it never reached the server
@@ -333,7 +333,7 @@ def test_a_reconciler_with_a_short_timeout_leaves_a_slow_send_of_another_process
         assert a.stdout.readline().strip() == "quoted", a.stderr.read() if a.poll() is not None else "no answer"
         total = reference_quote(url, token, text, numbers.split(","))["total"]  # the server's own price
         control.set_balance(token, Decimal(100) + total)
-        control.inject("latency", path=spec.SENDINGS, method="POST", seconds=15)
+        control.inject("latency", path=spec.SENDINGS, method="POST", seconds=15, exact=True)
         control.reset_stats()
         a.stdin.write("go\n")
         a.stdin.flush()
