@@ -1,7 +1,26 @@
-"""The error hierarchy.  Every API error carries the HTTP status and the parsed body.
+"""The error hierarchy: what the package raises for its caller is an ``SMSgicError``.
 
 Modelled on stripe-python: catch ``SMSgicError`` for everything, or a subclass for one
-cause.  Texts never contain the token: they are built from the response body only.
+cause.  An API error carries the HTTP status and the parsed body; texts never contain the
+token (they are built from the response body only).
+
+    SMSgicError
+    ├── AuthenticationError (401) ── MissingTokenError
+    ├── ValidationError (422, or input refused before sending)
+    │   ├── InvalidRecipientsError, InsufficientBalanceError
+    │   └── MoneyError (core.money), TemplateError (text.templates), AudienceError
+    │       (audience.read), RemoteControlsRefused (sandbox.server): ValueErrors too
+    ├── NotFoundError (404), RateLimitError (429), ServerError (5xx)
+    ├── APIConnectionError ── UnknownOutcomeError
+    ├── DuplicateSendError, ConfirmationRequiredError
+    └── SandboxControlError (sandbox.control): a RuntimeError too
+
+Not yet under it: ``LedgerError`` / ``SendNotFoundError`` (sending.ledger) and
+``InvalidTransitionError`` (sending.state), in the send path being reworked now.  Exceptions
+that never leave the package (the sandbox's internal ones, turned into HTTP answers; the
+numbering tables' build errors) are not part of the hierarchy.
+``tests/unit/test_architecture.py::test_every_error_the_package_raises_is_an_smsgic_error``
+checks all of this.
 """
 from __future__ import annotations
 
