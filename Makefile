@@ -29,13 +29,21 @@ $(CHROMIUM) $(EMOJI_FONT) &:
 	$(SUDO) apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium fonts-dejavu-core fonts-noto-color-emoji
 
-# Every test: unit, integration (real HTTP to the sandbox), nbval on every notebook, browser.
+# Tests run on every core (pytest-xdist), each file whole on one worker: a notebook's cells share
+# one kernel, a module's tests their module-scoped server (see conftest.py for why not loadgroup).
+# Files start in collection order, the long browser walk first (no reordering by size).
+# HYPOTHESIS_PROFILE=thorough runs every property test with ten times the examples.
+XDIST := -n auto --dist loadfile --no-loadscope-reorder
+
+# Every test: unit, integration (real HTTP to the sandbox), nbval on every notebook, browser;
+# the 25 slowest are listed at the end.
 test: install chromium
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider \
+		$(XDIST) --durations=25
 
 # Everything but the browser and notebooks, for quick local loops.
 test-fast: install
-	$(BIN)/python -m pytest tests -m "not browser and not slow"
+	$(BIN)/python -m pytest tests -m "not browser and not slow" $(XDIST)
 
 # `make lab PORT=9000 NO_BROWSER=1 DATA=/tmp/lab`: the port (JupyterLab 8888, Voilà 8866), no web
 # browser opened, and the folder of the sandbox database with its cache and ledger (delete it to

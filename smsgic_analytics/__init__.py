@@ -45,7 +45,8 @@ __version__ = "0.1.0"
 
 _deprecated.install()
 
-# Loaded on first use: the apps and charts need ipywidgets and plotly, pricing and sending do not.
+# Loaded on first use, to keep `import smsgic_analytics` quick: the apps and charts import ipywidgets and
+# plotly (both required dependencies), pricing and sending do not.
 _LAZY = {"DashboardApp": "apps", "EstimatorApp": "apps", "RateExplorerApp": "apps", "SenderApp": "apps",
          "charts": "analytics"}
 

@@ -85,3 +85,36 @@ def request_body(method: str, path: str) -> Any:
                 if found:
                     return lenient_json(found.group(1))
     return None
+
+
+def message(method: str, path: str, label: str) -> str:
+    """The ``message`` text of one documented response."""
+    return example(method, path, label).body["message"]
+
+
+def send_types() -> tuple[str, ...]:
+    """POST /sendings' ``type`` options, as the document lists them ("Possible options: a, b.")."""
+    for m, p, lines in _sections():
+        if (m, p) == ("POST", "/sendings"):
+            for line in lines:
+                if line.strip().startswith("Possible options:"):
+                    return tuple(t.strip(" .") for t in line.split(":", 1)[1].split(","))
+    raise AssertionError("POST /sendings lists no type options")
+
+
+# The documented texts, by what they say.  Tests check the sandbox's (and the client's) messages
+# against these, never against ``smsgic_analytics.core.spec``'s copies.
+UNAUTHENTICATED = message("GET", "/balance", "Auth token invalid")
+MISSING_MESSAGE = message("POST", "/sendings/calculate", "message not sent")
+MISSING_RECIPIENTS = message("POST", "/sendings/calculate", "recipients not sent")
+MISSING_SENDER = message("POST", "/sendings", "Sender not sent")
+INVALID_DATA = message("POST", "/sendings/calculate", "data not sent")  # more than one field refused
+SENDING_CREATED = message("POST", "/sendings", "success")
+STATUS_OK = example("GET", "/status", "success").body
+
+
+def not_found(sending_id: object) -> str:
+    """The documented 404 text for GET /sendings/301, for another id."""
+    documented = message("GET", "/sendings/{id}", "SMS Sending not found")
+    assert documented.endswith(" 301"), documented
+    return documented[: -len("301")] + str(sending_id)

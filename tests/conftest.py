@@ -25,9 +25,23 @@
 
 State on the session sandbox is shared: tests must not assume a balance or history they
 did not create (use ``fresh_token``).
+
+Hypothesis profiles (``HYPOTHESIS_PROFILE``, default ``ci``): ``ci`` runs every property test
+with ``CI_EXAMPLES`` examples, ``thorough`` with ten times as many.  No test writes an absolute
+example count: a test that needs more or fewer scales the profile's own budget (the HTTP fuzz
+tests take a fraction of it, the segment packer a multiple), so ``thorough`` scales everything.
+
+Parallel runs (``make test``: pytest-xdist, ``-n auto --dist loadfile``): each test file runs
+whole on one worker, so what a module shares (a module-scoped sandbox, Jupyter server, browser
+or notebook kernel) is set up once and used in order; session fixtures exist once per worker
+(each worker has its own session sandbox and, if its files ask for one, its own Dask cluster).
+Nothing is shared across files: child-process sandboxes bind port 0, and the launcher's
+preferred port 8765 is retried on a free one when another process takes it first.  (Why not
+``--dist loadgroup`` and ``xdist_group`` marks: see the root ``conftest.py``.)
 """
 from __future__ import annotations
 
+import os
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
@@ -35,6 +49,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import requests
+from hypothesis import HealthCheck, settings
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
@@ -42,6 +57,12 @@ from smsgic_analytics.core.config import ENV_STATE_DIR
 from smsgic_analytics.sandbox import SandboxControl, running
 
 TOKENS = ("demo-token", "other-token")
+
+CI_EXAMPLES = 200
+settings.register_profile("ci", max_examples=CI_EXAMPLES, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", settings.get_profile("ci"), max_examples=10 * CI_EXAMPLES)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
+from ..core.errors import ValidationError
 from ..numbers.normalize import FLOAT_VALUE
 from .columns import phone_columns
 
@@ -51,8 +52,9 @@ ROWS_PER_PARTITION = 250_000  # Parquet and Excel: rows per partition (row group
 CSV_BLOCKSIZE = "64MB"
 
 
-class AudienceError(ValueError):
-    """An audience file that cannot be read as asked: the message names the file and why."""
+class AudienceError(ValidationError, ValueError):
+    """An audience file that cannot be read as asked: the message names the file and why.  An
+    ``SMSgicError`` (input the client refuses) and, as before, a ``ValueError``."""
 
 
 def audience_format(path: Any) -> str | None:

@@ -1,10 +1,29 @@
-"""The error hierarchy.  Every API error carries the HTTP status and the parsed body.
+"""The error hierarchy: what the package raises for its caller is an ``SMSgicError``.
 
 Modelled on stripe-python: catch ``SMSgicError`` for everything, or a subclass for one
-cause; ``error.should_retry`` says whether sending the same request again is both safe and
-worth it (``safe_to_repeat`` comes from the one table of what may be repeated,
-``api/policy.py``'s ``SAFE_TO_REPEAT``, set where an answer becomes an error).  Texts never
-contain the token: they are built from the response body only.
+cause.  An API error carries the HTTP status and the parsed body; ``error.should_retry`` says
+whether sending the same request again is both safe and worth it (``safe_to_repeat`` comes from
+the one table of what may be repeated, ``api/policy.py``'s ``SAFE_TO_REPEAT``, set where an
+answer becomes an error).  Texts never contain the token: they are built from the response
+body only.
+
+    SMSgicError
+    ├── AuthenticationError (401) ── MissingTokenError
+    ├── ValidationError (422, or input refused before sending)
+    │   ├── InvalidRecipientsError, InsufficientBalanceError
+    │   └── MoneyError (core.money), TemplateError (text.templates), AudienceError
+    │       (audience.read), RemoteControlsRefused (sandbox.server): ValueErrors too
+    ├── NotFoundError (404), RateLimitError (429), ServerError (5xx)
+    ├── APIConnectionError ── UnknownOutcomeError
+    ├── DuplicateSendError, SendLockTimeoutError
+    ├── ConfirmationRequiredError ── PriceChangedError, PlanChangedError
+    ├── LedgerError (sending.ledger) ── SendNotFoundError; InvalidTransitionError (sending.state)
+    └── SandboxControlError (sandbox.control): a RuntimeError too
+
+Exceptions that never leave the package (the sandbox's internal ones, turned into HTTP
+answers; the numbering tables' build errors) are not part of the hierarchy.
+``tests/unit/test_architecture.py::test_every_error_the_package_raises_is_an_smsgic_error``
+checks all of this.
 """
 from __future__ import annotations
 

@@ -20,13 +20,16 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .errors import ValidationError
+
 PLACES = 4  # the API's rate and price precision (0.4397)
 _DECIMAL_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$", re.ASCII)
 _EXACT = Context(prec=60)  # wide enough for any int64 amount divided by a power of ten
 
 
-class MoneyError(ValueError):
-    """A value that is not an amount of money; the text names where it came from."""
+class MoneyError(ValidationError, ValueError):
+    """A value that is not an amount of money; the text names where it came from.  An
+    ``SMSgicError`` (input the client refuses) and, as before, a ``ValueError``."""
 
 
 def is_missing(value: Any) -> bool:

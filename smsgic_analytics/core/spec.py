@@ -1,8 +1,12 @@
-"""Facts of the SMSgic API as its documentation states them (shared/api/smsgic-api.txt).
+"""Facts of the SMSgic API as its documentation states them (the in-repo copy of that
+documentation: ``tests/fixtures/smsgic-api.txt``, which the tests read their expected texts from).
 
 One place for each fact: endpoint paths, status names, send types, validation patterns
-and the exact error messages.  Both the client and the sandbox read them from here, so a
-typo cannot make the two agree with each other while disagreeing with the documentation.
+and the exact error messages.  Both the client and the sandbox read them from here.  The tests
+never do for the texts and limits they check: they read the documentation itself
+(``tests/api_doc.py``) and Laravel's wording typed by hand (``tests/by_hand.py``), so a typo here
+fails a test instead of making the client and the sandbox agree on a wrong text
+(``tests/unit/test_architecture.py`` keeps it so).
 """
 from __future__ import annotations
 

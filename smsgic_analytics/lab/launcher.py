@@ -49,20 +49,26 @@ def sandbox_process(db: Path, admin_token: str, token: str = spec.DEMO_TOKEN, po
     """Run ``smsgic-analytics sandbox --controls`` as a child process; yield its URL; stop it on exit.
 
     The admin token goes through the environment, not the command line (which ``ps`` shows).
+    Without ``port``: 8765 when it is free, else any free port -- and when another process binds
+    8765 between that check and the child's start (two launchers, or two test workers, at once),
+    the child exits and the sandbox starts again on a free port the server picks itself.
     """
     db.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "smsgic_analytics.lab.cli", "sandbox", "--host", "127.0.0.1",
-           "--port", str(port or free_port()), "--db", str(db), "--token", token, "--controls"]
     env = {**os.environ, ENV_SANDBOX_ADMIN_TOKEN: admin_token}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
-    try:
+    ports = [port] if port else [free_port(), 0]
+    for attempt, chosen in enumerate(ports, 1):
+        cmd = [sys.executable, "-m", "smsgic_analytics.lab.cli", "sandbox", "--host", "127.0.0.1",
+               "--port", str(chosen), "--db", str(db), "--token", token, "--controls"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
         assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("http://"):
-                url = line.strip()
-                break
-        else:
-            raise RuntimeError(f"sandbox exited with code {proc.wait()} before serving")
+        url = next((line.strip() for line in proc.stdout if line.startswith("http://")), None)
+        if url is not None:
+            break
+        code = proc.wait()
+        if attempt == len(ports):
+            raise RuntimeError(f"sandbox exited with code {code} before serving")
+        print(f"port {chosen} was taken meanwhile: starting the sandbox on a free port", file=sys.stderr)
+    try:
         yield url
     finally:
         proc.terminate()

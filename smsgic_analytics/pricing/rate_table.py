@@ -2,9 +2,10 @@
 
 Input: a DataFrame like ``client.rates()`` returns: ``mcc``, ``mnc`` (missing, ``""`` or
 ``"null"`` = the country's default rate), ``country``, ``rate`` and optionally ``currency``.
-Rates are often floats there (``client.rates()`` gives float64 for display), so each one is
-read through its shortest text form, ``Decimal(str(x))``, and quantized to 4 decimal places
-(half-even) -- the API's own rate precision (``0.4397``).  From then on rates are integer
+``client.rates()`` gives each rate as an exact ``Decimal`` (the wire's own digits); a table of
+one's own may hold floats or text instead, so every rate goes through ``money.parse_money`` (a
+float through its shortest text form, ``0.4397`` not its binary expansion) and is quantized to
+4 decimal places (half-even) -- the API's own rate precision (``0.4397``).  From then on rates are integer
 ten-thousandths (``UNITS``), so every sum is exact.
 
 A row that breaks a rule raises ``ValueError`` naming the row label, the column and the

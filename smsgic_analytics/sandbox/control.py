@@ -25,12 +25,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ..core import spec
+from ..core.errors import SMSgicError
 from .faults import ADMIN_PREFIX
 from .lifecycle import parse_instant
 
 
-class SandboxControlError(RuntimeError):
-    """The sandbox refused a control request (the text says why)."""
+class SandboxControlError(SMSgicError, RuntimeError):
+    """The sandbox refused a control request (the text says why); an ``SMSgicError`` and, as
+    before, a ``RuntimeError``."""
 
 
 # Admin tokens of the sandboxes this process serves (``running()``), by base URL.

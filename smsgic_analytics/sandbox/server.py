@@ -30,6 +30,7 @@ from platformdirs import user_data_dir
 
 from ..core import spec
 from ..core.config import ENV_SANDBOX_ADMIN_TOKEN, is_loopback
+from ..core.errors import ValidationError
 from .admin import check_admin_token, new_admin_token
 from .app import create_app
 from .control import register_admin_token, unregister_admin_token
@@ -46,8 +47,9 @@ REMOTE_CONTROLS_REFUSED = ("refusing to serve the test controls on {host}: anyon
                            "clear text). Bind 127.0.0.1, or add --allow-remote-controls if you really mean it.")
 
 
-class RemoteControlsRefused(ValueError):
-    """Controls were asked for on a non-loopback address without allowing it explicitly."""
+class RemoteControlsRefused(ValidationError, ValueError):
+    """Controls were asked for on a non-loopback address without allowing it explicitly (an
+    ``SMSgicError`` and, as before, a ``ValueError``)."""
 
 
 def _admin_token_for(controls: bool, admin_token: str | None, host: str, allow_remote_controls: bool,

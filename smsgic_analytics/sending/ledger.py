@@ -45,7 +45,7 @@ import pandas as pd
 from ..core import spec
 from ..core.config import ACCOUNT_KEY_RE
 from ..core.dates import as_utc, format_scheduled_at, parse_scheduled_at
-from ..core.errors import DuplicateSendError
+from ..core.errors import DuplicateSendError, SMSgicError
 from ..core.money import is_missing, parse_money
 from ..pricing.quote import DESTINATIONS_COLUMNS
 from .fingerprint import (
@@ -187,7 +187,7 @@ _MIGRATIONS = {
 }
 _ADD_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
 
-class LedgerError(Exception):
+class LedgerError(SMSgicError):
     """Base class for ledger misuse."""
 
 

@@ -41,6 +41,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from ..core.errors import SMSgicError
+
 PENDING, CREATED, FAILED, UNKNOWN, RECONCILED = "pending", "created", "failed", "unknown", "reconciled"
 STATES = (PENDING, CREATED, FAILED, UNKNOWN, RECONCILED)
 UNRESOLVED = (PENDING, UNKNOWN)  # a sending may exist and nobody knows yet
@@ -75,7 +77,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 LOOKBACK = timedelta(hours=24)
 
 
-class InvalidTransitionError(ValueError):
+class InvalidTransitionError(SMSgicError, ValueError):
     """A send was asked to move where its state cannot go (e.g. created -> failed)."""
 
 

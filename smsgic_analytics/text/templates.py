@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from ..core.display import MAX_LISTED
+from ..core.errors import ValidationError
 from ..numbers.normalize import normalize_numbers
 
 
-class TemplateError(ValueError):
-    """A template that cannot be filled from the data: names the placeholder and the rows."""
+class TemplateError(ValidationError, ValueError):
+    """A template that cannot be filled from the data: names the placeholder and the rows.  An
+    ``SMSgicError`` (input the client refuses) and, as before, a ``ValueError``."""
 
 
 def placeholders(template: str) -> list[str]:

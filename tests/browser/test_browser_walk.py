@@ -2,11 +2,20 @@
 
 ``smsgic-analytics lab --notebooks <copy> --data <data> --port <free> --no-browser`` (what
 ``make lab PORT=... NO_BROWSER=1`` runs) with HOME and the XDG cache folder pointing at a
-temporary "user cache": open notebook 03, Run All, Run All again, then 04, then 01 -- no
-error output, and what the analyst reads fits the ~970 px notebook column (figures, the
+temporary "user cache": open notebook 03, Run All, Run All again, then 04, then 02, then 01 --
+no error output, and what the analyst reads fits the ~970 px notebook column (figures, the
 sender app's buttons and placeholder, padded table columns, colour emoji).  Then the
 launcher stops and ``--voila`` (what ``make dashboard`` runs) serves 04 on a fresh data folder
 with the same user cache: the page renders, no "There was an error when executing cell".
+
+It also proves what the notebooks' texts promise under ``make lab`` (this was
+tests/notebooks/test_lab_runs.py's headless walk, which ran the same notebooks in the same
+environment a second time): each 03 run sends once from a new demo account, its low-balance
+lesson refuses and the duplicate guard refuses the repeat; 04 says where the sandbox clock
+started and that it moved it 49 hours, and both are true of the sandbox's own clock (its
+``Date`` header); the lab account's balance is untouched by it all; the ledger is in the data
+folder.  ``make dashboard`` on a fresh data folder (with the same user cache, and the same
+sandbox port when 8765 is free) is the Voilà step.
 
 Screenshots of every step go to test-artifacts/walk-*.png.
 """
@@ -15,6 +24,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 import shutil
 import signal
 import socket
@@ -279,6 +290,28 @@ def page_text(page: Any) -> str:
     return page.locator(PANEL).inner_text()
 
 
+# --- the launcher's sandbox ----------------------------------------------------------------------
+
+
+def sandbox_url(log: Path) -> str:
+    """The URL the launcher printed for the sandbox it started ("Sandbox serving at URL (...")."""
+    found = re.search(r"Sandbox serving at (http://\S+) ", log.read_text())
+    assert found, f"the launcher did not say where its sandbox serves:\n{log.read_text()[-3000:]}"
+    return found.group(1)
+
+
+def lab_balance(url: str) -> str:
+    """The balance of the lab's own account (the demo token `make lab` hands the notebooks)."""
+    answer = requests.get(url + "/balance", headers={"Authorization": "Bearer demo-token"}, timeout=30)
+    answer.raise_for_status()
+    return answer.json()["balance"]
+
+
+def sandbox_clock(url: str) -> datetime:
+    """The sandbox clock: every answer's Date header is read from it."""
+    return parsedate_to_datetime(requests.get(url + "/status", timeout=30).headers["Date"])
+
+
 # --- the walk ----------------------------------------------------------------------------------
 
 
@@ -295,6 +328,8 @@ def test_a_new_users_walk_reruns_notebooks_then_serves_the_dashboard(browser: An
         with launched(["lab", "--notebooks", str(dirs["notebooks"]), "--data", str(dirs["lab_data"]),
                        "--port", str(port), "--no-browser"], answers(f"{base}/api/status?token={token}"), env,
                       dirs["root"] / "lab.log"):
+            api = sandbox_url(dirs["root"] / "lab.log")
+            own_balance = lab_balance(api)
             open_notebook(page, base, token, "03_send_campaign.ipynb")
             for attempt in (1, 2):
                 started = time.monotonic()
@@ -303,7 +338,8 @@ def test_a_new_users_walk_reruns_notebooks_then_serves_the_dashboard(browser: An
                 shoot(page, f"1-03-run-all-{attempt}")
                 text = page_text(page)
                 assert "a new demo account" in text and "InsufficientBalanceError: Insufficient balance" in text
-                assert "Balance before 450.000, after" in text
+                assert "Balance before 450.000, after" in text  # sent once, from a new 450.000 account
+                assert "DuplicateSendError: " in text  # the repeat is refused
             page.locator(".smsgic-sender-app").scroll_into_view_if_needed()
             shoot(page, "1-03-sender-app")
             assert_labels_fit(page)
@@ -311,15 +347,29 @@ def test_a_new_users_walk_reruns_notebooks_then_serves_the_dashboard(browser: An
             shut_down_kernels(base, token)
 
             open_notebook(page, base, token, "04_status_and_spend.ipynb")
+            before = sandbox_clock(api)
             run_all(page, "04")
+            after = sandbox_clock(api)
             shoot(page, "2-04-run-all")
-            assert "this notebook moved the sandbox clock 49 hours forward" in page_text(page)
+            text = page_text(page)
+            assert "this notebook moved the sandbox clock 49 hours forward" in text
+            # 04 says where the lab clock stood when it started, and how far it moved it: both true.
+            started = re.search(r"Sandbox clock at the start: (\w{3} \d{2} \w{3} \d{4} \d{2}:\d{2}) UTC", text).group(1)
+            started = datetime.strptime(started, "%a %d %b %Y %H:%M").replace(tzinfo=timezone.utc)
+            assert before.replace(second=0) <= started <= after
+            assert abs(after - started - timedelta(hours=49)) < timedelta(hours=1)
             page.locator(".smsgic-dashboard-app").scroll_into_view_if_needed()
             shoot(page, "2-04-dashboard-app")
             fit = assert_fits(page, PANEL, "04", min_figures=6)  # 3 of the notebook's, 3 of the dashboard's
             assert 900 <= fit["column"] <= 1040, fit["column"]  # the ~970 px column the issue measured
             dashboard = assert_fits(page, ".smsgic-dashboard-app", "04 dashboard", min_figures=3)
             assert {f["title"] for f in dashboard["figures"]} >= {"Sendings by status", "Spend over time"}
+            shut_down_kernels(base, token)
+
+            open_notebook(page, base, token, "02_explore_rates.ipynb")
+            run_all(page, "02")
+            shoot(page, "3-02-run-all")
+            assert_fits(page, PANEL, "02", min_figures=2)
             shut_down_kernels(base, token)
 
             open_notebook(page, base, token, "01_estimate_campaign_cost.ipynb")
@@ -333,6 +383,7 @@ def test_a_new_users_walk_reruns_notebooks_then_serves_the_dashboard(browser: An
             assert 2 <= bars <= 13, bars  # the biggest twelve countries and one "Other" bar
             assert_colour_emoji(page)
             shut_down_kernels(base, token)
+            assert lab_balance(api) == own_balance  # every send went to a demo account, as the texts say
         # The launcher kept the sandbox's cache and ledger next to its database, not in the user cache.
         assert (dirs["lab_data"] / "cache" / "ledger.sqlite").exists()
         assert not list((dirs["home"] / ".cache").rglob("ledger.sqlite"))

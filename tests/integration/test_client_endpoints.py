@@ -7,6 +7,9 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
+import api_doc
+import by_hand
+
 import smsgic_analytics as sa
 from smsgic_analytics.api import frames
 from smsgic_analytics.api.frames import Balance
@@ -81,7 +84,7 @@ def test_rates_filter_errors_come_back_as_field_errors(make_client):
     with pytest.raises(sa.ValidationError) as info:
         make_client().rates(mnc="05")
     assert info.value.http_status == 422
-    assert info.value.field_errors == {"mcc": [spec.MSG_MCC_REQUIRED]}
+    assert info.value.field_errors == {"mcc": [by_hand.MCC_REQUIRED]}
 
 
 def test_send_then_read_it_back(make_client, fresh_token, sandbox):
@@ -136,7 +139,7 @@ def test_send_rejected_by_the_api(make_client, fresh_token):
     client = make_client(token=fresh_token)
     with pytest.raises(sa.ValidationError) as info:
         client.send("Hi", ["4915123456789"], "NotMySender", confirm=True)
-    assert info.value.field_errors == {"sender": [spec.MSG_INVALID_SENDER]}
+    assert info.value.field_errors == {"sender": [by_hand.INVALID_SENDER]}
 
 
 def test_the_docs_quirk_message_key_is_refiled_under_the_field(make_client, fresh_token):
@@ -144,8 +147,8 @@ def test_the_docs_quirk_message_key_is_refiled_under_the_field(make_client, fres
     client = make_client(token=fresh_token)
     with pytest.raises(sa.ValidationError) as info:
         client.api.create_sending({"message": "Hi"})
-    assert info.value.field_errors == {"recipients": [spec.MSG_MISSING_RECIPIENTS], "sender": [spec.MSG_MISSING_SENDER]}
-    assert info.value.body["errors"] == {"message": [spec.MSG_MISSING_RECIPIENTS, spec.MSG_MISSING_SENDER]}
+    assert info.value.field_errors == {"recipients": [api_doc.MISSING_RECIPIENTS], "sender": [api_doc.MISSING_SENDER]}
+    assert info.value.body["errors"] == {"message": [api_doc.MISSING_RECIPIENTS, api_doc.MISSING_SENDER]}
 
 
 def test_insufficient_balance(make_client, fresh_token, sandbox):
@@ -162,7 +165,7 @@ def test_insufficient_balance(make_client, fresh_token, sandbox):
 def test_unknown_sending_is_not_found(make_client, fresh_token):
     with pytest.raises(sa.NotFoundError) as info:
         make_client(token=fresh_token).sending(999_999)
-    assert str(info.value) == "[404] " + spec.MSG_NOT_FOUND.format(id=999_999)
+    assert str(info.value) == "[404] " + api_doc.not_found(999_999)
 
 
 def test_another_accounts_sending_is_not_found(make_client, fresh_token):

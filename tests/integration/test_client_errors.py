@@ -5,6 +5,9 @@ import socket
 
 import pytest
 
+import api_doc
+import by_hand
+
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
 
@@ -19,8 +22,8 @@ def assert_no_token(error: BaseException, token: str = "demo-token") -> None:
 def test_401_bad_token(make_client):
     with pytest.raises(sa.AuthenticationError) as info:
         make_client(token="wrong-token").balance()
-    assert info.value.http_status == 401 and info.value.message == spec.MSG_UNAUTHENTICATED
-    assert info.value.body == {"message": spec.MSG_UNAUTHENTICATED}
+    assert info.value.http_status == 401 and info.value.message == api_doc.UNAUTHENTICATED
+    assert info.value.body == {"message": api_doc.UNAUTHENTICATED}
     assert_no_token(info.value, "wrong-token")
 
 
@@ -35,11 +38,11 @@ def test_422_field_errors_from_calculate(make_client):
     client = make_client()
     with pytest.raises(sa.ValidationError) as info:
         client.http.call("POST", spec.CALCULATE, json_body={})
-    assert info.value.message == spec.MSG_INVALID_DATA
-    assert info.value.field_errors == {"message": [spec.MSG_MISSING_MESSAGE], "recipients": [spec.MSG_MISSING_RECIPIENTS]}
+    assert info.value.message == api_doc.INVALID_DATA
+    assert info.value.field_errors == {"message": [api_doc.MISSING_MESSAGE], "recipients": [api_doc.MISSING_RECIPIENTS]}
     with pytest.raises(sa.ValidationError) as info:
         client.http.call("POST", spec.CALCULATE, json_body={"message": "hi", "recipients": ["123"]})
-    assert info.value.field_errors == {"recipients.0": [spec.MSG_INVALID_RECIPIENT.format(index=0)]}
+    assert info.value.field_errors == {"recipients.0": [by_hand.invalid_recipient(0)]}
     assert_no_token(info.value)
 
 
@@ -50,7 +53,7 @@ def test_429_from_the_server_limit(make_client, sandbox_factory):
         client.calculate(f"message {i}", ["4915123456789"], progress=False)
     with pytest.raises(sa.RateLimitError) as info:
         client.calculate("message 3", ["4915123456789"], progress=False)
-    assert info.value.http_status == 429 and info.value.message == spec.MSG_TOO_MANY_ATTEMPTS
+    assert info.value.http_status == 429 and info.value.message == by_hand.TOO_MANY_ATTEMPTS
     assert info.value.retry_after is not None and 1 <= info.value.retry_after <= 60
     assert_no_token(info.value)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -131,6 +132,19 @@ def test_a_fresh_data_folder_on_the_same_port_inherits_no_sends(user_cache: Path
         again = client.send(MESSAGE, NUMBERS, "MegaShop", confirm=True)
         assert client.sendings()["id"].tolist() == [again.sending_id]
     assert first.sending_id == again.sending_id == 301  # two databases, each with its first sending
+
+
+def test_a_port_taken_between_the_check_and_the_start_is_retried_on_a_free_one(
+        user_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two launchers (or two test workers) at once: both see 8765 free, one binds it first.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        monkeypatch.setattr(lab, "free_port", lambda preferred=8765: busy)  # "free", but bound by now
+        with lab.api_environment(tmp_path / "data") as env, _client(env) as client:
+            assert not env["SMSGIC_BASE_URL"].endswith(f":{busy}")
+            assert client.status() is True
 
 
 def test_with_a_token_no_sandbox_starts_and_the_user_cache_is_left_alone(user_cache: Path, tmp_path: Path,

@@ -7,6 +7,8 @@ from decimal import ROUND_FLOOR, Decimal
 
 import requests
 
+import api_doc
+
 from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import running
 
@@ -24,7 +26,7 @@ def test_accounts_are_isolated(sandbox_factory):
     sent = call(url, "POST", spec.SENDINGS, "alice", json={"message": "a", "recipients": ["4591234567"], "sender": "MEGA"})
     sending_id = sent.json()["sending_id"]
     assert call(url, "GET", spec.SENDINGS, "bob").json() == {"sendings": []}
-    assert call(url, "GET", f"/sendings/{sending_id}", "bob").json() == {"message": spec.MSG_NOT_FOUND.format(id=sending_id)}
+    assert call(url, "GET", f"/sendings/{sending_id}", "bob").json() == {"message": api_doc.not_found(sending_id)}
     assert call(url, "GET", f"/sendings/{sending_id}", "bob").status_code == 404
     assert call(url, "GET", f"/sendings/{sending_id}", "alice").status_code == 200
     assert call(url, "GET", spec.BALANCE, "bob").json()["balance"] == "450.000"

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
+import api_doc
+import by_hand
+
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.config import ENV_SANDBOX_ADMIN_TOKEN
 from smsgic_analytics.sandbox import SandboxControl, SandboxControlError, running
@@ -30,7 +33,7 @@ CONTROL_CALLS = [("GET", "/clock"), ("POST", "/clock/advance"), ("POST", "/clock
                  ("PUT", "/rates"), ("DELETE", "/rates"), ("GET", "/stats"), ("DELETE", "/stats"),
                  ("GET", "/countries")]
 TOKEN_LINE = re.compile(r"^sandbox admin token \(.*\): (\S+)$")
-UNAUTHENTICATED = {"message": spec.MSG_UNAUTHENTICATED}
+UNAUTHENTICATED = {"message": api_doc.UNAUTHENTICATED}
 
 
 @dataclass
@@ -92,7 +95,7 @@ def test_without_the_flag_the_controls_answer_as_unknown_routes(tmp_path):
                 unknown = requests.request(method, f"{sandbox.url}/__nowhere__{path}", json={}, headers=headers,
                                            timeout=10)
                 assert answer.status_code == unknown.status_code == 404
-                assert answer.json() == {"message": spec.MSG_ROUTE_NOT_FOUND.format(path=f"__sandbox__{path}")}
+                assert answer.json() == {"message": by_hand.route_not_found(f"__sandbox__{path}")}
                 assert answer.headers["content-type"] == unknown.headers["content-type"]
         with pytest.raises(SandboxControlError, match="404"):
             SandboxControl(sandbox.url).now()
@@ -154,7 +157,7 @@ def test_a_non_loopback_address_warns_and_refuses_controls_unless_told_twice(tmp
     with serving(tmp_path, "--host", "0.0.0.0") as plain:  # no controls: a warning, then it serves
         assert any(line.startswith("WARNING") and "0.0.0.0" in line for line in plain.stderr)
         port = plain.url.rsplit(":", 1)[1]
-        assert requests.get(f"http://127.0.0.1:{port}{spec.STATUS}", timeout=10).json() == spec.STATUS_OK
+        assert requests.get(f"http://127.0.0.1:{port}{spec.STATUS}", timeout=10).json() == api_doc.STATUS_OK
 
     with serving(tmp_path, "--host", "0.0.0.0", "--controls", "--allow-remote-controls") as shared:
         assert any(line.startswith("WARNING") for line in shared.stderr)

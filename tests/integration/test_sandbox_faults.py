@@ -6,6 +6,8 @@ import time
 import pytest
 import requests
 
+import by_hand
+
 from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import SandboxControlError
 
@@ -40,11 +42,11 @@ def test_status_429_fault_carries_retry_after(sandbox, sandbox_url, fresh_token)
     sandbox.inject("status", path=spec.CALCULATE, status=429, retry_after=7)
     response = call(sandbox_url, "POST", spec.CALCULATE, fresh_token, json={"message": "m", "recipients": ["4591234567"]})
     assert response.status_code == 429
-    assert response.json() == {"message": spec.MSG_TOO_MANY_ATTEMPTS}
+    assert response.json() == {"message": by_hand.TOO_MANY_ATTEMPTS}
     assert response.headers["Retry-After"] == "7"
     sandbox.inject("status", path=spec.CALCULATE, status=500)
     crashed = call(sandbox_url, "POST", spec.CALCULATE, fresh_token, json={"message": "m", "recipients": ["4591234567"]})
-    assert crashed.status_code == 500 and crashed.json() == {"message": spec.MSG_SERVER_ERROR}
+    assert crashed.status_code == 500 and crashed.json() == {"message": by_hand.SERVER_ERROR}
 
 
 def test_faults_match_by_method_and_path_prefix(sandbox, sandbox_url, fresh_token):

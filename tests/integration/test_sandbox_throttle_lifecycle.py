@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+import by_hand
+
 from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import SandboxControlError
 from smsgic_analytics.sandbox.control import registered_admin_token
@@ -26,7 +28,7 @@ def test_calculate_is_throttled_per_account_with_laravel_headers(sandbox_factory
     assert {r.headers["X-RateLimit-Limit"] for r in answers} == {"5"}
     refused = call(url, "POST", spec.CALCULATE, json=CALC)
     assert refused.status_code == 429
-    assert refused.json() == {"message": spec.MSG_TOO_MANY_ATTEMPTS}
+    assert refused.json() == {"message": by_hand.TOO_MANY_ATTEMPTS}
     retry_after = refused.headers["Retry-After"]
     assert retry_after.isdigit() and 0 < int(retry_after) <= 60
     assert refused.headers["X-RateLimit-Remaining"] == "0" and refused.headers["X-RateLimit-Limit"] == "5"

@@ -1,10 +1,14 @@
-"""Validation edge cases of the sandbox: exact 422 bodies, and nothing done on a refusal."""
+"""Validation edge cases of the sandbox: exact 422 bodies (texts from the API document through
+``api_doc``, or Laravel's wording typed in ``by_hand``), and nothing done on a refusal."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
 import requests
+
+import api_doc
+import by_hand
 
 from smsgic_analytics.core import spec
 
@@ -18,27 +22,27 @@ def call(url, method, path, token="demo-token", **kw) -> requests.Response:
 
 def invalid(errors: dict[str, list[str]]) -> dict:
     texts = [t for v in errors.values() for t in v]
-    return {"message": texts[0] if len(texts) == 1 else spec.MSG_INVALID_DATA, "errors": errors}
+    return {"message": texts[0] if len(texts) == 1 else api_doc.INVALID_DATA, "errors": errors}
 
 
 # -- GET /rates -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("params,errors", [
-    ({"mnc": "01"}, {"mcc": [spec.MSG_MCC_REQUIRED]}),
-    ({"mnc": "null"}, {"mcc": [spec.MSG_MCC_REQUIRED]}),
-    ({"mcc": "24"}, {"mcc": [spec.MSG_MCC_FORMAT]}),
-    ({"mcc": "2477"}, {"mcc": [spec.MSG_MCC_FORMAT]}),
-    ({"mcc": "abc"}, {"mcc": [spec.MSG_MCC_FORMAT]}),
-    ({"mcc": "٢٤٧"}, {"mcc": [spec.MSG_MCC_FORMAT]}),  # Arabic-Indic digits are not \d in PCRE
-    ({"mcc": "247", "mnc": "0001"}, {"mnc": [spec.MSG_MNC_FORMAT]}),
-    ({"mcc": "247", "mnc": "NULL"}, {"mnc": [spec.MSG_MNC_FORMAT]}),
-    ({"country_id": "abc"}, {"country_id": [spec.MSG_COUNTRY_ID_INTEGER]}),
-    ({"country_id": "1.5"}, {"country_id": [spec.MSG_COUNTRY_ID_INTEGER]}),
-    ({"country_id": "999999"}, {"country_id": [spec.MSG_COUNTRY_ID_INVALID]}),
-    ({"country_id": "9" * 5000}, {"country_id": [spec.MSG_COUNTRY_ID_INVALID]}),  # int() of it raised: 500
-    ({"country_id": "0" * 5000 + "1"}, {"country_id": [spec.MSG_COUNTRY_ID_INVALID]}),
+    ({"mnc": "01"}, {"mcc": [by_hand.MCC_REQUIRED]}),
+    ({"mnc": "null"}, {"mcc": [by_hand.MCC_REQUIRED]}),
+    ({"mcc": "24"}, {"mcc": [by_hand.MCC_FORMAT]}),
+    ({"mcc": "2477"}, {"mcc": [by_hand.MCC_FORMAT]}),
+    ({"mcc": "abc"}, {"mcc": [by_hand.MCC_FORMAT]}),
+    ({"mcc": "٢٤٧"}, {"mcc": [by_hand.MCC_FORMAT]}),  # Arabic-Indic digits are not \d in PCRE
+    ({"mcc": "247", "mnc": "0001"}, {"mnc": [by_hand.MNC_FORMAT]}),
+    ({"mcc": "247", "mnc": "NULL"}, {"mnc": [by_hand.MNC_FORMAT]}),
+    ({"country_id": "abc"}, {"country_id": [by_hand.COUNTRY_ID_INTEGER]}),
+    ({"country_id": "1.5"}, {"country_id": [by_hand.COUNTRY_ID_INTEGER]}),
+    ({"country_id": "999999"}, {"country_id": [by_hand.COUNTRY_ID_INVALID]}),
+    ({"country_id": "9" * 5000}, {"country_id": [by_hand.COUNTRY_ID_INVALID]}),  # int() of it raised: 500
+    ({"country_id": "0" * 5000 + "1"}, {"country_id": [by_hand.COUNTRY_ID_INVALID]}),
     ({"mcc": "1", "mnc": "x", "country_id": "y"},
-     {"mcc": [spec.MSG_MCC_FORMAT], "mnc": [spec.MSG_MNC_FORMAT], "country_id": [spec.MSG_COUNTRY_ID_INTEGER]}),
+     {"mcc": [by_hand.MCC_FORMAT], "mnc": [by_hand.MNC_FORMAT], "country_id": [by_hand.COUNTRY_ID_INTEGER]}),
 ])
 def test_rates_filter_violations(sandbox_url, params, errors):
     response = call(sandbox_url, "GET", spec.RATES, params=params)
@@ -49,12 +53,12 @@ def test_rates_filter_violations(sandbox_url, params, errors):
 def test_rates_json_body_types_are_checked_too(sandbox_url):
     response = call(sandbox_url, "GET", spec.RATES, json={"country": 12, "country_id": 1.5})
     assert response.status_code == 422
-    assert response.json() == invalid({"country": [spec.MSG_COUNTRY_STRING], "country_id": [spec.MSG_COUNTRY_ID_INTEGER]})
+    assert response.json() == invalid({"country": [by_hand.COUNTRY_STRING], "country_id": [by_hand.COUNTRY_ID_INTEGER]})
 
 
 def test_rates_numeric_json_filters_are_read_as_text(sandbox_url):
     by_number = call(sandbox_url, "GET", spec.RATES, json={"mcc": 247, "country_id": "-0"})
-    assert by_number.status_code == 422 and by_number.json()["errors"] == {"country_id": [spec.MSG_COUNTRY_ID_INVALID]}
+    assert by_number.status_code == 422 and by_number.json()["errors"] == {"country_id": [by_hand.COUNTRY_ID_INVALID]}
     ok = call(sandbox_url, "GET", spec.RATES, json={"mcc": 247})
     assert ok.status_code == 200 and {r["mcc"] for r in ok.json()["rates"]} == {"247"}
 
@@ -71,7 +75,7 @@ def test_calculate_names_every_bad_recipient_index(sandbox_url):
     response = call(sandbox_url, "POST", spec.CALCULATE, json={"message": "hi", "recipients": recipients})
     assert response.status_code == 422
     bad = [1, 2, 3, 5, 6, 7, 8, 9]
-    assert response.json() == invalid({f"recipients.{i}": [spec.MSG_INVALID_RECIPIENT.format(index=i)] for i in bad})
+    assert response.json() == invalid({f"recipients.{i}": [by_hand.invalid_recipient(i)] for i in bad})
 
 
 def test_calculate_single_bad_recipient_message_is_its_own_text(sandbox_url):
@@ -89,12 +93,12 @@ def test_calculate_refuses_a_trailing_newline_in_a_number(sandbox_url):
 def test_calculate_recipients_must_be_an_array(sandbox_url, recipients):
     response = call(sandbox_url, "POST", spec.CALCULATE, json={"message": "hi", "recipients": recipients})
     assert response.status_code == 422
-    assert response.json() == invalid({"recipients": [spec.MSG_RECIPIENTS_ARRAY]})
+    assert response.json() == invalid({"recipients": [by_hand.RECIPIENTS_ARRAY]})
 
 
 def test_calculate_message_must_be_text(sandbox_url):
     response = call(sandbox_url, "POST", spec.CALCULATE, json={"message": 42, "recipients": [GOOD]})
-    assert response.json() == invalid({"message": [spec.MSG_MESSAGE_STRING]})
+    assert response.json() == invalid({"message": [by_hand.MESSAGE_STRING]})
 
 
 @pytest.mark.parametrize("raw,content_type", [
@@ -108,7 +112,7 @@ def test_calculate_body_that_is_not_a_json_object_counts_as_empty(sandbox_url, r
     response = requests.post(sandbox_url + spec.CALCULATE, data=raw, timeout=10,
                              headers={"Authorization": "Bearer demo-token", "Content-Type": content_type})
     assert response.status_code == 422
-    assert response.json() == invalid({"message": [spec.MSG_MISSING_MESSAGE], "recipients": [spec.MSG_MISSING_RECIPIENTS]})
+    assert response.json() == invalid({"message": [api_doc.MISSING_MESSAGE], "recipients": [api_doc.MISSING_RECIPIENTS]})
 
 
 # -- POST /sendings -------------------------------------------------------------------
@@ -118,33 +122,33 @@ def send(url, token, **payload) -> requests.Response:
 
 
 @pytest.mark.parametrize("payload,texts", [
-    ({"recipients": [GOOD], "sender": "MEGA"}, [spec.MSG_MISSING_MESSAGE]),
-    ({"message": "m", "sender": "MEGA"}, [spec.MSG_MISSING_RECIPIENTS]),
-    ({"message": "m", "recipients": [GOOD]}, [spec.MSG_MISSING_SENDER]),
-    ({"message": "m", "recipients": "[]", "sender": ""}, [spec.MSG_MISSING_RECIPIENTS, spec.MSG_MISSING_SENDER]),
-    ({}, [spec.MSG_MISSING_MESSAGE, spec.MSG_MISSING_RECIPIENTS, spec.MSG_MISSING_SENDER]),
+    ({"recipients": [GOOD], "sender": "MEGA"}, [api_doc.MISSING_MESSAGE]),
+    ({"message": "m", "sender": "MEGA"}, [api_doc.MISSING_RECIPIENTS]),
+    ({"message": "m", "recipients": [GOOD]}, [api_doc.MISSING_SENDER]),
+    ({"message": "m", "recipients": "[]", "sender": ""}, [api_doc.MISSING_RECIPIENTS, api_doc.MISSING_SENDER]),
+    ({}, [api_doc.MISSING_MESSAGE, api_doc.MISSING_RECIPIENTS, api_doc.MISSING_SENDER]),
 ])
 def test_send_missing_fields_are_keyed_under_message_as_documented(sandbox_url, fresh_token, payload, texts):
     response = send(sandbox_url, fresh_token, **payload)
     assert response.status_code == 422
-    assert response.json() == {"message": texts[0] if len(texts) == 1 else spec.MSG_INVALID_DATA,
+    assert response.json() == {"message": texts[0] if len(texts) == 1 else api_doc.INVALID_DATA,
                                "errors": {"message": texts}}
 
 
 @pytest.mark.parametrize("extra,errors", [
-    ({"recipients": [GOOD, "123"]}, {"recipients.1": [spec.MSG_INVALID_RECIPIENT.format(index=1)]}),
-    ({"recipients": "[\"4591234567\", \"x\"]"}, {"recipients.1": [spec.MSG_INVALID_RECIPIENT.format(index=1)]}),
-    ({"recipients": "not-json"}, {"recipients": [spec.MSG_RECIPIENTS_ARRAY]}),
-    ({"sender": "NOT-APPROVED"}, {"sender": [spec.MSG_INVALID_SENDER]}),
-    ({"sender": "megashop"}, {"sender": [spec.MSG_INVALID_SENDER]}),
-    ({"scheduled_at": "2024-01-05T09:00:00"}, {"scheduled_at": [spec.MSG_INVALID_SCHEDULED_AT]}),
-    ({"scheduled_at": "2024-1-5 9:00:00"}, {"scheduled_at": [spec.MSG_INVALID_SCHEDULED_AT]}),
-    ({"scheduled_at": "2024-02-30 09:00:00"}, {"scheduled_at": [spec.MSG_INVALID_SCHEDULED_AT]}),
-    ({"scheduled_at": 1700000000}, {"scheduled_at": [spec.MSG_INVALID_SCHEDULED_AT]}),
-    ({"type": "sms77"}, {"type": [spec.MSG_INVALID_TYPE]}),
-    ({"type": "Twilio"}, {"type": [spec.MSG_INVALID_TYPE]}),
+    ({"recipients": [GOOD, "123"]}, {"recipients.1": [by_hand.invalid_recipient(1)]}),
+    ({"recipients": "[\"4591234567\", \"x\"]"}, {"recipients.1": [by_hand.invalid_recipient(1)]}),
+    ({"recipients": "not-json"}, {"recipients": [by_hand.RECIPIENTS_ARRAY]}),
+    ({"sender": "NOT-APPROVED"}, {"sender": [by_hand.INVALID_SENDER]}),
+    ({"sender": "megashop"}, {"sender": [by_hand.INVALID_SENDER]}),
+    ({"scheduled_at": "2024-01-05T09:00:00"}, {"scheduled_at": [by_hand.INVALID_SCHEDULED_AT]}),
+    ({"scheduled_at": "2024-1-5 9:00:00"}, {"scheduled_at": [by_hand.INVALID_SCHEDULED_AT]}),
+    ({"scheduled_at": "2024-02-30 09:00:00"}, {"scheduled_at": [by_hand.INVALID_SCHEDULED_AT]}),
+    ({"scheduled_at": 1700000000}, {"scheduled_at": [by_hand.INVALID_SCHEDULED_AT]}),
+    ({"type": "sms77"}, {"type": [by_hand.INVALID_TYPE]}),
+    ({"type": "Twilio"}, {"type": [by_hand.INVALID_TYPE]}),
     ({"sender": "NOPE", "type": "x", "scheduled_at": "soon"},
-     {"sender": [spec.MSG_INVALID_SENDER], "scheduled_at": [spec.MSG_INVALID_SCHEDULED_AT], "type": [spec.MSG_INVALID_TYPE]}),
+     {"sender": [by_hand.INVALID_SENDER], "scheduled_at": [by_hand.INVALID_SCHEDULED_AT], "type": [by_hand.INVALID_TYPE]}),
 ])
 def test_send_field_violations_are_keyed_by_field_and_change_nothing(sandbox_url, fresh_token, extra, errors):
     payload = {"message": "m", "recipients": [GOOD], "sender": "MEGA", **extra}
@@ -155,7 +159,7 @@ def test_send_field_violations_are_keyed_by_field_and_change_nothing(sandbox_url
     assert call(sandbox_url, "GET", spec.BALANCE, token=fresh_token).json()["balance"] == "450.000"
 
 
-@pytest.mark.parametrize("send_type", spec.SEND_TYPES)
+@pytest.mark.parametrize("send_type", api_doc.send_types())
 def test_send_accepts_every_documented_type_and_each_own_sender(sandbox_url, fresh_token, send_type):
     for sender in ("MegaShop", "DSTLCKDM", "MEGA", "INFO"):
         response = send(sandbox_url, fresh_token, message="m", recipients=[GOOD], sender=sender, type=send_type)
@@ -178,7 +182,7 @@ def test_insufficient_balance_creates_and_debits_nothing(sandbox_url, sandbox, f
     sandbox.set_balance(fresh_token, short)
     response = send(sandbox_url, fresh_token, message="m", recipients=recipients, sender="MEGA")
     assert response.status_code == 422
-    text = spec.MSG_INSUFFICIENT_BALANCE.format(total=quote["total"], code="GBP",
+    text = by_hand.insufficient_balance(total=quote["total"], code="GBP",
                                                 balance=short.quantize(Decimal("0.001"), rounding="ROUND_FLOOR"))
     assert response.json() == {"message": text, "errors": {"balance": [text]}}
     assert call(sandbox_url, "GET", spec.SENDINGS, token=fresh_token).json() == {"sendings": []}
@@ -194,5 +198,5 @@ def test_send_body_that_is_not_json_is_a_documented_422(sandbox_url, fresh_token
     response = requests.post(sandbox_url + spec.SENDINGS, data=b"<xml/>", timeout=10,
                              headers={"Authorization": f"Bearer {fresh_token}", "Content-Type": "application/json"})
     assert response.status_code == 422
-    assert response.json()["errors"] == {"message": [spec.MSG_MISSING_MESSAGE, spec.MSG_MISSING_RECIPIENTS,
-                                                     spec.MSG_MISSING_SENDER]}
+    assert response.json()["errors"] == {"message": [api_doc.MISSING_MESSAGE, api_doc.MISSING_RECIPIENTS,
+                                                     api_doc.MISSING_SENDER]}

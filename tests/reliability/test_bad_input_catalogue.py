@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+import api_doc
+import by_hand
+
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
 
@@ -50,7 +53,7 @@ CATALOGUE = [
     Row("21-digit number", lambda c: send(c, recipients=["1" * 21, GOOD[0]]),
         sa.errors.InvalidRecipientsError, ("row 0", "too long: 21 digits"), field="recipients.0"),
     Row("empty message", lambda c: send(c, message=""),
-        sa.ValidationError, (spec.MSG_MISSING_MESSAGE,), field="message"),
+        sa.ValidationError, (api_doc.MISSING_MESSAGE,), field="message"),
     # A concatenated SMS has at most 255 parts (the UDH part counter is one octet); the balance
     # is set high so that the balance check cannot be what refuses it.
     Row("10,000-segment message", lambda c: send(c, message="a" * (153 * 10_000)),
@@ -60,10 +63,10 @@ CATALOGUE = [
     Row("past schedule", lambda c: send(c, scheduled_at=PAST),
         sa.ValidationError, ("scheduled_at", PAST, "in the past"), field="scheduled_at"),
     Row("malformed schedule", lambda c: send(c, scheduled_at="2024-13-45 25:00"),
-        sa.ValidationError, (spec.MSG_INVALID_SCHEDULED_AT, "'2024-13-45 25:00'"), field="scheduled_at"),
+        sa.ValidationError, (by_hand.INVALID_SCHEDULED_AT, "'2024-13-45 25:00'"), field="scheduled_at"),
     Row("unknown sending id", lambda c: c.sending(987654321),
-        sa.NotFoundError, (spec.MSG_NOT_FOUND.format(id=987654321),)),
-    Row("wrong token", send, sa.AuthenticationError, (spec.MSG_UNAUTHENTICATED,), token="wrong",
+        sa.NotFoundError, (api_doc.not_found(987654321),)),
+    Row("wrong token", send, sa.AuthenticationError, (api_doc.UNAUTHENTICATED,), token="wrong",
         uncached=(spec.SENDERS, spec.RATES)),
     Row("missing token", send, sa.errors.MissingTokenError, ("needs a token", "SMSGIC_TOKEN"), token="missing"),
     Row("non-JSON calculate answer", send, sa.ServerError,

@@ -3,12 +3,13 @@ never get a 5xx, and every 4xx has the documented Laravel shape.  The same gener
 requests are then spoiled in hostile ways -- nested 100,000 levels deep, past the body
 limit (declared or chunked), huge or many headers, unicode in header names and values,
 wrong content types, bodies that are not UTF-8 -- and sent as raw bytes over a socket
-with a timeout: none gets a 5xx or hangs, and each answers as ``sandbox/limits.py`` says.
+with a timeout: none gets a 5xx or hangs, and each answers as the sandbox README's limits say
+(typed by hand in ``tests/by_hand.py``, not imported from ``sandbox/limits.py``).
 
 Why not ``@schema.parametrize()``: schemathesis 4.32's pytest plugin reads
 ``request.node._nodeid``, which pytest 9 no longer has.  The same generation runs here
 through schemathesis' Python API (``operation.as_strategy`` + Hypothesis ``@given``),
-one test per documented operation and generation mode, bounded to 20 examples each.
+one test per documented operation and generation mode, bounded by ``MAX_EXAMPLES`` each.
 """
 from __future__ import annotations
 
@@ -29,11 +30,16 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
+import api_doc
+import by_hand
+from by_hand import MAX_BODY_BYTES, MAX_JSON_DEPTH
+
 from smsgic_analytics.core import spec
-from smsgic_analytics.sandbox.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 TOKEN = "fuzz-token"
-MAX_EXAMPLES = 20
+# Each example is a real HTTP request: a tenth of the Hypothesis profile's budget (tests/conftest.py;
+# 20 under ``ci``, 200 under ``thorough``).
+MAX_EXAMPLES = max(1, settings.default.max_examples // 10)
 OPERATIONS = [("GET", spec.STATUS), ("GET", spec.BALANCE), ("GET", spec.SENDERS), ("GET", spec.RATES),
               ("POST", spec.CALCULATE), ("GET", spec.SENDINGS), ("POST", spec.SENDINGS), ("GET", spec.SENDING)]
 
@@ -46,7 +52,7 @@ def check_error_body(where: str, status: int, content_type: str, content: bytes)
     assert isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"], \
         f"{where}: body {body!r} lacks a message string"
     if status == 401:
-        assert body["message"] == spec.MSG_UNAUTHENTICATED, f"{where}: {body!r}"
+        assert body["message"] == api_doc.UNAUTHENTICATED, f"{where}: {body!r}"
     if status == 422:
         errors = body.get("errors")
         assert isinstance(errors, dict) and errors, f"{where}: 422 without an errors object: {body!r}"
@@ -96,7 +102,7 @@ def test_generated_requests_get_no_5xx_and_documented_4xx(api, method, path, mod
         if (method, path, mode) == ("POST", spec.SENDINGS, GenerationMode.POSITIVE) and isinstance(case.body, dict):
             # Generated senders are random text, never an approved one: use the documented
             # default sender so valid bodies reach the create-and-debit path too.
-            case.body["sender"] = spec.DEFAULT_SENDERS[0]
+            case.body["sender"] = api_doc.request_body("POST", spec.SENDINGS)["sender"]  # "INFO"
         # A valid Bearer token on every request (negative cases may still spoil it: 401 is checked too).
         response = case.call(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
         statuses[response.status_code] += 1
@@ -115,7 +121,9 @@ def test_generated_requests_get_no_5xx_and_documented_4xx(api, method, path, mod
 
 # -- hostile requests ---------------------------------------------------------------------
 
-HOSTILE_EXAMPLES = 4  # generated requests spoiled per operation and hostility: 1 request each
+# Generated requests spoiled per operation and hostility, 1 request each: a fiftieth of the
+# profile's budget (4 under ``ci``, 40 under ``thorough``).
+HOSTILE_EXAMPLES = max(1, settings.default.max_examples // 50)
 SOCKET_TIMEOUT = 30.0  # s, on every connect, send and read: a hang fails the test
 HOSTILE_TIME_LIMIT = 120  # s for one test (pytest-timeout)
 DEEP = 100_000
@@ -242,14 +250,14 @@ def header_refusal(where: str, answer: Answer) -> None:
     are not tokens -- h11's ``400 Invalid HTTP request received.`` or a closed connection."""
     if answer is None or answer[0] == 400 and answer[1].startswith("text/plain"):
         return
-    exactly(431, {"message": spec.MSG_HEADERS_TOO_LARGE})(where, answer)
+    exactly(431, {"message": by_hand.HEADERS_TOO_LARGE})(where, answer)
 
 
-TOO_DEEP_TEXT = spec.MSG_JSON_TOO_DEEP.format(attribute="body", depth=MAX_JSON_DEPTH)
+TOO_DEEP_TEXT = by_hand.too_deep(attribute="body", depth=MAX_JSON_DEPTH)
 HOSTILITIES: dict[str, tuple[Callable[[Raw, Any], None], Callable[[str, Answer], None]]] = {
     "deep nesting": (deep, exactly(422, {"message": TOO_DEEP_TEXT, "errors": {"body": [TOO_DEEP_TEXT]}})),
-    "oversize body": (oversize, exactly(413, {"message": spec.MSG_POST_TOO_LARGE})),
-    "oversize chunked body": (oversize_chunked, exactly(413, {"message": spec.MSG_POST_TOO_LARGE})),
+    "oversize body": (oversize, exactly(413, {"message": by_hand.POST_TOO_LARGE})),
+    "oversize chunked body": (oversize_chunked, exactly(413, {"message": by_hand.POST_TOO_LARGE})),
     "huge header": (huge_header, header_refusal),
     "many headers": (many_headers, header_refusal),
     "unicode header values": (unicode_header_values, documented),
@@ -280,5 +288,5 @@ def test_hostile_requests_get_no_5xx_and_never_hang(api, method, path, hostility
 
     run()
     assert 0 < sum(outcomes.values()) <= HOSTILE_EXAMPLES
-    assert requests.get(url + spec.STATUS, timeout=10).json() == spec.STATUS_OK  # still serving
+    assert requests.get(url + spec.STATUS, timeout=10).json() == api_doc.STATUS_OK  # still serving
     print(f"{method} {path} {hostility}: {dict(outcomes)}")

@@ -50,3 +50,12 @@ def test_every_dependency_has_a_lower_bound():
 def test_console_script_declared():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert data["project"]["scripts"]["smsgic-analytics"] == "smsgic_analytics.lab.cli:main"
+
+
+def test_license_is_an_spdx_expression_and_the_backend_reads_it():
+    """PEP 639: ``license = "MIT"`` (the table form is deprecated; setuptools stops building it in
+    2027).  setuptools reads the string form from 77 on."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert data["project"]["license"] == "MIT"
+    [backend] = [r for r in data["build-system"]["requires"] if _parse(r)[0] == "setuptools"]
+    assert _parse(backend)[1] == ">=77"
