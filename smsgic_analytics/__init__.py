@@ -32,6 +32,9 @@ from .core.money import format_money
 from .lab.notebook import notebook_session
 from .numbers.classify import classify
 from .numbers.samples import sample_numbers
+from .pricing.accessor import register as _register_accessor
+from .pricing.audit import audit
+from .pricing.copies import compare_copies
 from .pricing.estimate import compare, estimate
 from .pricing.quote import Quote
 from .sending.campaign import Campaign
@@ -44,6 +47,7 @@ from .text.templates import fill_template
 __version__ = "0.1.0"
 
 _deprecated.install()
+_register_accessor()  # df.sms / series.sms (pricing.accessor)
 
 # Loaded on first use, to keep `import smsgic_analytics` quick: the apps and charts import ipywidgets and
 # plotly (both required dependencies), pricing and sending do not.
@@ -66,9 +70,9 @@ __all__ = [
     # numbers and text
     "classify", "sample_numbers", "segments", "segment_counts", "advise", "smart_encode", "fill_template",
     # audience
-    "read_audience", "normalize_recipients",
+    "read_audience", "normalize_recipients", "audit",
     # price
-    "estimate", "compare", "Quote",
+    "estimate", "compare", "compare_copies", "Quote",
     # send
     "Campaign",
     # analyse and show
