@@ -18,3 +18,17 @@ def phone_numbers(count: int, seed: int = 0) -> list[str]:
         example = rng.choice(EXAMPLES)
         out[example[:-5] + f"{rng.randrange(100_000):05d}"] = None
     return list(out)
+
+
+def damage(digits: str, rng: random.Random) -> str:
+    """``digits`` with 1-3 typos (a digit substituted, inserted or deleted): a near-miss number."""
+    chars = list(digits)
+    for _ in range(rng.randint(1, 3)):
+        k = rng.random()
+        if k < 0.5:
+            chars[rng.randrange(len(chars))] = rng.choice("0123456789")
+        elif k < 0.75:
+            chars.insert(rng.randrange(len(chars) + 1), rng.choice("0123456789"))
+        elif len(chars) > 1:
+            chars.pop(rng.randrange(len(chars)))
+    return "".join(chars)

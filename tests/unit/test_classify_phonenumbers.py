@@ -20,6 +20,7 @@ import random
 
 import pandas as pd
 import phonenumbers
+from phonebook import damage
 from phonenumbers import geocoder
 
 import smsgic_analytics as sa
@@ -30,18 +31,7 @@ THRESHOLD = 0.9999
 def mix() -> list[str]:
     rng = random.Random(23)
     samples = sa.sample_numbers(70_000, seed=22)
-    damaged = []
-    for digits in samples[:20_000]:
-        chars = list(digits)
-        for _ in range(rng.randint(1, 3)):
-            k = rng.random()
-            if k < 0.5:
-                chars[rng.randrange(len(chars))] = rng.choice("0123456789")
-            elif k < 0.75:
-                chars.insert(rng.randrange(len(chars) + 1), rng.choice("0123456789"))
-            elif len(chars) > 1:
-                chars.pop(rng.randrange(len(chars)))
-        damaged.append("".join(chars))
+    damaged = [damage(digits, rng) for digits in samples[:20_000]]
     random_digits = [rng.choice("123456789") + "".join(rng.choice("0123456789") for _ in range(rng.randint(7, 19)))
                      for _ in range(10_000)]
     examples = []

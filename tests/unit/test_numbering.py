@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 import pytest
+from phonebook import damage
 from phonenumbers import PhoneNumberType, carrier, geocoder
 
 from smsgic_analytics.numbers import classify as numbering
@@ -21,7 +22,11 @@ from smsgic_analytics.numbers import mccmnc
 from smsgic_analytics.numbers import normalize as phone
 from smsgic_analytics.numbers import tables as numbering_tables
 from smsgic_analytics.numbers.classify import classify, country_table, operator_table
-from smsgic_analytics.numbers.digitdfa import Condition, RegexSyntaxError, compile_conditions
+from smsgic_analytics.numbers.digitdfa import (
+    Condition,
+    RegexSyntaxError,
+    compile_conditions,
+)
 from smsgic_analytics.numbers.samples import sample_numbers
 
 
@@ -188,18 +193,7 @@ def test_agrees_with_phonenumbers_on_20000_generated_numbers() -> None:
 
 def test_agrees_with_phonenumbers_on_damaged_and_random_digits() -> None:
     rng = random.Random(7)
-    numbers = []
-    for digits in sample_numbers(5_000, seed=12):
-        chars = list(digits)
-        for _ in range(rng.randint(1, 3)):  # substitute, insert or delete a digit
-            k = rng.random()
-            if k < 0.5:
-                chars[rng.randrange(len(chars))] = rng.choice("0123456789")
-            elif k < 0.75:
-                chars.insert(rng.randrange(len(chars) + 1), rng.choice("0123456789"))
-            elif len(chars) > 1:
-                chars.pop(rng.randrange(len(chars)))
-        numbers.append("".join(chars))
+    numbers = [damage(digits, rng) for digits in sample_numbers(5_000, seed=12)]  # 1-3 typos each
     numbers += ["".join(rng.choice("0123456789") for _ in range(rng.randint(1, 22))) for _ in range(5_000)]
     df = classify(numbers)
     # The normaliser refuses what the API would never take: a leading 0 (national, or "00"
