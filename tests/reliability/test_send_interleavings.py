@@ -256,7 +256,7 @@ SKEWS = st.just(0)
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
-@given(steps=st.lists(step, min_size=2, max_size=8), skew=SKEWS, b_spelling=st.just(False))
+@given(steps=st.lists(step, min_size=2, max_size=8), skew=SKEWS, b_spelling=st.booleans())
 def test_random_interleavings_never_double_charge_or_lose_a_sending(frozen_sandbox, tmp_path_factory, make_client,
                                                                      steps, skew, b_spelling):
     check_example(frozen_sandbox, tmp_path_factory, make_client, steps, skew, b_spelling)
