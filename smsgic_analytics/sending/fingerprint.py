@@ -26,7 +26,7 @@ from typing import Any, Collection, Iterable, Mapping
 
 from ..core import spec
 from ..core.dates import format_instant, format_scheduled_at, parse_scheduled_at
-from ..core.errors import ValidationError
+from ..core.errors import SMSgicError, ValidationError
 from .state import UNKNOWN
 
 # Each ledger file draws a lane, 0-29, once; an immediate send is scheduled at the first free
@@ -37,7 +37,7 @@ LANES = 30
 FINGERPRINT_SEARCH = 3600  # seconds after now searched for a free scheduled_at
 
 
-class NoFreeSecondError(RuntimeError):
+class NoFreeSecondError(SMSgicError, RuntimeError):
     """An hour of seconds after now is taken by live sends of the same text (not expected)."""
 
 

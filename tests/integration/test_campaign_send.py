@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import by_hand
 import pandas as pd
 import pytest
 from manual_clock import ManualClock
@@ -127,7 +128,7 @@ def test_unapproved_sender_names_it_and_lists_the_approved_ones(client, sandbox)
         client.send("Hi", ["4915123456789"], "NotMySender", confirm=True)
     text = str(info.value)
     assert "'NotMySender'" in text and "MegaShop, DSTLCKDM, MEGA, INFO" in text
-    assert info.value.field_errors == {"sender": [spec.MSG_INVALID_SENDER]}
+    assert info.value.field_errors == {"sender": [by_hand.INVALID_SENDER]}
     stats = sandbox.stats()
     assert POST_SENDINGS not in stats and POST_CALCULATE not in stats  # refused before pricing
     assert stats[("GET", spec.SENDERS)] == 2  # the cached list, then a fresh look before refusing
@@ -136,8 +137,8 @@ def test_unapproved_sender_names_it_and_lists_the_approved_ones(client, sandbox)
 @pytest.mark.parametrize("scheduled_at, needles", [
     (datetime(2020, 1, 1, 9, 0), ["scheduled_at 2020-01-01 09:00:00 UTC is in the past", "compared against now"]),
     ("2020-01-01 09:00:00", ["is in the past"]),
-    ("next tuesday", [spec.MSG_INVALID_SCHEDULED_AT, "'next tuesday'"]),
-    ("2030-02-30 10:00:00", [spec.MSG_INVALID_SCHEDULED_AT]),
+    ("next tuesday", [by_hand.INVALID_SCHEDULED_AT, "'next tuesday'"]),
+    ("2030-02-30 10:00:00", [by_hand.INVALID_SCHEDULED_AT]),
 ])
 def test_bad_schedules_are_refused_before_any_request(client, sandbox, scheduled_at, needles):
     sandbox.reset_stats()

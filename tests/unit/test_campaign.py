@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import api_doc
 import pandas as pd
 import pytest
 
@@ -22,7 +23,12 @@ from smsgic_analytics.core import spec
 from smsgic_analytics.core.errors import DuplicateSendError
 from smsgic_analytics.sending.campaign import Campaign, Preview
 from smsgic_analytics.sending.ledger import Ledger, LedgerError
-from smsgic_analytics.sending.state import InvalidTransitionError, SendFacts, decide, next_state
+from smsgic_analytics.sending.state import (
+    InvalidTransitionError,
+    SendFacts,
+    decide,
+    next_state,
+)
 
 ACCOUNT = "0123456789abcdef"
 
@@ -41,17 +47,17 @@ def offline_client(tmp_path: Path):
 # --- local validation ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, fields, needle", [
-    ({"message": ""}, ["message"], spec.MSG_MISSING_MESSAGE),
-    ({"message": " \n"}, ["message"], spec.MSG_MISSING_MESSAGE),
-    ({"message": None}, ["message"], spec.MSG_MISSING_MESSAGE),
+    ({"message": ""}, ["message"], api_doc.MISSING_MESSAGE),
+    ({"message": " \n"}, ["message"], api_doc.MISSING_MESSAGE),
+    ({"message": None}, ["message"], api_doc.MISSING_MESSAGE),
     ({"message": "a" * 153 * 256}, ["message"], "the message needs 256 segments (GSM-7, 39,168 characters); a "
                                                  "concatenated SMS has at most 255"),
-    ({"sender": ""}, ["sender"], spec.MSG_MISSING_SENDER),
+    ({"sender": ""}, ["sender"], api_doc.MISSING_SENDER),
     ({"type": "fax"}, ["type"], "Choose one of default, infobip, twilio, messente, trumpia; got 'fax'"),
     ({"scheduled_at": datetime(2001, 9, 9, 1, 46, 40)}, ["scheduled_at"], "2001-09-09 01:46:40 UTC is in the past"),
     ({"scheduled_at": "09/09/2031"}, ["scheduled_at"], "'09/09/2031'"),
-    ({"recipients": []}, ["recipients"], spec.MSG_MISSING_RECIPIENTS),
-    ({"message": "", "type": "fax", "recipients": ["1"]}, ["message", "recipients.0", "type"], spec.MSG_INVALID_DATA),
+    ({"recipients": []}, ["recipients"], api_doc.MISSING_RECIPIENTS),
+    ({"message": "", "type": "fax", "recipients": ["1"]}, ["message", "recipients.0", "type"], api_doc.INVALID_DATA),
 ])
 def test_local_checks_refuse_without_a_request(offline_client, kwargs, fields, needle):
     args = {"message": "Hi", "recipients": ["4915123456789"], "sender": "MegaShop", **kwargs}
