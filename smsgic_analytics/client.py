@@ -42,7 +42,9 @@ def connect(token: str | None = None, base_url: str | None = None, cache_dir: st
     ``clock`` (returning an aware datetime) times the ledger.  By default it is the server's
     clock: this computer's plus the offset learned from the server's answers (``clock_skew()``);
     a ``clock`` given here is taken as the server's time as it is (tests, or a notebook that
-    follows the sandbox's clock).
+    follows the sandbox's clock) -- unless it is a ``ServerClock``, which is used as it is:
+    ``clock=ServerClock(my_clock)`` makes ``my_clock`` this computer's clock and still follows
+    the server's (a test's manual clock on a machine whose clock is not the server's).
 
     A missing token is only an error when an endpoint that needs one is called.
 
@@ -77,7 +79,7 @@ class Client:
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
-        self.clock = ServerClock(clock, follow=clock is None)
+        self.clock = clock if isinstance(clock, ServerClock) else ServerClock(clock, follow=clock is None)
         self.http = SMSgicSession(settings, clock=self.clock)
         self.api = _ObservedApi(self.http, lambda frame: observe_server(self, frame))
         # Local record of quotes, sends and balance snapshots, next to the HTTP cache.
