@@ -42,3 +42,16 @@ def test_a_clock_given_to_connect_is_used_as_it_is(sandbox_factory, make_client)
     client.balance()
     assert client.ledger.now() == given  # a test's or a notebook's clock is not second-guessed
     assert client.clock_skew() is not None  # but the skew is still measured
+
+
+def test_a_server_clock_given_to_connect_follows_the_server_from_the_given_computer_clock(sandbox_factory,
+                                                                                        make_client):
+    from smsgic_analytics.core.dates import ServerClock
+
+    url, _ = sandbox_factory(clock="real", clock_offset=-3 * 86_400)  # a server 3 days behind
+    computer = datetime(2031, 1, 1, 12, 0, tzinfo=UTC)  # a test's manual clock: this computer's time
+    client = make_client("demo-token", url=url, clock=ServerClock(lambda: computer))
+    client.balance()
+    # the ledger is on the server's clock, not the given one (nor the wall clock)
+    assert abs((client.ledger.now() - sandbox_now(url)).total_seconds()) < 3
+    assert abs((client.clock_skew() - (sandbox_now(url) - computer)).total_seconds()) < 3
