@@ -146,8 +146,9 @@ class SendGuard:
     """The duplicate checks and the lock around a send of one account.
 
     ``check()`` runs both checks (a read: the early, friendly refusal); ``claim()`` takes the
-    account's machine-wide lock, runs them again, records the send as 'pending' in the ledger
-    and holds the lock while the caller posts and records the outcome.
+    account's machine-wide lock, runs them again (GET /sendings even when forced: the listing
+    verifies the server behind the URL), records the send as 'pending' in the ledger with that
+    server epoch and holds the lock while the caller posts and records the outcome.
     """
 
     def __init__(self, api: Api, ledger: Ledger, settings: Settings, window: timedelta) -> None:
@@ -169,6 +170,11 @@ class SendGuard:
         inputs = plan.inputs
         with self.lock.held(f"sending to {len(inputs.recipients)} recipient(s) from {inputs.sender}"):
             self.check(key, inputs.message, plan.sms_count, forced=forced)
+            if forced:
+                # The server check listed nothing; list anyway: the listing checks that the server
+                # behind the URL is still the one the ledger knows (the client's observed Api), so
+                # the send is stamped with the server epoch verified now, not one replaced since.
+                self.api.sendings()
             send_id, scheduled = self.ledger.claim_send(
                 self.account, key, plan.quote_id, inputs.sender, inputs.scheduled_at, inputs.type,
                 len(inputs.recipients), duplicate_window=None if forced else self.window, plan_hash=plan.digest)

@@ -9,7 +9,13 @@ confirmed send (refused with PriceChangedError before any POST, or previewed aga
 the new price), preview and then change the campaign (refused with PlanChangedError), reconcile,
 let time pass, and have "a person" settle what reconcile asks a person to settle (the test is
 the world: it knows which requests never reached the server).  The second notebook may reach
-the server through another spelling of its URL (localhost vs 127.0.0.1).  When every request has landed and every send is settled, it checks:
+the server through another spelling of its URL (localhost vs 127.0.0.1).  The server's clock is
+drawn up to 3 days either side of the notebooks' computers' clock.  At most once per example
+(each costs seconds): a third notebook in another OS process (its own cache folder and ledger,
+``kernel_child.py``) sends notebook A's campaign at the same moment as A (one sending at most),
+and the server behind the URL is replaced by a fresh one on a new database (ids from the start
+again), after which every earlier send keeps its sending and cost and none is joined to a new
+sending.  When every request has landed and every send is settled, it checks (per server):
 
 * every sending the server accepted is in exactly one ledger, linked to the send that made it
   (same text, SMS count and fingerprint), with its cost -- no sending linked to two sends;
@@ -22,7 +28,9 @@ the client under test.
 """
 from __future__ import annotations
 
-import time
+import json
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,12 +42,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from manual_clock import ManualClock
-from reliability_support import phone_numbers, reference_quote, server_balance, server_sendings
+from reliability_support import (
+    HERE,
+    SandboxProcess,
+    child_env,
+    phone_numbers,
+    reference_quote,
+    server_balance,
+    server_sendings,
+    wait_for,
+)
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.dates import ServerClock
 from smsgic_analytics.core.errors import PlanChangedError, PriceChangedError
+from smsgic_analytics.sandbox import SandboxControl
 from smsgic_analytics.sending.ledger import LEDGER_FILENAME, Ledger
 
 pytestmark = pytest.mark.slow
@@ -80,6 +98,17 @@ step = st.one_of(
 )
 
 
+@st.composite
+def scripts(draw: st.DrawFn) -> list[tuple]:
+    """A few steps, plus at most once each (they cost seconds): a race of notebook A against a
+    notebook in another OS process, and the server replaced by a fresh one behind the URL."""
+    steps = draw(st.lists(step, min_size=2, max_size=7))
+    for rare in (("race", draw(st.integers(0, 1))), ("restart",)):
+        if draw(st.booleans()):
+            steps.insert(draw(st.integers(0, len(steps))), rare)
+    return steps
+
+
 @dataclass
 class Notebook:
     name: str
@@ -87,38 +116,56 @@ class Notebook:
     truth: dict[int, bool] = field(default_factory=dict)  # ledger send id -> did the server commit it
     # ledger send id -> the server's own price of its campaign when it was sent (plain calculate)
     price: dict[int, Decimal] = field(default_factory=dict)
+    server: dict[int, int] = field(default_factory=dict)  # ledger send id -> which server (World.servers) it went to
 
 
 class World:
-    """The sandbox account, the two notebooks, and what the test knows of each request.
+    """The sandbox account, the notebooks, and what the test knows of each request.
 
-    One clock for everyone: the sandbox's (frozen, moved by the test) and both ledgers' read
-    the same instant, so "time passes" moves them together, as it does outside a test.
+    One clock for everyone: the sandbox's (frozen, moved by the test) and the notebooks'
+    computers' (a manual clock ``skew`` seconds off the server's) move together, so "time
+    passes" moves them together, as it does outside a test.  Each client learns the server's
+    offset from its answers and follows the server's clock, as a notebook does.
     """
 
-    def __init__(self, url: str, control, tmp: Path, make_client, skew: int = 0, b_spelling: bool = False) -> None:
-        self.url, self.control = url, control
+    def __init__(self, server: SandboxProcess, tmp: Path, make_client, skew: int = 0, b_spelling: bool = False) -> None:
+        self.server, self.tmp, self.make_client = server, tmp, make_client
+        self.url = server.url
+        self.control = SandboxControl(self.url)
         self.token = f"interleave-{uuid.uuid4().hex}"
-        control.add_account(self.token, balance=START_BALANCE)
-        control.reset_rates()  # one sandbox serves every example: no price change leaks in
+        self.control.add_account(self.token, balance=START_BALANCE)
+        self.control.reset_rates()  # one sandbox serves every example: no price change leaks in
         # The server's clock ``skew`` seconds off the notebooks' (both frozen, moved together by
         # ``wait``).  set_now, not set_offset: an offset would unfreeze the server's clock.
-        client_now = control.now() - timedelta(seconds=_LAST_SKEW[0])
-        control.set_now(client_now + timedelta(seconds=skew))
+        client_now = self.control.now() - timedelta(seconds=_LAST_SKEW[0])
+        self.control.set_now(client_now + timedelta(seconds=skew))
         _LAST_SKEW[0] = skew
         self.clock = ManualClock(client_now)
-        self.last_slow = 0.0
-        self.notebooks = {}
-        port = url.rsplit(":", 1)[1].rstrip("/")
-        urls = {"A": url, "B": f"http://localhost:{port}" if b_spelling else url}  # one server, two spellings
+        self.servers = 1  # how many servers have been behind the URL (a restart adds one)
+        self.earlier: dict[str, pd.DataFrame] = {}  # each ledger's sends when the server was replaced
+        self.notebooks: dict[str, Notebook] = {}
+        port = self.url.rsplit(":", 1)[1].rstrip("/")
+        self.urls = {"A": self.url, "B": f"http://localhost:{port}" if b_spelling else self.url}  # two spellings
         for lane, name in enumerate("AB", start=5):
-            # Fixed, different lanes (a ledger draws one at random; 29 pairs in 30 differ).
-            Ledger(tmp / name / LEDGER_FILENAME, lane=lane)
-            # The notebooks' computers share the manual clock; each client learns the server's
-            # offset from its answers and follows it, as a notebook on a real machine does.
-            client = make_client(self.token, url=urls[name], cache_dir=tmp / name, clock=ServerClock(self.clock),
-                                 timeout=TIMEOUT)
-            self.notebooks[name] = Notebook(name, client)
+            self.open_notebook(name, self.urls[name], lane)
+
+    def open_notebook(self, name: str, url: str, lane: int) -> Notebook:
+        """A notebook's client on its own cache folder (and ledger, in a fixed lane: a ledger
+        draws one at random, and 29 pairs in 30 differ)."""
+        if not (self.tmp / name / LEDGER_FILENAME).exists():
+            Ledger(self.tmp / name / LEDGER_FILENAME, lane=lane)
+        # The notebooks' computers share the manual clock; each client learns the server's
+        # offset from its answers and follows it, as a notebook on a real machine does.
+        client = self.make_client(self.token, url=url, cache_dir=self.tmp / name, clock=ServerClock(self.clock),
+                                  timeout=TIMEOUT)
+        self.notebooks[name] = Notebook(name, client)
+        return self.notebooks[name]
+
+    def record(self, notebook: Notebook, send_ids, committed: bool, price: Decimal) -> None:
+        for send_id in send_ids:
+            notebook.truth[int(send_id)] = committed
+            notebook.price[int(send_id)] = price
+            notebook.server[int(send_id)] = self.servers
 
     def posts(self) -> int:
         return self.control.stats().get(POST_SENDINGS, 0)
@@ -137,7 +184,7 @@ class World:
         # The server prices a sending when it commits it: a slow POST still in flight would be
         # charged at the new card (RELIABILITY.md: the residual window).  The world lets earlier
         # requests land first, so each send's price is the one quoted just before it.
-        time.sleep(max(0.0, self.last_slow + LATENCY + 0.5 - time.monotonic()))
+        self.settle_requests()
         self.control.scale_rates(factor)
         now = reference_quote(self.url, self.token, text, audience)["total"]
         before, posts = self.ledger_ids(notebook), self.posts()
@@ -163,9 +210,7 @@ class World:
         except sa.DuplicateSendError:
             pass
         new = self.ledger_ids(notebook) - before
-        for send_id in new:
-            notebook.truth[send_id] = True
-            notebook.price[send_id] = price
+        self.record(notebook, new, True, price)
         return bool(new)
 
     def mutate(self, who: str, which: int, what: str) -> None:
@@ -197,7 +242,6 @@ class World:
             self.control.inject(fault, path=spec.SENDINGS, method="POST", exact=True)
         price = reference_quote(self.url, self.token, text, audience)["total"]  # the server's, now
         before = set(notebook.client.ledger.sends(notebook.client.settings.account)["id"])
-        started = time.monotonic()
         try:
             campaign.run(confirm=True, allow_duplicate=force)
         except (sa.UnknownOutcomeError, sa.DuplicateSendError):
@@ -205,11 +249,61 @@ class World:
         finally:
             self.control.clear_faults()  # a refusal before the POST leaves its fault unused
         new = set(notebook.client.ledger.sends(notebook.client.settings.account)["id"]) - before
-        for send_id in new:
-            notebook.truth[int(send_id)] = FAULTS[fault]
-            notebook.price[int(send_id)] = price
-            if fault == "latency":
-                self.last_slow = started
+        self.record(notebook, new, FAULTS[fault], price)
+
+    def race(self, which: int) -> None:
+        """Notebook A and a notebook in another OS process (its own cache folder and ledger: C)
+        send A's campaign ``which`` at the same moment: at most one of them sends."""
+        a = self.notebooks["A"]
+        text, audience = CAMPAIGNS["A"][which]
+        folder = self.tmp / "race"
+        folder.mkdir(exist_ok=True)
+        run = uuid.uuid4().hex
+        if not (self.tmp / "C" / LEDGER_FILENAME).exists():
+            Ledger(self.tmp / "C" / LEDGER_FILENAME, lane=7)
+        cfg = {"task": "send", "token": self.token, "url": self.urls["B"], "cache_dir": str(self.tmp / "C"),
+               "message": text, "numbers": audience, "sender": "MegaShop", "ready": str(folder / f"ready-{run}"),
+               "go": str(folder / f"go-{run}"), "out": str(folder / f"out-{run}.json")}
+        config = folder / f"kernel-{run}.json"
+        config.write_text(json.dumps(cfg))
+        child = subprocess.Popen([sys.executable, str(HERE / "kernel_child.py"), str(config)], env=child_env(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            campaign = a.client.campaign(text, audience, "MegaShop", progress=False)
+            campaign.preview()
+            price = reference_quote(self.url, self.token, text, audience)["total"]
+            wait_for(lambda: Path(cfg["ready"]).exists() or child.poll() is not None, 120, "the other kernel")
+            c_before = self.ledger_ids(self.notebooks["C"]) if "C" in self.notebooks else set()
+            a_before, listed = self.ledger_ids(a), len(server_sendings(self.url, self.token))
+            Path(cfg["go"]).touch()
+            try:
+                campaign.run(confirm=True)
+            except sa.DuplicateSendError:
+                pass
+            child.wait(timeout=120)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        out = json.loads(Path(cfg["out"]).read_text())
+        assert out["outcome"] in ("sent", "DuplicateSendError"), out
+        assert len(server_sendings(self.url, self.token)) - listed <= 1, "two processes both sent one campaign"
+        self.record(a, self.ledger_ids(a) - a_before, True, price)
+        c = self.notebooks.get("C") or self.open_notebook("C", self.urls["B"], 7)
+        self.record(c, self.ledger_ids(c) - c_before, True, price)
+
+    def restart(self) -> None:
+        """Every request lands and every send is settled; the invariants hold on this server;
+        then a fresh server on a new database replaces it behind the same URL and token (ids from
+        the start, the opening balance, the default prices), its clock going on from the old one's."""
+        self.settle()
+        check_server(self)
+        self.earlier = {name: nb.client.ledger.sends(nb.client.settings.account)
+                        for name, nb in self.notebooks.items()}
+        now = self.control.now()
+        self.server.start_fresh(self.tmp / f"server-{self.servers + 1}.sqlite")
+        self.control.set_now(now)
+        self.control.add_account(self.token, balance=START_BALANCE)
+        self.servers += 1
 
     def wait(self) -> None:
         """Time passes: longer than any request can be in flight.  (Real requests are bounded
@@ -221,9 +315,11 @@ class World:
         self.control.advance(seconds)
 
     def settle_requests(self) -> None:
-        left = self.last_slow + LATENCY + 0.5 - time.monotonic()
-        if left > 0:
-            time.sleep(left)
+        """Wait until every request that commits has committed: the server lists one sending per
+        committed send (a slow one lands late; on busy cores later than its LATENCY)."""
+        committed = sum(done for nb in self.notebooks.values() for i, done in nb.truth.items()
+                        if nb.server[i] == self.servers)
+        wait_for(lambda: len(server_sendings(self.url, self.token)) >= committed, 60, "the slow requests to land")
 
     def person(self, who: str) -> None:
         """Someone checks by hand what reconcile could not prove: a send whose request never
@@ -245,16 +341,24 @@ class World:
                 self.notebooks[args[0]].client.reconcile()
             elif action == "wait":
                 self.wait()
+            elif action == "race":
+                self.race(*args)
+            elif action == "restart":
+                self.restart()
             else:
                 self.person(*args)
-        # The end: every request lands, time passes, every notebook reconciles; a person settles the rest.
+        self.settle()
+
+    def settle(self) -> None:
+        """Every request lands, time passes, every notebook reconciles; a person settles the rest."""
         self.wait()
-        for who in "AB":
+        for who in self.notebooks:
             self.notebooks[who].client.reconcile()
             self.person(who)
             self.notebooks[who].client.reconcile()
 
-    def server(self) -> tuple[list[dict], Decimal]:
+    def holdings(self) -> tuple[list[dict], Decimal]:
+        """What the server now behind the URL holds for the account: its sendings and balance."""
         return server_sendings(self.url, self.token), server_balance(self.url, self.token)
 
 
@@ -262,21 +366,29 @@ _LAST_SKEW = [0]  # the skew the shared sandbox's clock was left at by the previ
 
 
 @pytest.fixture
-def frozen_sandbox(sandbox_factory):
-    """A private sandbox whose clock only moves when the test moves it."""
-    return sandbox_factory(clock="2026-12-02T09:00:00Z")
+def server_process(tmp_path_factory):
+    """A sandbox child process whose clock only moves when the test moves it, and which a fresh
+    one can replace behind the same URL (``SandboxProcess.start_fresh``)."""
+    _LAST_SKEW[0] = 0
+    folder = tmp_path_factory.mktemp("interleave-server")
+    with SandboxProcess(folder / "server-1.sqlite", tokens=["warm-token"], args=("--clock", FROZEN)) as server:
+        yield server
 
 
+FROZEN = "2026-12-02T09:00:00Z"
 # The server's clock drawn up to 3 days either side of the notebooks' computers' clock.
 SKEWS = st.integers(-3 * DAY, 3 * DAY)
+# A fraction of the profile's budget: each example runs real requests against a real server (and
+# may start a child process and a new server); HYPOTHESIS_PROFILE=thorough scales it tenfold.
+EXAMPLES = max(1, settings.default.max_examples // 25)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
-@given(steps=st.lists(step, min_size=2, max_size=8), skew=SKEWS, b_spelling=st.booleans())
-def test_random_interleavings_never_double_charge_or_lose_a_sending(frozen_sandbox, tmp_path_factory, make_client,
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                       HealthCheck.too_slow])
+@given(steps=scripts(), skew=SKEWS, b_spelling=st.booleans())
+def test_random_interleavings_never_double_charge_or_lose_a_sending(server_process, tmp_path_factory, make_client,
                                                                      steps, skew, b_spelling):
-    check_example(frozen_sandbox, tmp_path_factory, make_client, steps, skew, b_spelling)
+    check_example(server_process, tmp_path_factory, make_client, steps, skew, b_spelling)
 
 
 # Found by drawing skew: with the server 4951 s behind, a lost send stayed 'unknown'.  The cause was
@@ -285,25 +397,50 @@ def test_random_interleavings_never_double_charge_or_lose_a_sending(frozen_sandb
 # elsewhere.  A notebook's computer clock is the manual one; each client now learns and follows
 # the server's clock from its answers (ServerClock(manual)), as on a real machine.
 @pytest.mark.parametrize("skew", [-4951, -3 * DAY, 3 * DAY])
-def test_a_lost_send_is_settled_when_the_servers_clock_is_off(frozen_sandbox, tmp_path_factory, make_client, skew):
-    check_example(frozen_sandbox, tmp_path_factory, make_client, [("send", "A", 0, "latency", True)], skew, False)
+def test_a_lost_send_is_settled_when_the_servers_clock_is_off(server_process, tmp_path_factory, make_client, skew):
+    check_example(server_process, tmp_path_factory, make_client, [("send", "A", 0, "latency", True)], skew, False)
 
 
-def check_example(frozen_sandbox, tmp_path_factory, make_client, steps, skew, b_spelling) -> None:
-    sandbox_url, control = frozen_sandbox
-    world = World(sandbox_url, control, tmp_path_factory.mktemp("interleave"), make_client, skew, b_spelling)
+def test_two_processes_race_then_the_server_is_replaced(server_process, tmp_path_factory, make_client):
+    """The two rare steps, always: a race against another OS process, a lost send, a new server."""
+    check_example(server_process, tmp_path_factory, make_client,
+                  [("race", 0), ("send", "B", 1, "latency", False), ("restart",), ("send", "A", 0, None, False),
+                   ("send", "B", 0, "drop_after", True)], -7200, True)
+
+
+def check_example(server, tmp_path_factory, make_client, steps, skew, b_spelling) -> None:
+    world = World(server, tmp_path_factory.mktemp("interleave"), make_client, skew, b_spelling)
     world.run(steps)
-    sendings, balance = world.server()
+    check_server(world)
+    # What a server replaced behind the URL leaves: every earlier send as it was settled (no
+    # sending relinked, nothing declared failed), its cost kept under "previous server", never
+    # joined to a new sending of the same id.
+    for name, before in world.earlier.items():
+        client = world.notebooks[name].client
+        after = client.ledger.sends(client.settings.account).set_index("id")
+        spend = client.spend()
+        for send in before.to_dict("records"):
+            now = after.loc[send["id"]]
+            assert (now["state"], now["sending_id"]) == (send["state"], send["sending_id"]) or \
+                pd.isna(now["sending_id"]) and pd.isna(send["sending_id"]) and now["state"] == send["state"], (send, now)
+            rows = spend[spend["send_id"] == send["id"]]
+            assert (rows["status"] == "previous server").all(), rows
 
+
+def check_server(world: World) -> None:
+    """The invariants, on the server now behind the URL and the sends that went to it."""
+    sendings, balance = world.holdings()
     links: dict[int, list[tuple[str, dict]]] = {}
+    ours: dict[str, set[int]] = {}  # each ledger's sends that went to this server
     for notebook in world.notebooks.values():
         client = notebook.client
         sends = client.ledger.sends(client.settings.account)
         quotes = client.ledger.quotes(client.settings.account).set_index("id")
+        ours[notebook.name] = {i for i, server in notebook.server.items() if server == world.servers}
         for send in sends.to_dict("records"):
             if send["state"] == "failed":
-                assert not notebook.truth[send["id"]], f"{notebook.name}: a committed send was declared failed"
-            if pd.notna(send["sending_id"]):
+                assert not notebook.truth[send["id"]], f"{notebook.name}: a committed send was declared failed: {send}"
+            if pd.notna(send["sending_id"]) and send["id"] in ours[notebook.name]:
                 quote = quotes.loc[int(send["quote_id"])]
                 links.setdefault(int(send["sending_id"]), []).append((notebook.name, {**send, "quote": quote}))
         # Nothing unresolved is left but what a person could not have settled either.
@@ -326,7 +463,8 @@ def check_example(frozen_sandbox, tmp_path_factory, make_client, steps, skew, b_
     spent = Decimal(0)
     for name, notebook in world.notebooks.items():
         spend = notebook.client.spend()
-        priced, unpriced = spend[spend["priced"]], spend[~spend["priced"]]
+        here = spend[spend["send_id"].isin(ours[name])]
+        priced, unpriced = here[here["priced"]], spend[~spend["priced"]]
         spent += sum(priced["cost"], Decimal(0))
         mine = {sid for sid, owners in links.items() if owners[0][0] == name}
         assert set(unpriced["sending_id"].dropna().astype(int)) == {s["id"] for s in sendings} - mine
