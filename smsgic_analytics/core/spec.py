@@ -95,6 +95,10 @@ MAX_MESSAGE_PARTS = 255
 # MEGA).  The sandbox opens it; `make lab`, the notebooks and the estimate CLI use it.
 DEMO_TOKEN = "demo-token"
 DEMO_BALANCE = "450.000"
+# GET /balance shows 3 decimals ("450.000"), prices have 4: a debit read off two balances is
+# known to within this step.  (The API's answers to POST /sendings and GET /sendings carry no
+# cost: the balance is the only word the server gives on what a send was charged.)
+BALANCE_STEP = "0.001"
 DEMO_SENDERS = ((45, "MegaShop"), (46, "DSTLCKDM"), (136, "MEGA"))
 
 # What PHP's trim() strips: Laravel's `required` rule calls a string of only these "missing".

@@ -17,7 +17,7 @@ from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Iterator
 
-from ..core.spec import DEMO_BALANCE, DEMO_SENDERS
+from ..core.spec import BALANCE_STEP, DEMO_BALANCE, DEMO_SENDERS
 
 UNITS = 10_000  # money unit: 1/10,000 of the currency
 FIRST_SENDING_ID = 301  # the documentation's first example id
@@ -71,7 +71,7 @@ def from_units(units: int) -> Decimal:
 
 def balance_text(units: int) -> str:
     """The balance as the API shows it: 3 decimals, rounded down so it never overstates."""
-    return str(from_units(units).quantize(Decimal("0.001"), rounding=ROUND_FLOOR))
+    return str(from_units(units).quantize(Decimal(BALANCE_STEP), rounding=ROUND_FLOOR))
 
 
 def token_key(token: str) -> str:

@@ -30,6 +30,7 @@ SendResult(sending_id=301, total=Decimal('0.4173'), currency='GBP', state='creat
 """
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from dataclasses import dataclass
@@ -63,13 +64,17 @@ from .plan import Plan, PlanInputs, Preview, changes, payload_of, preview_change
 from .reconcile import Account, reconcile, resolve_send  # noqa: F401  (resolve_send: its old home)
 from .state import CREATED
 
+log = logging.getLogger(__name__)
+
 DUPLICATE_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """What a send did: the API's ``sending_id``, the quoted ``total`` debited (Decimal), the
-    ledger's ``state`` ('created') and ``send_id``, and the ``scheduled_at`` it was sent with."""
+    """What a send did: the API's ``sending_id``, the ``total`` debited (Decimal: the confirmed
+    quote, or the price the server charged instead when its balance showed one -- ``note`` then
+    says so), the ledger's ``state`` ('created') and ``send_id``, and the ``scheduled_at`` it was
+    sent with."""
 
     sending_id: int | None
     total: Decimal
@@ -79,6 +84,7 @@ class SendResult:
     recipients: int
     sms_count: int
     scheduled_at: str | None = None
+    note: str = ""
 
 
 class Campaign:
@@ -213,10 +219,12 @@ class Campaign:
         if not priced_now:
             self._check_price(plan, people)
         with self._guard().claim(plan, _key(plan.inputs), forced=allow_duplicate is True) as claim:
+            before = self._balance_or_none()  # under the lock: no other send of this machine moves it
             sending_id = self._post(claim.send_id, plan.payload(claim.scheduled_at))
-        return SendResult(sending_id=sending_id, total=plan.total, currency=plan.currency, state=CREATED,
+            total, note = self._charged(claim.send_id, plan, people, before)
+        return SendResult(sending_id=sending_id, total=total, currency=plan.currency, state=CREATED,
                           send_id=claim.send_id, recipients=len(plan.inputs.recipients), sms_count=plan.sms_count,
-                          scheduled_at=claim.scheduled_at)
+                          scheduled_at=claim.scheduled_at, note=note)
 
     def reconcile(self) -> pd.DataFrame:
         """``sending.reconcile.reconcile``: settle this account's unresolved sends from GET /sendings."""
@@ -311,6 +319,54 @@ class Campaign:
         balance = self.api.balance()
         self.ledger.record_balance(self.account, balance.amount, balance.currency)
         return balance
+
+    def _balance_or_none(self) -> Balance | None:
+        try:
+            return self.api.balance()
+        except SMSgicError as exc:  # only evidence of the charge: never a reason not to send
+            log.info("balance before the send not read (%s): its charge will not be checked", type(exc).__name__)
+            return None
+
+    def _charged(self, send_id: int, plan: Plan, people: Recipients, before: Balance | None) -> tuple[Decimal, str]:
+        """What the server charged for the send just answered, and a note when it is not the
+        confirmed total.
+
+        The API's answer carries no cost, and the server prices a sending when it commits it:
+        a price change while the POST was in flight is charged at the new price.  The balance
+        read before the POST and after its answer (under the send lock) shows the debit to
+        within ``spec.BALANCE_STEP``.  If that is not the confirmed total but is the price asked
+        afresh now, that price is what the server charged: the ledger records it (spend()
+        reports it) and a warning says so.  If neither explains it (another machine sending on
+        the account meanwhile?), the confirmed total stays, noted as unverified.
+        """
+        if before is None:
+            return plan.total, ""
+        step = Decimal(spec.BALANCE_STEP)
+        try:
+            fell = before.amount - self.api.balance().amount
+            if abs(fell - plan.total) <= step:
+                return plan.total, ""
+            fresh = self._price(plan.inputs.message, people)
+        except SMSgicError as exc:  # the send went out; only the check of its charge is lost
+            log.info("the charge of send %s was not checked (%s)", send_id, type(exc).__name__)
+            return plan.total, ""
+        currency = str(plan.currency)
+        confirmed = format_money(plan.total, currency)
+        if fresh.total != plan.total and abs(fell - fresh.total) <= step:
+            quote_id = self.ledger.record_quote(self.account, plan.inputs.message, list(fresh.numbers["number"]),
+                                                fresh)
+            note = (f"the server charged {format_money(fresh.total, currency)}, not the confirmed {confirmed}: the "
+                    f"price changed while the send was in flight (the balance fell by {fell}); the ledger and "
+                    "spend() record the charged cost")
+            self.ledger.record_charge(send_id, note, quote_id=quote_id)
+            warnings.warn(f"Send {send_id}: {note}", stacklevel=3)
+            return fresh.total, note
+        note = (f"the balance fell by {fell} {currency} during the send, not by the confirmed {confirmed} (nor the price "
+                f"now, {format_money(fresh.total, currency)}): another send on this account at the same time (another "
+                "machine?) or a price change; the cost recorded is the confirmed one, unverified")
+        self.ledger.record_charge(send_id, note)
+        warnings.warn(f"Send {send_id}: {note}", stacklevel=3)
+        return plan.total, note
 
     def _recipients(self) -> Recipients:
         people = normalize_recipients(self.recipients, on_invalid="report", default_region=self.default_region)

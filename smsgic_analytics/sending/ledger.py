@@ -571,6 +571,20 @@ class Ledger:
             )
             return target
 
+    def record_charge(self, send_id: int, note: str, quote_id: int | None = None) -> None:
+        """What the server's balance showed a send was charged, when that is not the confirmed
+        quote: ``note`` is appended to the send's notes; ``quote_id`` (a quote of the account, the
+        price the server charged) becomes the send's quote, so ``spent``/spend() report that cost."""
+        with self._write() as conn:
+            row = conn.execute("SELECT account, error FROM sends WHERE id = ?", (int(send_id),)).fetchone()
+            if row is None:
+                raise SendNotFoundError(f"send {send_id}: no such send in {self.path}")
+            if quote_id is not None and conn.execute("SELECT 1 FROM quotes WHERE id = ? AND account = ?",
+                                                     (int(quote_id), row["account"])).fetchone() is None:
+                raise ValueError(f"quote_id: no quote {quote_id} recorded for this account")
+            conn.execute("UPDATE sends SET quote_id = COALESCE(?, quote_id), error = ? WHERE id = ?",
+                         (quote_id, f"{row['error']}; {note}" if row["error"] else note, int(send_id)))
+
     def get_send(self, send_id: int) -> dict[str, Any]:
         """One send as a dict (datetimes aware UTC)."""
         with self._connect() as conn:

@@ -28,10 +28,13 @@ the client under test.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import sqlite3
 import subprocess
 import sys
 import uuid
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -142,6 +145,8 @@ class World:
         _LAST_SKEW[0] = skew
         self.clock = ManualClock(client_now)
         self.servers = 1  # how many servers have been behind the URL (a restart adds one)
+        self.in_flight: set[tuple[str, int]] = set()  # (notebook, send id) whose slow POST has not landed yet
+        self.repriced_in_flight: set[tuple[str, int]] = set()  # ... and the prices changed meanwhile
         self.earlier: dict[str, pd.DataFrame] = {}  # each ledger's sends when the server was replaced
         self.notebooks: dict[str, Notebook] = {}
         port = self.url.rsplit(":", 1)[1].rstrip("/")
@@ -162,6 +167,8 @@ class World:
         return self.notebooks[name]
 
     def record(self, notebook: Notebook, send_ids, committed: bool, price: Decimal) -> None:
+        """What the world knows of new sends: whether the server committed them, the server's
+        price when they were sent (what was confirmed) and which server they went to."""
         for send_id in send_ids:
             notebook.truth[int(send_id)] = committed
             notebook.price[int(send_id)] = price
@@ -181,10 +188,10 @@ class World:
         text, audience = CAMPAIGNS[who][which]
         campaign = notebook.client.campaign(text, audience, "MegaShop", progress=False)
         confirmed = campaign.preview()
-        # The server prices a sending when it commits it: a slow POST still in flight would be
-        # charged at the new card (RELIABILITY.md: the residual window).  The world lets earlier
-        # requests land first, so each send's price is the one quoted just before it.
-        self.settle_requests()
+        # The server prices a sending when it commits it: a slow POST still in flight is charged
+        # at the new card.  Its answer is lost here (LATENCY > TIMEOUT), so its ledger cannot see
+        # the charge: the residual risk RELIABILITY.md sizes, checked as such in check_server.
+        self.repriced_in_flight |= self.in_flight
         self.control.scale_rates(factor)
         now = reference_quote(self.url, self.token, text, audience)["total"]
         before, posts = self.ledger_ids(notebook), self.posts()
@@ -250,6 +257,8 @@ class World:
             self.control.clear_faults()  # a refusal before the POST leaves its fault unused
         new = set(notebook.client.ledger.sends(notebook.client.settings.account)["id"]) - before
         self.record(notebook, new, FAULTS[fault], price)
+        if fault == "latency":  # still in flight on the server: it commits after the client gave up
+            self.in_flight |= {(who, int(i)) for i in new}
 
     def race(self, which: int) -> None:
         """Notebook A and a notebook in another OS process (its own cache folder and ledger: C)
@@ -320,6 +329,15 @@ class World:
         committed = sum(done for nb in self.notebooks.values() for i, done in nb.truth.items()
                         if nb.server[i] == self.servers)
         wait_for(lambda: len(server_sendings(self.url, self.token)) >= committed, 60, "the slow requests to land")
+        self.in_flight.clear()
+
+    def charged(self) -> dict[int, Decimal]:
+        """What the server charged for each of the account's sendings: its own record (the API
+        tells no cost; the sandbox keeps it in its database, in 1/10,000 of the currency)."""
+        with closing(sqlite3.connect(self.server.db)) as db:
+            rows = db.execute("SELECT s.id, s.cost_units FROM sendings s JOIN accounts a ON a.id = s.account_id"
+                              " WHERE a.token_sha256 = ?", (hashlib.sha256(self.token.encode()).hexdigest(),))
+            return {int(i): Decimal(units) / 10_000 for i, units in rows}
 
     def person(self, who: str) -> None:
         """Someone checks by hand what reconcile could not prove: a send whose request never
@@ -380,7 +398,7 @@ FROZEN = "2026-12-02T09:00:00Z"
 SKEWS = st.integers(-3 * DAY, 3 * DAY)
 # A fraction of the profile's budget: each example runs real requests against a real server (and
 # may start a child process and a new server); HYPOTHESIS_PROFILE=thorough scales it tenfold.
-EXAMPLES = max(1, settings.default.max_examples // 25)
+EXAMPLES = max(1, settings.default.max_examples // 40)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -402,9 +420,11 @@ def test_a_lost_send_is_settled_when_the_servers_clock_is_off(server_process, tm
 
 
 def test_two_processes_race_then_the_server_is_replaced(server_process, tmp_path_factory, make_client):
-    """The two rare steps, always: a race against another OS process, a lost send, a new server."""
+    """The rare steps, always: a race against another OS process, a price change while a lost send
+    is in flight, a new server behind the URL."""
     check_example(server_process, tmp_path_factory, make_client,
-                  [("race", 0), ("send", "B", 1, "latency", False), ("restart",), ("send", "A", 0, None, False),
+                  [("race", 0), ("send", "B", 1, "latency", False), ("reprice", "A", 1, "2", True), ("restart",),
+                   ("send", "A", 0, None, False),
                    ("send", "B", 0, "drop_after", True)], -7200, True)
 
 
@@ -446,16 +466,24 @@ def check_server(world: World) -> None:
         # Nothing unresolved is left but what a person could not have settled either.
         assert set(sends["state"]) <= {"created", "reconciled", "failed"}, sends[["id", "state", "error"]]
 
-    debit = Decimal(0)
+    debit, recorded = Decimal(0), Decimal(0)
+    charged = world.charged()
     for sending in sendings:
         owners = links.get(sending["id"], [])
         assert len(owners) == 1, (sending, owners)  # in exactly one ledger, once
         name, send = owners[0]
         assert send["quote"]["message"] == sending["text"] and int(send["quote"]["sms_count"]) == sending["total_sms"]
         assert send["scheduled_at"].strftime(spec.SCHEDULED_AT_FORMAT) == sending["scheduled_at"]  # its fingerprint
-        # with its cost: the server's price when it was sent (after any price change), never an older quote
-        assert send["quote"]["total"] == world.notebooks[name].price[send["id"]], (send, sending)
-        debit += send["quote"]["total"]
+        cost, confirmed = send["quote"]["total"], world.notebooks[name].price[send["id"]]
+        if (name, send["id"]) in world.repriced_in_flight:
+            # The residual risk: the price changed while its POST was in flight and its answer was
+            # lost, so nothing told this ledger the charge; it keeps the confirmed cost.
+            assert send["state"] == "reconciled" and cost == confirmed, (send, sending)
+        else:
+            # with its cost: what the server charged it (the price when it was sent), never an older quote
+            assert cost == charged[sending["id"]] == confirmed, (send, sending, charged)
+        debit += charged[sending["id"]]
+        recorded += cost
     assert set(links) <= {s["id"] for s in sendings}  # nothing linked to a sending that does not exist
 
     # The balance shows 3 decimals, rounded down: the debit is exact to that.
@@ -469,4 +497,4 @@ def check_server(world: World) -> None:
         mine = {sid for sid, owners in links.items() if owners[0][0] == name}
         assert set(unpriced["sending_id"].dropna().astype(int)) == {s["id"] for s in sendings} - mine
         assert unpriced["cost"].isna().all() and (unpriced["sms_count"] > 0).all()  # unpriced, never free
-    assert spent == debit
+    assert spent == recorded

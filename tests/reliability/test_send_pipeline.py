@@ -282,6 +282,50 @@ def test_a_send_never_uses_a_cached_price(server, control, token, tmp_path):
     client.close()
 
 
+def test_a_price_change_while_the_post_is_in_flight_is_recorded_at_the_charged_cost(server, control, token, tmp_path):
+    """The server prices a sending when it commits it, and its answer carries no cost (the API
+    document: message and sending_id).  A price change while a slow POST is in flight is
+    charged at the new price; the balance shows it, and the ledger and spend() record that cost
+    and say it is not the confirmed one."""
+    lmt_at(control, server.url, token, "0.0800")
+    client = sa.connect(token=token, base_url=server.url, cache_dir=tmp_path / "cache", timeout=30)
+    campaign = sa.Campaign(client, "Price in flight", LMT_NUMBERS, "MegaShop", progress=False)
+    preview = campaign.preview()
+    assert preview.total == Decimal("0.4000")  # 5 numbers x 1 SMS x 0.0800
+    control.inject("latency", path=spec.SENDINGS, method="POST", exact=True, seconds=2)
+    control.reset_stats()
+
+    def reprice_while_in_flight() -> None:
+        wait_for(lambda: control.stats().get(POST_SENDINGS, 0) >= 1, 30, "the POST to reach the server")
+        control.set_rate(*LMT, "0.1200")
+
+    repricer = threading.Thread(target=reprice_while_in_flight)
+    repricer.start()
+    try:
+        with pytest.warns(UserWarning, match=r"charged 0\.6000 GBP, not the confirmed 0\.4000 GBP"):
+            result = campaign.run(confirm=True, confirmed=preview)
+    finally:
+        repricer.join()
+    assert server_balance(server.url, token) == Decimal("449.400")  # the server took 5 x 0.1200
+    assert result.total == Decimal("0.6000") and "not the confirmed 0.4000 GBP" in result.note
+    spend = client.spend()
+    assert spend["priced"].all() and sum(spend["cost"], Decimal(0)) == Decimal("0.6000")
+    [send] = client.ledger.sends(client.settings.account).to_dict("records")
+    assert "the price changed while the send was in flight" in send["error"]
+    assert send["state"] == "created" and send["plan_hash"] == preview.plan_hash  # the plan sent is the confirmed one
+    client.close()
+
+
+def test_a_send_charged_as_confirmed_says_nothing(server, control, token, tmp_path, recwarn):
+    lmt_at(control, server.url, token, "0.0800")
+    client = sa.connect(token=token, base_url=server.url, cache_dir=tmp_path / "cache")
+    result = client.send("Price as confirmed", LMT_NUMBERS, "MegaShop", confirm=True)
+    assert (result.total, result.note) == (Decimal("0.4000"), "")
+    assert client.ledger.sends(client.settings.account)["error"].isna().all()
+    assert not [w for w in recwarn if "charged" in str(w.message) or "balance fell" in str(w.message)]
+    client.close()
+
+
 def test_the_sender_app_shows_a_price_change_and_sends_nothing(server, control, token, tmp_path):
     lmt_at(control, server.url, token, "0.0800")
     client = sa.connect(token=token, base_url=server.url, cache_dir=tmp_path / "cache")
