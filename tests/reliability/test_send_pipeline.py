@@ -25,8 +25,16 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-from reliability_support import HERE, SandboxProcess, child_env, phone_numbers, reference_quote, server_balance, \
-    server_sendings, wait_for
+from reliability_support import (
+    HERE,
+    SandboxProcess,
+    child_env,
+    phone_numbers,
+    reference_quote,
+    server_balance,
+    server_sendings,
+    wait_for,
+)
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
