@@ -36,7 +36,7 @@ from ..audience.recipients import normalize_recipients
 from ..core import spec
 from ..core.display import COUNTRY_DEFAULT, MAX_LISTED, card, readable, warn
 from ..core.errors import ValidationError
-from ..core.money import format_money, units_to_money
+from ..core.money import format_money, money_column, units_to_money
 from ..numbers.classify import classify
 from ..text.counts import segment_counts
 from ..text.segments import segments
@@ -295,20 +295,13 @@ def _price_class(table: RateTable, region: str | None, country: str | None, mcc:
     return 2, (found.low, expected, found.high), None
 
 
-def _decimals(units: np.ndarray) -> np.ndarray:
-    """int units -> object array of Decimals (None where units < 0), one conversion per distinct value."""
-    distinct, inverse = np.unique(units, return_inverse=True)
-    money = np.array([units_to_money(u) if u >= 0 else None for u in distinct.tolist()], dtype=object)
-    return money[inverse.reshape(-1)] if len(units) else np.zeros(0, dtype=object)
-
-
 def _rows(placed: pd.DataFrame, sms: np.ndarray, basis: np.ndarray, rates: np.ndarray) -> pd.DataFrame:
     ok = basis < 3
     frame = placed[["number", "region", "country", "operator", "mcc", "mnc"]].copy()
     frame["sms"] = sms
     for k, name in enumerate(_MONEY):
-        frame[f"rate_{name}"] = _decimals(rates[k])
-        frame[name] = _decimals(np.where(ok, rates[k] * sms, -1))
+        frame[f"rate_{name}"] = money_column(rates[k])
+        frame[name] = money_column(np.where(ok, rates[k] * sms, -1))
     frame["basis"] = pd.Categorical.from_codes(basis.astype(np.int8), dtype=BASIS_DTYPE)
     return frame[ROWS_COLUMNS]
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..audience.read import ROW
 from ..core.display import MAX_LISTED
-from ..core.money import PLACES, units_to_money
+from ..core.money import PLACES, money_column
 from ..numbers.normalize import normalize_numbers
 from ..text.counts import segment_counts
 from ..text.templates import fill_template, placeholders
@@ -241,14 +241,13 @@ def unplaced_partition(frame: pd.DataFrame) -> pd.DataFrame:
 
 def money_array(units: np.ndarray) -> pd.arrays.ArrowExtensionArray:
     """Integer units -> exact Arrow decimal128(38, 4) values (null where units < 0): one
-    Decimal per distinct value, then an Arrow take."""
+    Decimal per distinct value (``money.money_column``), then an Arrow take."""
     import pyarrow as pa
 
-    units = np.asarray(units, dtype=np.int64)
-    distinct, inverse = np.unique(units, return_inverse=True)
-    values = pa.array([units_to_money(u) if u >= 0 else None for u in distinct.tolist()],
-                      type=pa.decimal128(38, PLACES))
-    return pd.arrays.ArrowExtensionArray(values.take(pa.array(inverse.reshape(-1).astype(np.int64))))
+    units = np.asarray(units, dtype=np.int64).reshape(-1)
+    codes, distinct = pd.factorize(units)
+    values = pa.array(money_column(distinct), type=pa.decimal128(38, PLACES))
+    return pd.arrays.ArrowExtensionArray(values.take(pa.array(codes.astype(np.int64))))
 
 
 def rows_partition(priced: pd.DataFrame) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from ..core import spec
 from ..core.display import MAX_LISTED
 from ..core.errors import ValidationError
 from ..core.money import PLACES as RATE_PLACES
-from ..core.money import parse_money, units_to_money
+from ..core.money import money_column, parse_money, units_to_money
 from ..text.counts import segment_counts
 from ..text.segments import segments
 from ..text.templates import align, fill_template
@@ -73,8 +73,7 @@ def reprice(quote: Quote, message: str | None = None, template: str | None = Non
         if not _fits(rate_units, int(sms_column.max(initial=0)), len(codes)):
             raise OverflowError("what-if: rates x SMS counts exceed 64-bit integers; re-price in smaller parts")
         row_units = _int64(rate_units)[codes] * sms_column
-        pair, first = np.unique(row_units, return_inverse=True)
-        total_column = np.array([units_to_money(int(u), scale) for u in pair.tolist()], dtype=object)[first]
+        total_column = money_column(row_units, scale)
         subtotal_units = int(row_units.sum())
     new_numbers = numbers.assign(sms=sms_column, total=pd.Series(total_column, index=numbers.index, dtype=object))
     subtotal = units_to_money(subtotal_units, scale)

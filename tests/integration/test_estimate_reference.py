@@ -180,7 +180,7 @@ def same_money(got: Any, want: Any) -> bool:
     """Equal to the last digit and written at the API's 4 decimals (37.7600, not 37.76)."""
     if want is None:
         return got is None
-    return isinstance(got, Decimal) and got == want  # STEP2: and got.as_tuple().exponent == -4
+    return isinstance(got, Decimal) and got == want and got.as_tuple().exponent == -4
 
 
 def assert_rows(got: list[tuple[Any, ...]], want: list[tuple[Any, ...]]) -> None:
