@@ -145,7 +145,8 @@ def price_partition(part: pd.DataFrame, table: RateTable) -> pd.DataFrame:
     """A shuffled partition -> its recipients placed and priced: pos, label, value, number, sms,
     region, country, operator, mcc, mnc, basis (int8), reason (unplaced), rate_* and cost units."""
     kept = kept_partition(part).reset_index(drop=True)
-    placed, basis, rates, reasons = price_numbers(kept["number"].tolist(), table)
+    priced = price_numbers(kept["number"].tolist(), table)
+    placed, basis, rates = priced.placed, priced.basis, priced.rates
     sms = kept["sms"].to_numpy(np.int64)
     if len(kept) and int(rates.max(initial=0)) * max(int(sms.max(initial=0)), 0) > _INT64_MAX:
         raise OverflowError("a rate x SMS parts does not fit in 64-bit units")
@@ -154,10 +155,7 @@ def price_partition(part: pd.DataFrame, table: RateTable) -> pd.DataFrame:
     for name in _PRICED_STRINGS:
         out[name] = _category_text(placed[name])
     out["basis"] = basis.astype(np.int8)
-    reason = np.full(len(kept), None, dtype=object)
-    for i, text in reasons.items():
-        reason[i] = text
-    out["reason"] = pd.array(reason, dtype="string")
+    out["reason"] = pd.array(priced.reasons, dtype="string")
     for k, name in enumerate(("low", "expected", "high")):
         out[f"rate_{name}"] = rates[k]
         out[name] = np.where(ok, rates[k] * sms, -1)
