@@ -152,24 +152,46 @@ def _tax(quote: Quote, subtotal: Decimal) -> Decimal:
     return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
 
 
+def _group_sum(groups: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Exact int64 sums per group: np.bincount (float64 weights add integers exactly while the
+    total stays below 2**53), else np.add.at."""
+    if not len(values) or int(np.abs(values).max()) * len(values) < 2**53:
+        return np.rint(np.bincount(groups, weights=values, minlength=size)).astype(np.int64)
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, groups, values)
+    return out
+
+
 def _destinations(numbers: pd.DataFrame, codes: np.ndarray, rate_units: list[int], scale: int,
                   row_units: np.ndarray | None, columns: list[str]) -> pd.DataFrame:
     """One row per (destination, rate), sorted as ``Quote`` sorts them (biggest total first)."""
     dest_codes, dest_names = pd.factorize(numbers["destination"], use_na_sentinel=False)
     key = dest_codes.astype(np.int64) * max(len(rate_units), 1) + codes
-    groups, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    count = np.bincount(inverse, minlength=len(groups))
-    sms = np.zeros(len(groups), dtype=np.int64)
-    np.add.at(sms, inverse, numbers["sms"].to_numpy(np.int64))
+    span = len(dest_names) * max(len(rate_units), 1)
+    if span <= 2 * len(key) + 4096:  # few (destination, rate) pairs: count them densely, no hashing
+        rows = np.arange(len(key), dtype=np.int64)
+        first_of = np.full(span, len(key), dtype=np.int64)
+        np.minimum.at(first_of, key, rows)  # each pair's first row
+        present = np.flatnonzero(first_of < len(key))
+        dense = np.full(span, -1, dtype=np.int64)
+        dense[present] = np.arange(len(present))
+        inverse, first = dense[key], first_of[present]
+    else:  # groups by hash (no sort), first-seen order: a row opens a group when its code is new
+        inverse = pd.factorize(key)[0].astype(np.int64)
+        opens = np.ones(len(inverse), dtype=bool)
+        if len(inverse) > 1:
+            opens[1:] = inverse[1:] > np.maximum.accumulate(inverse)[:-1]
+        first = np.flatnonzero(opens)
+    groups = len(first)
+    count = np.bincount(inverse, minlength=groups)
+    sms = _group_sum(inverse, numbers["sms"].to_numpy(np.int64), groups)
     rate_of_group = codes[first]
     if row_units is not None:
-        totals = np.zeros(len(groups), dtype=np.int64)
-        np.add.at(totals, inverse, row_units)
-        total_units = totals.tolist()
+        total_units = _group_sum(inverse, row_units, groups).tolist()
     else:  # too big for int64 per row: one text, so total = rate x sms summed in Python ints
         total_units = [rate_units[int(r)] * int(s) for r, s in zip(rate_of_group, sms)]
     names = np.asarray(dest_names, dtype=object)[dest_codes[first]]
-    order = sorted(range(len(groups)), key=lambda g: (-total_units[g], names[g], rate_units[int(rate_of_group[g])]))
+    order = sorted(range(groups), key=lambda g: (-total_units[g], names[g], rate_units[int(rate_of_group[g])]))
     rows = first[order]
     return pd.DataFrame({
         "destination": numbers["destination"].iloc[rows].reset_index(drop=True),
