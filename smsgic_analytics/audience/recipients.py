@@ -11,8 +11,8 @@ number are merged and listed with the row they repeat.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Hashable, Iterable, Literal
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,12 +32,14 @@ class Recipients:
     ``invalid``: DataFrame[index, value, reason], one row per rejected input row.
     ``duplicates``: DataFrame[index, value, number, first_index], one row per repeat.
     ``total``: how many rows came in (= valid unique + duplicates + invalid).
+    ``positions``: the input position (0-based) of each of ``numbers``: its first row.
     """
 
     numbers: tuple[str, ...]
     invalid: pd.DataFrame
     duplicates: pd.DataFrame
     total: int
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -78,42 +80,53 @@ def normalize_recipients(values: Any, *, on_invalid: OnInvalid = "raise",
         raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
     labels, items, column = _indexed(values)
     digits, reasons = normalize_numbers(column, default_region)  # an int64 column stays one (vectorised)
-    refused = np.fromiter((r is not None for r in reasons), dtype=bool, count=len(items))
+    refused = pd.notna(np.asarray(reasons, dtype=object))
     kept = np.flatnonzero(~refused)
-    numbers = pd.Series(digits[kept], dtype=object)
-    repeat = numbers.duplicated().to_numpy()
-    first_of = dict(zip(numbers[~repeat].tolist(), kept[~repeat].tolist()))
-    bad, again = np.flatnonzero(refused).tolist(), kept[repeat].tolist()
+    # Duplicates by a hash factorize (codes in first-seen order): a row is a number's first
+    # copy exactly when its code is above every code before it.
+    codes, uniques = pd.factorize(np.asarray(digits, dtype=object)[kept])
+    first = np.ones(len(codes), dtype=bool)
+    if len(codes) > 1:
+        first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    positions = kept[first]
+    bad, again = np.flatnonzero(refused), kept[~first]
     result = Recipients(
-        numbers=tuple(numbers[~repeat].tolist()),
-        invalid=_frame([(labels[i], items[i], reasons[i]) for i in bad],
-                       {"index": object, "value": object, "reason": "string"}),
-        duplicates=_frame([(labels[i], items[i], digits[i], labels[first_of[digits[i]]]) for i in again],
-                          {"index": object, "value": object, "number": "string", "first_index": object}),
+        numbers=tuple(np.asarray(uniques, dtype=object).tolist()),
+        invalid=_frame({"index": (labels[bad], object), "value": (items[bad], object),
+                        "reason": (np.asarray(reasons, dtype=object)[bad], "string")}),
+        duplicates=_frame({"index": (labels[again], object), "value": (items[again], object),
+                           "number": (np.asarray(digits, dtype=object)[again], "string"),
+                           "first_index": (labels[positions[codes[~first]]], object)}),
         total=len(items),
+        positions=positions.astype(np.int64),
     )
     if on_invalid == "raise":
         result.raise_for_invalid()
     return result
 
 
-def _frame(rows: list[tuple[Any, ...]], dtypes: dict[str, Any]) -> pd.DataFrame:
-    """Rows -> DataFrame, column by column so original values (None, ints) are kept as they came."""
-    columns = list(zip(*rows)) if rows else [()] * len(dtypes)
-    return pd.DataFrame({name: pd.Series(list(col), dtype=dtype) for (name, dtype), col in zip(dtypes.items(), columns)})
+def _frame(columns: dict[str, tuple[np.ndarray, Any]]) -> pd.DataFrame:
+    """Columns -> DataFrame; object columns keep original values (None, ints) as they came."""
+    return pd.DataFrame({name: pd.Series(values, dtype=dtype) for name, (values, dtype) in columns.items()})
 
 
-def _indexed(values: Any) -> tuple[list[Hashable], list[Any], Any]:
-    """(labels, values, column): a Series keeps its labels, anything else is numbered from 0;
-    ``column`` is what the normaliser gets (a Series or array keeps its dtype)."""
+def _indexed(values: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """(labels, values, column) -- labels and values as object arrays: a Series keeps its
+    labels, anything else is numbered from 0; ``column`` is what the normaliser gets (a
+    Series or array keeps its dtype)."""
     if isinstance(values, pd.DataFrame):
         raise TypeError("pass one column of numbers (a Series), not a whole DataFrame")
     if isinstance(values, (pd.Series, pd.Index)):
         series = pd.Series(values)
-        return series.index.tolist(), series.tolist(), series
+        return series.index.to_numpy(dtype=object), _objects(series.tolist()), series
     if isinstance(values, (str, bytes, int)) or not isinstance(values, Iterable):
         values = [values]  # one number on its own, not its characters one by one
     if isinstance(values, np.ndarray) and values.ndim == 1:
-        return list(range(len(values))), values.tolist(), values
+        return np.arange(len(values)).astype(object), _objects(values.tolist()), values
     items = list(values)
-    return list(range(len(items))), items, items
+    return np.arange(len(items)).astype(object), _objects(items), items
+
+
+def _objects(items: list[Any]) -> np.ndarray:
+    """A 1-d object array of the items as they are (a tuple or list item stays one cell)."""
+    return np.fromiter(items, dtype=object, count=len(items))

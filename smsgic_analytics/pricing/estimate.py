@@ -58,7 +58,7 @@ def estimate(numbers: Any, message: str | Sequence[str] | pd.Series, client: "Cl
 
     >>> est = sa.estimate(df["phone"], "Sale today!", rates=client.rates())   # doctest: +SKIP
     >>> est.totals                                                             # doctest: +SKIP
-    Totals(low=Decimal('41.2'), expected=Decimal('44.9'), high=Decimal('47.1'))
+    Totals(low=Decimal('41.2000'), expected=Decimal('44.9000'), high=Decimal('47.1000'))
     """
     if mode not in ("auto", "exact", "offline"):
         raise ValueError(f"mode must be 'auto', 'exact' or 'offline', not {mode!r}")

@@ -36,7 +36,7 @@ from ..audience.recipients import normalize_recipients
 from ..core import spec
 from ..core.display import COUNTRY_DEFAULT, MAX_LISTED, card, readable, warn
 from ..core.errors import ValidationError
-from ..core.money import format_money, units_to_money
+from ..core.money import format_money, money_column, units_to_money
 from ..numbers.classify import classify
 from ..text.counts import segment_counts
 from ..text.segments import segments
@@ -50,8 +50,9 @@ BASIS_DTYPE = pd.CategoricalDtype(BASES, ordered=True)
 ROWS_COLUMNS = ["number", "region", "country", "operator", "mcc", "mnc", "sms",
                 "rate_low", "rate_expected", "rate_high", "low", "expected", "high", "basis"]
 UNPLACED_COLUMNS = ["index", "value", "number", "region", "country", "reason"]
-_CLASS_COLUMNS = ["region", "country", "mcc", "mnc"]
+_CLASS_COLUMNS = ["region", "country", "operator", "mcc", "mnc"]
 _MONEY = ("low", "expected", "high")
+_INT64_MAX = np.iinfo(np.int64).max
 
 
 class Totals(NamedTuple):
@@ -80,6 +81,9 @@ class OfflineEstimate:
     totals: Totals = Totals(Decimal(0), Decimal(0), Decimal(0))
     currency: str | None = None
     source: str = "offline"
+    # The engine's per-class sums (placed classes: keys, basis, numbers, sms, low/expected/high
+    # integer units): the summaries add these up, one Decimal per group.  None: sum .rows.
+    groups: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def placed(self) -> pd.DataFrame:
@@ -97,6 +101,8 @@ class OfflineEstimate:
                 f"expected={t.expected}, high={t.high}, currency={self.currency!r})")
 
     def _summary(self, keys: list[str]) -> pd.DataFrame:
+        if self.groups is not None:
+            return summarise_units(self.groups, keys)
         rows = self.placed
         grouped = rows.groupby(keys, observed=True, dropna=False, sort=False)
         out = grouped.agg(numbers=("number", "size"), sms=("sms", "sum"),
@@ -110,7 +116,12 @@ class OfflineEstimate:
         """DataFrame[country, numbers, sms, low, expected, high, operator_rate, country_default,
         country_range] (money exact Decimal; the last three count numbers per basis), biggest first."""
         out = self._summary(["country"])
-        counts = pd.crosstab(self.placed["country"], self.placed["basis"]).reindex(columns=list(BASES[:3]), fill_value=0)
+        if self.groups is not None:
+            counts = (self.groups.groupby(["country", "basis"], observed=True, dropna=False)["numbers"].sum()
+                      .unstack("basis", fill_value=0))
+        else:
+            counts = pd.crosstab(self.placed["country"], self.placed["basis"])
+        counts = counts.reindex(columns=list(BASES[:3]), fill_value=0).astype("int64")
         counts.columns = [b.replace(" ", "_") for b in BASES[:3]]
         return out.merge(counts.reset_index(), on="country", how="left")
 
@@ -144,21 +155,46 @@ def order_summary(out: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
                            key=lambda s: s.map(float) if s.name in _MONEY else s).reset_index(drop=True)
 
 
+def summarise_units(groups: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per-class integer sums -> the summary by ``keys``: integer sums per group (Python ints
+    where int64 could wrap), one Decimal per group and money column, biggest first."""
+    values = groups[keys + ["numbers", "sms", *_MONEY]]
+    out = values.groupby(keys, observed=True, dropna=False, sort=False).sum().reset_index()
+    out = out.astype({"numbers": "int64", "sms": "int64"})
+    for column in _MONEY:
+        out[column] = pd.Series([units_to_money(int(u)) for u in out[column].tolist()], dtype=object,
+                                index=out.index)
+    return order_summary(out, keys)
+
+
 class Priced(NamedTuple):
-    """Numbers placed and priced by ``price_numbers``: one entry per number, in order."""
+    """Numbers placed and priced by ``price_numbers``: one entry per number, in order, and the
+    classes they fall in (numbers of one class share a place, basis and rates)."""
 
     placed: pd.DataFrame  # classify() of the numbers: number, valid, region, country, operator, mcc, mnc, reason
     basis: np.ndarray  # int8 index into BASES
     rates: np.ndarray  # [3, n] int64 low / expected / high rate units (-1: unplaced)
-    reasons: dict[int, str]  # position -> why the number is unplaced
+    reasons: np.ndarray  # object: why the number is unplaced (None where it is priced)
+    codes: np.ndarray  # int64 class of each number
+    classes: pd.DataFrame  # one row per class: region, country, operator, mcc, mnc, basis, rate units, reason
 
 
 def price_numbers(numbers: Sequence[str], table: RateTable) -> Priced:
     """Place normalised numbers (``classify``) and price them from ``table``: the per-number
-    kernel both the in-memory estimate and the Dask one (``pricing.distributed``) run."""
+    kernel both the in-memory estimate and the Dask one (``pricing.distributed``) run.  The
+    rates are looked up once per class (a few thousand), then taken per number."""
     placed = classify(list(numbers), normalized=True)  # recipients are normalised already
-    basis, rates, reasons = _price(placed, table)
-    return Priced(placed, basis, rates, reasons)
+    codes, classes = _classes(placed[_CLASS_COLUMNS])
+    # categorical columns give NaN for missing: anything but text is missing
+    priced = [_price_class(table, *(v if isinstance(v, str) else None for v in c))
+              for c in classes[["region", "country", "mcc", "mnc"]].astype(object).itertuples(index=False, name=None)]
+    k = len(priced)
+    class_basis = np.fromiter((p[0] for p in priced), dtype=np.int8, count=k)
+    class_rates = np.array([p[1] for p in priced], dtype=np.int64).reshape(k, 3).T
+    class_reason = np.fromiter((p[2] for p in priced), dtype=object, count=k)
+    classes = classes.assign(basis=class_basis, rate_low=class_rates[0], rate_expected=class_rates[1],
+                             rate_high=class_rates[2], reason=class_reason)
+    return Priced(placed, class_basis[codes], class_rates[:, codes], class_reason[codes], codes, classes)
 
 
 def empty_text_error(count: int, numbers: Sequence[str]) -> ValidationError:
@@ -190,22 +226,48 @@ def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rat
     values = numbers if isinstance(numbers, pd.Series) else pd.Series(_as_list(numbers), dtype=object)
     labels, values = values.index, values.reset_index(drop=True)
     people = normalize_recipients(values, on_invalid="report", default_region=default_region)
-    skipped = set(people.invalid["index"].tolist()) | set(people.duplicates["index"].tolist())
-    positions = [i for i in range(len(values)) if i not in skipped]
-    assert len(positions) == len(people.numbers)  # normalize_recipients keeps first-seen order
+    positions = people.positions  # input row of each recipient (normalize_recipients keeps first-seen order)
     sms = _sms(message, data, people.numbers, positions, len(values), default_region)
-    placed, basis, unit_rates, reasons = price_numbers(people.numbers, table)
-    rows = _rows(placed, sms, basis, unit_rates)
-    totals = Totals(*(units_to_money(int((unit_rates[k] * sms)[basis < 3].sum())) for k in range(3)))
+    priced = price_numbers(people.numbers, table)
+    groups = _groups(priced, sms)
+    totals = Totals(*(units_to_money(sum(int(u) for u in groups[name].tolist())) for name in _MONEY))
     text = message if isinstance(message, str) else None
     return OfflineEstimate(
         message=text,
-        rows=rows,
-        unplaced=_unplaced(people.invalid, values, labels, placed, positions, reasons),
+        rows=_rows(priced, sms),
+        unplaced=_unplaced(people.invalid, values, labels, priced, positions),
         duplicates=_relabel(people.duplicates, labels, ["index", "first_index"]),
         totals=totals,
         currency=table.currency,
+        groups=groups,
     )
+
+
+def _groups(priced: Priced, sms: np.ndarray) -> pd.DataFrame:
+    """The placed classes with their numbers, SMS parts and low / expected / high cost units:
+    counted with np.bincount over the class codes; a class's cost is its rate x its parts
+    (one rate per class), so no per-number money is summed."""
+    classes = priced.classes
+    k = len(classes)
+    numbers = np.bincount(priced.codes, minlength=k).astype(np.int64)
+    if len(sms) and int(sms.max()) == int(sms.min()):  # one text: parts = numbers x its parts
+        parts = numbers * int(sms[0])
+    elif int(sms.sum()) < 2**53:  # float64 weights add integers exactly below 2**53
+        parts = np.rint(np.bincount(priced.codes, weights=sms, minlength=k)).astype(np.int64)
+    else:
+        parts = np.zeros(k, dtype=np.int64)
+        np.add.at(parts, priced.codes, sms)
+    out = classes[["country", "operator", "mcc", "mnc"]].assign(
+        basis=pd.Categorical.from_codes(classes["basis"].to_numpy(np.int8).clip(0, 3), dtype=BASIS_DTYPE),
+        numbers=numbers, sms=parts)
+    wide = int(classes[["rate_high"]].to_numpy().max(initial=0)) * int(parts.sum()) > _INT64_MAX
+    for name in _MONEY:
+        rate = classes[f"rate_{name}"].to_numpy(np.int64)
+        out[name] = ([int(r) * int(p) for r, p in zip(rate.tolist(), parts.tolist())] if wide
+                     else rate * parts)
+        if wide:
+            out[name] = out[name].astype(object)
+    return out[(classes["basis"].to_numpy() < 3) & (numbers > 0)].reset_index(drop=True)
 
 
 def _as_list(numbers: Any) -> list[Any]:
@@ -223,7 +285,7 @@ def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions
     if data is not None:
         if not isinstance(message, str):
             raise TypeError("with data=, message is a str.format template such as 'Hi {name}'")
-        texts = fill_template(message, align(data, kept, positions, size=size, default_region=default_region)
+        texts = fill_template(message, align(data, kept, list(positions), size=size, default_region=default_region)
                               ).reset_index(drop=True)
     elif isinstance(message, str):
         return np.full(n, message_segments(message), dtype=np.int64)
@@ -238,38 +300,25 @@ def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions
     return segment_counts(texts)["segments"].to_numpy(np.int64)
 
 
-def _price(placed: pd.DataFrame, table: RateTable) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
-    """(basis code per row, [3, rows] low/expected/high rate units (-1: none), reason per unplaced row)."""
-    codes, classes = _classes(placed[_CLASS_COLUMNS])
-    # MultiIndex turns missing values into NaN: anything but text is missing
-    priced = [_price_class(table, *(v if isinstance(v, str) else None for v in c)) for c in classes]
-    basis = np.array([p[0] for p in priced], dtype=np.int8)[codes] if priced else np.zeros(0, np.int8)
-    rates = np.array([p[1] for p in priced], dtype=np.int64).T[:, codes] if priced else np.zeros((3, 0), np.int64)
-    reasons = {i: priced[codes[i]][2] for i in np.flatnonzero(basis == 3).tolist()}
-    return basis, rates, reasons
+def _classes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """(class index per row, the distinct rows of ``keys`` in first-seen order, dtypes kept).
 
-
-def _classes(keys: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
-    """(class index per row, the distinct (region, country, mcc, mnc) classes; missing -> None).
-
-    classify's columns are categoricals: their integer codes are combined and made unique
-    with numpy (a MultiIndex over the values costs seconds per million rows); any other
-    columns go through that MultiIndex."""
+    classify's columns are categoricals: their integer codes are combined into one int64 and
+    factorized by hash (no sort); any other columns are factorized as a MultiIndex."""
     if not len(keys):
-        return np.zeros(0, dtype=np.int64), []
+        return np.zeros(0, dtype=np.int64), keys.iloc[:0].reset_index(drop=True)
     columns = [keys[c] for c in keys.columns]
-    if all(isinstance(c.dtype, pd.CategoricalDtype) for c in columns):
-        sizes = [len(c.cat.categories) + 1 for c in columns]
-        if float(np.prod(sizes, dtype=np.float64)) < 2**62:
-            flat = np.ravel_multi_index([c.cat.codes.to_numpy(np.int64) + 1 for c in columns], sizes)
-            distinct, codes = np.unique(flat, return_inverse=True)
-            parts = np.unravel_index(distinct, sizes)
-            cats = [[None] + c.cat.categories.astype(object).tolist() for c in columns]
-            classes = [tuple(cats[j][int(parts[j][k])] for j in range(len(columns))) for k in range(len(distinct))]
-            return codes.reshape(-1), classes
-    values = keys.astype(object)
-    codes, found = pd.MultiIndex.from_frame(values.where(values.notna(), None)).factorize()
-    return codes, list(found)
+    sizes = [len(c.cat.categories) + 1 if isinstance(c.dtype, pd.CategoricalDtype) else 0 for c in columns]
+    if all(sizes) and float(np.prod(sizes, dtype=np.float64)) < 2**62:
+        flat = np.ravel_multi_index([c.cat.codes.to_numpy(np.int64) + 1 for c in columns], sizes)
+        codes = pd.factorize(flat)[0]
+    else:
+        values = keys.astype(object)
+        codes = pd.MultiIndex.from_frame(values.where(values.notna(), None)).factorize()[0]
+    codes = codes.astype(np.int64)
+    first = np.ones(len(codes), dtype=bool)  # first-seen codes: a first row is above all before it
+    first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    return codes, keys.iloc[np.flatnonzero(first)].reset_index(drop=True)
 
 
 def _price_class(table: RateTable, region: str | None, country: str | None, mcc: str | None,
@@ -295,41 +344,54 @@ def _price_class(table: RateTable, region: str | None, country: str | None, mcc:
     return 2, (found.low, expected, found.high), None
 
 
-def _decimals(units: np.ndarray) -> np.ndarray:
-    """int units -> object array of Decimals (None where units < 0), one conversion per distinct value."""
-    distinct, inverse = np.unique(units, return_inverse=True)
-    money = np.array([units_to_money(u) if u >= 0 else None for u in distinct.tolist()], dtype=object)
-    return money[inverse.reshape(-1)] if len(units) else np.zeros(0, dtype=object)
-
-
-def _rows(placed: pd.DataFrame, sms: np.ndarray, basis: np.ndarray, rates: np.ndarray) -> pd.DataFrame:
-    ok = basis < 3
-    frame = placed[["number", "region", "country", "operator", "mcc", "mnc"]].copy()
+def _rows(priced: Priced, sms: np.ndarray) -> pd.DataFrame:
+    """The per-number rows: Decimal money made once per class (rates) or per distinct cost."""
+    ok = priced.basis < 3
+    frame = priced.placed[["number", "region", "country", "operator", "mcc", "mnc"]].copy()
     frame["sms"] = sms
+    one_text = len(sms) and int(sms.max()) == int(sms.min())
     for k, name in enumerate(_MONEY):
-        frame[f"rate_{name}"] = _decimals(rates[k])
-        frame[name] = _decimals(np.where(ok, rates[k] * sms, -1))
-    frame["basis"] = pd.Categorical.from_codes(basis.astype(np.int8), dtype=BASIS_DTYPE)
+        class_rate = priced.classes[f"rate_{name}"].to_numpy(np.int64)
+        frame[f"rate_{name}"] = money_column(class_rate)[priced.codes] if len(sms) else money_column(class_rate)
+        if one_text:  # every number of a class costs the same
+            class_cost = np.where(priced.classes["basis"].to_numpy() < 3, class_rate * int(sms[0]), -1)
+            frame[name] = money_column(class_cost)[priced.codes]
+        else:
+            frame[name] = money_column(np.where(ok, priced.rates[k] * sms, -1))
+    frame["basis"] = pd.Categorical.from_codes(priced.basis.astype(np.int8), dtype=BASIS_DTYPE)
     return frame[ROWS_COLUMNS]
 
 
 def _relabel(frame: pd.DataFrame, labels: pd.Index, columns: list[str]) -> pd.DataFrame:
     """Positions (as normalize_recipients saw them) back to the caller's Series labels."""
     out = frame.copy()
+    objects = labels.to_numpy(dtype=object)
     for column in columns:
-        out[column] = pd.Series([labels[int(p)] for p in frame[column].tolist()], dtype=object)
+        out[column] = pd.Series(objects[frame[column].to_numpy(np.int64)], dtype=object)
     return out
 
 
-def _unplaced(invalid: pd.DataFrame, values: pd.Series, labels: pd.Index, placed: pd.DataFrame,
-              positions: list[int], reasons: dict[int, str]) -> pd.DataFrame:
-    rows = [(labels[int(r.index)], r.value, None, None, None, r.reason) for r in invalid.itertuples(index=False)]
-    for i, reason in sorted(reasons.items()):
-        p = positions[i]
-        region, country = placed["region"].iloc[i], placed["country"].iloc[i]
-        rows.append((labels[p], values.iloc[p], placed["number"].iloc[i],
-                     None if pd.isna(region) else region, None if pd.isna(country) else country, reason))
-    columns = list(zip(*rows)) if rows else [()] * len(UNPLACED_COLUMNS)
+def _unplaced(invalid: pd.DataFrame, values: pd.Series, labels: pd.Index, priced: Priced,
+              positions: np.ndarray) -> pd.DataFrame:
+    """Every input row not priced, with its reason: the refused rows, then the numbers the
+    table cannot place (built column by column)."""
+    objects = labels.to_numpy(dtype=object)
+    which = np.flatnonzero(priced.basis == 3)
+    rows = positions[which]
+
+    def text(name: str) -> np.ndarray:
+        column = priced.placed[name].iloc[which]
+        return column.astype(object).where(column.notna(), None).to_numpy(dtype=object)
+
+    bad = invalid["index"].to_numpy(np.int64)
+    none = np.full(len(bad), None, dtype=object)
+    columns = {
+        "index": np.concatenate([objects[bad], objects[rows]]),
+        "value": np.concatenate([invalid["value"].to_numpy(dtype=object), values.to_numpy(dtype=object)[rows]]),
+        "number": np.concatenate([none, text("number")]),
+        "region": np.concatenate([none, text("region")]),
+        "country": np.concatenate([none, text("country")]),
+        "reason": np.concatenate([invalid["reason"].astype(object).to_numpy(dtype=object), priced.reasons[which]]),
+    }
     dtypes = [object, object, "string", "string", "string", "string"]
-    return pd.DataFrame({name: pd.Series(list(col), dtype=dtype)
-                         for name, col, dtype in zip(UNPLACED_COLUMNS, columns, dtypes)})
+    return pd.DataFrame({name: pd.Series(columns[name], dtype=dtype) for name, dtype in zip(UNPLACED_COLUMNS, dtypes)})

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..audience.read import ROW
 from ..core.display import MAX_LISTED
-from ..core.money import PLACES, units_to_money
+from ..core.money import PLACES, money_column
 from ..numbers.normalize import normalize_numbers
 from ..text.counts import segment_counts
 from ..text.templates import fill_template, placeholders
@@ -145,7 +145,8 @@ def price_partition(part: pd.DataFrame, table: RateTable) -> pd.DataFrame:
     """A shuffled partition -> its recipients placed and priced: pos, label, value, number, sms,
     region, country, operator, mcc, mnc, basis (int8), reason (unplaced), rate_* and cost units."""
     kept = kept_partition(part).reset_index(drop=True)
-    placed, basis, rates, reasons = price_numbers(kept["number"].tolist(), table)
+    priced = price_numbers(kept["number"].tolist(), table)
+    placed, basis, rates = priced.placed, priced.basis, priced.rates
     sms = kept["sms"].to_numpy(np.int64)
     if len(kept) and int(rates.max(initial=0)) * max(int(sms.max(initial=0)), 0) > _INT64_MAX:
         raise OverflowError("a rate x SMS parts does not fit in 64-bit units")
@@ -154,10 +155,7 @@ def price_partition(part: pd.DataFrame, table: RateTable) -> pd.DataFrame:
     for name in _PRICED_STRINGS:
         out[name] = _category_text(placed[name])
     out["basis"] = basis.astype(np.int8)
-    reason = np.full(len(kept), None, dtype=object)
-    for i, text in reasons.items():
-        reason[i] = text
-    out["reason"] = pd.array(reason, dtype="string")
+    out["reason"] = pd.array(priced.reasons, dtype="string")
     for k, name in enumerate(("low", "expected", "high")):
         out[f"rate_{name}"] = rates[k]
         out[name] = np.where(ok, rates[k] * sms, -1)
@@ -241,14 +239,13 @@ def unplaced_partition(frame: pd.DataFrame) -> pd.DataFrame:
 
 def money_array(units: np.ndarray) -> pd.arrays.ArrowExtensionArray:
     """Integer units -> exact Arrow decimal128(38, 4) values (null where units < 0): one
-    Decimal per distinct value, then an Arrow take."""
+    Decimal per distinct value (``money.money_column``), then an Arrow take."""
     import pyarrow as pa
 
-    units = np.asarray(units, dtype=np.int64)
-    distinct, inverse = np.unique(units, return_inverse=True)
-    values = pa.array([units_to_money(u) if u >= 0 else None for u in distinct.tolist()],
-                      type=pa.decimal128(38, PLACES))
-    return pd.arrays.ArrowExtensionArray(values.take(pa.array(inverse.reshape(-1).astype(np.int64))))
+    units = np.asarray(units, dtype=np.int64).reshape(-1)
+    codes, distinct = pd.factorize(units)
+    values = pa.array(money_column(distinct), type=pa.decimal128(38, PLACES))
+    return pd.arrays.ArrowExtensionArray(values.take(pa.array(codes.astype(np.int64))))
 
 
 def rows_partition(priced: pd.DataFrame) -> pd.DataFrame:

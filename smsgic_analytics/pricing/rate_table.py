@@ -135,8 +135,9 @@ def _put(table: dict[Any, tuple[int, Any]], key: Any, units: int, label: Any, me
     """Store a rate; the same key twice is fine with the same rate and an error otherwise."""
     if key in table and table[key][0] != units:
         first_units, first_label = table[key]
-        raise ValueError(f"{message}: {units_to_money(units)} here, {units_to_money(first_units)} "
-                         f"in row {first_label!r}")
+        # the rates as the table wrote them (0.5, not 0.5000): the message quotes the table
+        raise ValueError(f"{message}: {units_to_money(units).normalize():f} here, "
+                         f"{units_to_money(first_units).normalize():f} in row {first_label!r}")
     table.setdefault(key, (units, label))
 
 

@@ -27,7 +27,7 @@ from ..core import spec
 from ..core.display import MAX_LISTED
 from ..core.errors import ValidationError
 from ..core.money import PLACES as RATE_PLACES
-from ..core.money import parse_money, units_to_money
+from ..core.money import money_column, parse_money, units_to_money
 from ..text.counts import segment_counts
 from ..text.segments import segments
 from ..text.templates import align, fill_template
@@ -66,15 +66,14 @@ def reprice(quote: Quote, message: str | None = None, template: str | None = Non
         total_column = np.array([units_to_money(u, scale) for u in unit_totals], dtype=object)[codes]
         counts = np.bincount(codes, minlength=len(rate_units))
         subtotal_units = sum(int(c) * u for c, u in zip(counts.tolist(), unit_totals))
-        row_units = _int64(rate_units)[codes] * int(sms) if _fits(rate_units, int(sms), len(codes)) else None
+        row_units = None  # the destinations follow from the counts
         sms_column = np.full(len(codes), int(sms), dtype=np.int64)
     else:
         sms_column = np.asarray(sms, dtype=np.int64)
         if not _fits(rate_units, int(sms_column.max(initial=0)), len(codes)):
             raise OverflowError("what-if: rates x SMS counts exceed 64-bit integers; re-price in smaller parts")
         row_units = _int64(rate_units)[codes] * sms_column
-        pair, first = np.unique(row_units, return_inverse=True)
-        total_column = np.array([units_to_money(int(u), scale) for u in pair.tolist()], dtype=object)[first]
+        total_column = money_column(row_units, scale)
         subtotal_units = int(row_units.sum())
     new_numbers = numbers.assign(sms=sms_column, total=pd.Series(total_column, index=numbers.index, dtype=object))
     subtotal = units_to_money(subtotal_units, scale)
@@ -83,7 +82,8 @@ def reprice(quote: Quote, message: str | None = None, template: str | None = Non
         quote,
         message=text,
         numbers=new_numbers,
-        destinations=_destinations(new_numbers, codes, rate_units, scale, row_units, list(quote.destinations.columns)),
+        destinations=_destinations(new_numbers, codes, rate_units, scale, row_units, list(quote.destinations.columns),
+                                   int(sms) if np.isscalar(sms) else None),
         sms_count=int(sms_column.sum()),
         subtotal=subtotal,
         tax=tax,
@@ -153,24 +153,46 @@ def _tax(quote: Quote, subtotal: Decimal) -> Decimal:
     return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
 
 
+def _group_sum(groups: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Exact int64 sums per group: np.bincount (float64 weights add integers exactly while the
+    total stays below 2**53), else np.add.at."""
+    if not len(values) or int(np.abs(values).max()) * len(values) < 2**53:
+        return np.rint(np.bincount(groups, weights=values, minlength=size)).astype(np.int64)
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, groups, values)
+    return out
+
+
 def _destinations(numbers: pd.DataFrame, codes: np.ndarray, rate_units: list[int], scale: int,
-                  row_units: np.ndarray | None, columns: list[str]) -> pd.DataFrame:
+                  row_units: np.ndarray | None, columns: list[str], one_sms: int | None = None) -> pd.DataFrame:
     """One row per (destination, rate), sorted as ``Quote`` sorts them (biggest total first)."""
     dest_codes, dest_names = pd.factorize(numbers["destination"], use_na_sentinel=False)
     key = dest_codes.astype(np.int64) * max(len(rate_units), 1) + codes
-    groups, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    count = np.bincount(inverse, minlength=len(groups))
-    sms = np.zeros(len(groups), dtype=np.int64)
-    np.add.at(sms, inverse, numbers["sms"].to_numpy(np.int64))
+    span = len(dest_names) * max(len(rate_units), 1)
+    if span <= 2 * len(key) + 4096:  # few (destination, rate) pairs: count them densely, no hashing
+        first_of = np.full(span, len(key), dtype=np.int64)
+        np.minimum.at(first_of, key, np.arange(len(key), dtype=np.int64))  # each pair's first row
+        present = np.flatnonzero(first_of < len(key))
+        first, slots, size = first_of[present], key, span
+    else:  # groups by hash (no sort), first-seen order: a row opens a group when its code is new
+        slots = pd.factorize(key)[0].astype(np.int64)
+        opens = np.ones(len(slots), dtype=bool)
+        if len(slots) > 1:
+            opens[1:] = slots[1:] > np.maximum.accumulate(slots)[:-1]
+        first = np.flatnonzero(opens)
+        present, size = np.arange(len(first)), len(first)
+    groups = len(first)
+    count = np.bincount(slots, minlength=size)[present]
     rate_of_group = codes[first]
-    if row_units is not None:
-        totals = np.zeros(len(groups), dtype=np.int64)
-        np.add.at(totals, inverse, row_units)
-        total_units = totals.tolist()
-    else:  # too big for int64 per row: one text, so total = rate x sms summed in Python ints
-        total_units = [rate_units[int(r)] * int(s) for r, s in zip(rate_of_group, sms)]
+    if one_sms is not None:  # one text: a group's parts and total follow from its count
+        sms = count * one_sms
+        total_units = [rate_units[int(r)] * int(s) for r, s in zip(rate_of_group.tolist(), sms.tolist())]
+    else:
+        sms = _group_sum(slots, numbers["sms"].to_numpy(np.int64), size)[present]
+        assert row_units is not None
+        total_units = _group_sum(slots, row_units, size)[present].tolist()
     names = np.asarray(dest_names, dtype=object)[dest_codes[first]]
-    order = sorted(range(len(groups)), key=lambda g: (-total_units[g], names[g], rate_units[int(rate_of_group[g])]))
+    order = sorted(range(groups), key=lambda g: (-total_units[g], names[g], rate_units[int(rate_of_group[g])]))
     rows = first[order]
     return pd.DataFrame({
         "destination": numbers["destination"].iloc[rows].reset_index(drop=True),

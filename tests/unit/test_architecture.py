@@ -190,7 +190,7 @@ ACCESSOR = f"{NAME}.pricing.accessor"
 def test_each_fact_has_one_home():
     defined = {name: [m for m in modules if m != ACCESSOR] for name, modules in _definitions().items()}
     for name in ("normalize_number", "normalize_numbers", "parse_money", "format_scheduled_at", "format_money",
-                 "allocate", "units_to_money", "campaign_key", "period_start", "is_loopback", "is_blank",
+                 "allocate", "units_to_money", "money_column", "campaign_key", "period_start", "is_loopback", "is_blank",
                  "check_freq", "format_instant", "account_key", "account_identity", "canonical_host", "summary_table",
                  "readable", "segments", "check_server_duplicate", "lock_path", "budget_path",
                  "parse_http_date", "describe_skew", "choose_fingerprint", "text_hash", "decide", "observe_server"):

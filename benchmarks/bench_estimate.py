@@ -1,0 +1,130 @@
+"""Benchmark: the offline estimate end to end, and its summaries, against fair baselines
+measured in the same run (interleaved, best of ``--rounds``).
+
+Input: ``mixed.mixed_numbers(n)`` (campaign mix + long tail; 30 % ``+``, 10 % spaced, 3 % ``00``,
+2 % national, 2 % repeats, 1 % junk), the sandbox rate card (seed 0).
+
+    .venv/bin/python benchmarks/bench_estimate.py [--n 1000000 4000000] [--rounds 3]
+
+Measured:
+* ``sa.estimate(series, one_text, rates=...)``: numbers per second at each n (target >= 1 M/s at
+  1M; the rate at the biggest n >= 90 % of the rate at 1M), and with one text per row (>= 0.5 M/s).
+* peak memory of one estimate of 1M numbers above its input (tracemalloc; target <= 120 MiB).
+* ``by_country()`` + ``by_operator()`` on the 1M estimate (target < 0.1 s), against the fair
+  baseline: a pandas user's ``groupby`` over ``.rows``' Decimal columns (both exact; checked equal).
+Writes the ``## bench_estimate`` section of RESULTS.md and benchmarks/results/bench_estimate.json.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from mixed import mixed_numbers
+from results import write_section  # benchmarks/ is on sys.path when run as a script
+
+import smsgic_analytics as sa
+from smsgic_analytics.sandbox.ratecard import RateCard
+
+SECTION = "bench_estimate"
+JSON = Path(__file__).with_name("results") / "bench_estimate.json"
+TEXT = "Flash sale today only: 20% off everything in store. Reply STOP to opt out."
+TARGET_RATE, TARGET_PER_ROW, TARGET_LINEAR, TARGET_MIB, TARGET_SUMMARY = 1e6, 0.5e6, 0.9, 120, 0.1
+
+
+def best(fn, rounds: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(rounds):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def groupby_baseline(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What a pandas user writes over the per-number rows: groupby and sum the Decimals."""
+    placed = rows[rows["basis"] != "unplaced"]
+    money = {c: (c, "sum") for c in ("low", "expected", "high")}
+    country = placed.groupby("country", observed=True).agg(numbers=("number", "size"), sms=("sms", "sum"), **money)
+    operator = placed.groupby(["country", "operator", "mcc", "mnc", "basis"], observed=True, dropna=False).agg(
+        numbers=("number", "size"), sms=("sms", "sum"), **money)
+    return country.sort_values("expected", ascending=False), operator.sort_values("expected", ascending=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1_000_000, 4_000_000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    where = (f"python {platform.python_version()}, pandas {pd.__version__}, numpy {np.__version__}, "
+             f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    rates = RateCard.for_seed(0).frame()[["mcc", "mnc", "country", "rate"]].assign(currency="GBP")
+    sa.estimate(pd.Series(mixed_numbers(1000)), TEXT, rates=rates)  # tables loaded once, not timed
+    out: dict[str, object] = {"machine": where, "rates": {}}
+    first = None
+    for n in sorted(args.n):
+        cells = pd.Series(mixed_numbers(n), dtype=object)
+        seconds, est = best(lambda: sa.estimate(cells, TEXT, rates=rates), args.rounds)
+        out["rates"][n] = n / seconds  # type: ignore[index]
+        print(f"estimate, one text, {n:,} numbers: {seconds:.2f} s = {n / seconds / 1e6:.2f} M/s")
+        if first is None:
+            first = (n, cells, est)
+    n, cells, est = first  # type: ignore[misc]
+    texts = pd.Series(np.where(np.arange(n) % 3 == 0, "Hi Zoë! " + TEXT, TEXT + " Ref " + pd.Series(
+        np.arange(n) % 97).astype(str).to_numpy()), dtype=object)
+    per_row, _ = best(lambda: sa.estimate(cells, texts, rates=rates), args.rounds)
+    tracemalloc.start()
+    sa.estimate(cells, TEXT, rates=rates)
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    summary = baseline = float("inf")
+    for _ in range(args.rounds):  # interleaved
+        start = time.perf_counter()
+        mine = (est.by_country(), est.by_operator())
+        summary = min(summary, time.perf_counter() - start)
+        start = time.perf_counter()
+        theirs = groupby_baseline(est.rows)
+        baseline = min(baseline, time.perf_counter() - start)
+    agree = (sorted(mine[0]["expected"]) == sorted(theirs[0]["expected"])
+             and sorted(mine[1]["expected"]) == sorted(theirs[1]["expected"]))
+    rates_by_n = out["rates"]  # type: ignore[assignment]
+    top = max(rates_by_n)
+    linear = rates_by_n[top] / rates_by_n[n]
+    met = {"estimate_1M_rate": rates_by_n[n] >= TARGET_RATE, "per_row_rate": n / per_row >= TARGET_PER_ROW,
+           "linear": linear >= TARGET_LINEAR, "memory": peak <= TARGET_MIB, "summaries": summary < TARGET_SUMMARY,
+           "summaries_agree": agree}
+    out.update({"per_row_rate": n / per_row, "linear": linear, "peak_mib": peak, "summaries_seconds": summary,
+                "summaries_baseline_seconds": baseline, "summaries_vs_groupby": baseline / summary,
+                "targets_met": met})
+    lines = [f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {where} "
+             f"(`python benchmarks/bench_estimate.py --n {' '.join(map(str, args.n))} --rounds {args.rounds}`).",
+             "", "| measure | value | target |", "|---|---|---|"]
+    lines += [f"| `sa.estimate`, one text, {k:,} mixed numbers | {v / 1e6:.2f} M numbers/s | >= 1 M/s at 1M |"
+              for k, v in sorted(rates_by_n.items())]
+    lines += [f"| rate at {top:,} / rate at {n:,} | {linear:.2f} | >= {TARGET_LINEAR} |",
+              f"| one text per row, {n:,} | {n / per_row / 1e6:.2f} M/s | >= 0.5 M/s |",
+              f"| peak memory of one estimate, {n:,} (tracemalloc, above the input) | {peak:.0f} MiB | <= 120 MiB |",
+              f"| `by_country()` + `by_operator()`, {n:,} rows | {summary:.4f} s | < 0.1 s |",
+              f"| baseline: groupby over `.rows`' Decimal columns | {baseline:.3f} s: summaries "
+              f"**{baseline / summary:.1f}x** faster, same sums: {agree} | |",
+              "", "Targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in met.items()) + "."]
+    body = "\n".join(lines)
+    print(body)
+    if not args.no_write:
+        write_section(SECTION, body)
+        JSON.parent.mkdir(exist_ok=True)
+        JSON.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    return 0 if all(met.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
