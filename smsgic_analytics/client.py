@@ -14,6 +14,7 @@ facade adds: quotes and balances are recorded in the ledger, because /sendings c
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import datetime, timedelta
 from typing import Any, Callable, Literal
 
@@ -27,6 +28,8 @@ from .core import spec
 from .core.config import Settings, legacy_account_key, spelled_account_key
 from .core.dates import ServerClock
 from .pricing import exact
+from .pricing.history import RateHistory
+from .pricing.history import remember as remember_history
 from .pricing.quote import Quote
 from .sending.campaign import Campaign, SendResult
 from .sending.ledger import Ledger
@@ -54,11 +57,23 @@ def connect(token: str | None = None, base_url: str | None = None, cache_dir: st
 class _ObservedApi(Api):
     """The endpoints, with every GET /sendings listing checked against the ledger's record of
     the server (``sending.reconcile.observe_server``): the duplicate check before a send, spend
-    and reconcile all notice a server replaced behind the URL."""
+    and reconcile all notice a server replaced behind the URL.  Every GET /rates answer is also
+    kept in the account's rate-card history (``pricing.history``; only when a price changed)."""
 
-    def __init__(self, session: SMSgicSession, observe: Callable[[pd.DataFrame], Any]) -> None:
+    def __init__(self, session: SMSgicSession, observe: Callable[[pd.DataFrame], Any],
+                 history: RateHistory | None = None) -> None:
         super().__init__(session)
         self._observe = observe
+        self._history = history
+
+    def rates(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        frame = super().rates(*args, **kwargs)
+        if self._history is not None:
+            try:
+                self._history.record(frame)
+            except OSError as exc:  # the history is a record, never a reason to fail a price
+                warnings.warn(f"rate-card history: this /rates answer was not kept ({exc})", stacklevel=2)
+        return frame
 
     def sendings(self) -> pd.DataFrame:
         frame = super().sendings()
@@ -79,7 +94,10 @@ class Client:
         self.settings = settings
         self.clock = ServerClock(clock, follow=clock is None)
         self.http = SMSgicSession(settings, clock=self.clock)
-        self.api = _ObservedApi(self.http, lambda frame: observe_server(self, frame))
+        # Every /rates answer is kept, dated on the ledger's clock (the server's; a notebook's sandbox clock).
+        self.rate_card_history = RateHistory.for_settings(settings, clock=lambda: self.ledger.now())
+        remember_history(self)
+        self.api = _ObservedApi(self.http, lambda frame: observe_server(self, frame), self.rate_card_history)
         # Local record of quotes, sends and balance snapshots, next to the HTTP cache.
         self.ledger = Ledger.for_settings(settings, clock=self.clock)
         if settings.token:
