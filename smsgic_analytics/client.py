@@ -28,9 +28,10 @@ from .core import spec
 from .core.config import Settings, legacy_account_key, spelled_account_key
 from .core.dates import ServerClock
 from .pricing import exact
-from .pricing.history import RateHistory
+from .pricing.history import RateHistory, changed_since
 from .pricing.history import remember as remember_history
 from .pricing.quote import Quote
+from .sending.budget import Budgets, BudgetStatus
 from .sending.campaign import Campaign, SendResult
 from .sending.ledger import Ledger
 from .sending.reconcile import observe_server, reconcile, resolve_send
@@ -285,6 +286,28 @@ class Client:
         datetime.timedelta(days=-1, seconds=79200)
         """
         return self.clock.skew()
+
+    # -- money foresight: budget and rate-card history ---------------------------------------
+
+    def set_budget(self, month: Any = None, campaign: Any = None, *, period: str | None = None) -> BudgetStatus:
+        """Set the monthly budget and/or a cap for any single campaign, in the account's currency
+        (``Decimal("500.00")``; an int or text, never a float), kept in the ledger file.  ``period``
+        ("2026-12") sets that month only.  A send whose total would take its month over the
+        budget (spent + scheduled + this send) is refused before any request with
+        ``BudgetExceededError``; so is a campaign over the cap.
+
+        >>> client.set_budget(month=Decimal("500.00"), campaign=Decimal("50"))   # doctest: +SKIP
+        """
+        return Budgets(self.ledger).set(self.settings.account, month=month, campaign=campaign, period=period)
+
+    def budget(self, month: str | None = None) -> BudgetStatus:
+        """The budget, spent and scheduled of ``month`` ("2026-12"; default: this month, server time)."""
+        return Budgets(self.ledger).status(self.settings.account, month)
+
+    def rates_changed_since(self, when: datetime, countries: Any = None) -> pd.DataFrame:
+        """Rows (of ``countries``) whose price changed in the rate-card history after ``when`` (a
+        quote's time): the apps' "rates changed since your last quote" warning."""
+        return changed_since(self, when, countries)
 
     def balance_history(self) -> pd.DataFrame:
         """Every balance this account's ``balance()`` calls saw: DataFrame[taken_at, amount (Decimal), currency]."""

@@ -37,6 +37,7 @@ from ..api.endpoints import Api
 from ..core.config import Settings
 from ..core.dates import format_instant
 from ..core.errors import DuplicateSendError, SendLockTimeoutError
+from .budget import check_budget
 from .ledger import Ledger
 from .plan import Plan
 
@@ -169,6 +170,7 @@ class SendGuard:
         inputs = plan.inputs
         with self.lock.held(f"sending to {len(inputs.recipients)} recipient(s) from {inputs.sender}"):
             self.check(key, inputs.message, plan.sms_count, forced=forced)
+            check_budget(self.ledger, self.account, plan.total, plan.currency, inputs.scheduled_at)  # pending rows count
             send_id, scheduled = self.ledger.claim_send(
                 self.account, key, plan.quote_id, inputs.sender, inputs.scheduled_at, inputs.type,
                 len(inputs.recipients), duplicate_window=None if forced else self.window, plan_hash=plan.digest)
