@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN
 from typing import Any, Iterable
 
 from .ratecard import RATE_QUANTUM, RateCard
