@@ -224,3 +224,38 @@ def test_forecast_of_a_client(world) -> None:
     assert fc.mtd == result.total and fc.committed == 0 and fc.budget == Decimal("5.00")
     assert fc.run_rate == (result.total / (Decimal(20) + Decimal(9) / 24)).quantize(Decimal("0.0001"))
     assert fc.currency == "GBP" and "budget of 5.00" in fc.sentence
+
+
+# --- the apps: the budget gauge and "rates changed since your last quote" -------------------------
+
+def test_sender_app_shows_the_budget_and_rates_changed_since_the_last_quote(world) -> None:
+    url, control, client = world
+    app = sa.SenderApp(client)
+    app.recipients_input.value = "\n".join(NUMBERS)
+    app.message_input.value = "Gauge me"
+    first = client.calculate("Gauge me", NUMBERS, progress=False)
+    assert first.total == Decimal("0.5177")  # typed from the seed-0 card: 0.1362 + 0.1678 + 0.2137
+    client.set_budget(month=first.total * 2)  # this send alone: 50 %
+    assert app.quote() is not None
+    shown = app.money.widget.value
+    assert "data-alert='50'" in shown and "half the budget used" in shown
+    assert "Rates changed" not in shown
+    control.set_rate("247", "02", "0.6321")  # the quote goes from 0.5177 to 0.5177 + 0.4959 = 1.0136
+    control.advance(60)
+    app.message_input.value = "Gauge me!"  # an edit drops the quote; quote again
+    assert app.quote() is not None
+    shown = app.money.widget.value
+    assert "Rates changed since your last quote" in shown and "Latvia Tele2 (247/02)" in shown and "0.6321" in shown
+    assert "data-alert='80'" in shown and "GBP" in shown  # 1.0136 of 1.0354: past 80 %
+
+
+def test_estimator_app_warns_of_changed_rates(world) -> None:
+    url, control, client = world
+    app = sa.EstimatorApp(client, numbers=NUMBERS, message="Estimate me")
+    assert app.exact_quote() is not None
+    assert "Rates changed" not in app.money.widget.value
+    control.set_rate("234", None, "0.3333", country_id=uk_id(control))
+    control.advance(60)
+    client.rates(refresh=True)  # the estimator quotes from cached rates: a fresh answer is what shows a change
+    assert app.exact_quote() is not None
+    assert "United Kingdom" in app.money.widget.value and "Rates changed since your last quote" in app.money.widget.value
