@@ -72,8 +72,8 @@ class Forecast:
         """The forecast in plain words."""
         cur = self.currency
         end = self.frame["date"].iloc[-1]
-        by = f"projected {format_money(self.projected, cur)} by {end.day} {end:%B} (90 % band " \
-             f"{format_money(self.low, cur)} to {format_money(self.high, cur)})"
+        by = f"projected {format_money(self.projected, cur)} by {end.day} {end:%B}, 90 % band " \
+             f"{format_money(self.low, cur)} to {format_money(self.high, cur)}"
         if self.budget is None:
             return f"At this pace the month ends at about {format_money(self.projected, cur)}: {by}; no budget is set."
         if self.mtd + self.committed >= self.budget:
