@@ -37,7 +37,7 @@ from .pricing.accessor import register as _register_accessor
 from .pricing.audit import audit
 from .pricing.copies import compare_copies
 from .pricing.estimate import compare, estimate
-from .pricing.history import rate_changes, rate_history, rates_at
+from .pricing.history import rate_changes, rate_history
 from .pricing.quote import Quote
 from .sending.campaign import Campaign
 from .text.advice import advise
@@ -74,7 +74,7 @@ __all__ = [
     # audience
     "read_audience", "normalize_recipients", "audit",
     # price
-    "estimate", "compare", "compare_copies", "Quote", "rate_history", "rate_changes", "rates_at",
+    "estimate", "compare", "compare_copies", "Quote", "rate_history", "rate_changes",
     # send
     "Campaign",
     # analyse and show

@@ -28,7 +28,7 @@ from .core import spec
 from .core.config import Settings, legacy_account_key, spelled_account_key
 from .core.dates import ServerClock
 from .pricing import exact
-from .pricing.history import RateHistory, changed_since
+from .pricing.history import RateHistory, changed_since, rates_at
 from .pricing.history import remember as remember_history
 from .pricing.quote import Quote
 from .sending.budget import Budgets, BudgetStatus
@@ -303,6 +303,15 @@ class Client:
     def budget(self, month: str | None = None) -> BudgetStatus:
         """The budget, spent and scheduled of ``month`` ("2026-12"; default: this month, server time)."""
         return Budgets(self.ledger).status(self.settings.account, month)
+
+    def rates_at(self, date: Any) -> pd.DataFrame:
+        """The rate card as it stood at ``date`` (a bare date: that day's end, UTC), rebuilt from
+        this account's rate-card history, in ``rates()``'s shape: what ``quote.reprice(rates=...)``
+        prices a campaign at (``pricing.history.rates_at``).
+
+        >>> last_month = quote.reprice(rates=client.rates_at("2026-11-01"))   # doctest: +SKIP
+        """
+        return rates_at(date, self)
 
     def rates_changed_since(self, when: datetime, countries: Any = None) -> pd.DataFrame:
         """Rows (of ``countries``) whose price changed in the rate-card history after ``when`` (a

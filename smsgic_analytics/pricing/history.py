@@ -19,7 +19,7 @@ an answer does not list keeps its earlier price (the history does not record row
 
 >>> client.rates()                                                # doctest: +SKIP
 >>> sa.rate_changes(client, since="2026-11-01").head()            # doctest: +SKIP
->>> quote.reprice(rates=sa.rates_at("2026-11-01", client))        # doctest: +SKIP
+>>> quote.reprice(rates=client.rates_at("2026-11-01"))        # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -296,7 +296,7 @@ def rates_at(date: Any, source: Any = None, *, on_error: OnError = "warn") -> pd
     ``.attrs["as_of"]`` is the last snapshot it used.  No snapshot that early is a
     ``ValidationError`` naming the first one.
 
-    >>> old = quote.reprice(rates=sa.rates_at("2026-11-01", client))   # doctest: +SKIP
+    >>> old = quote.reprice(rates=client.rates_at("2026-11-01"))   # doctest: +SKIP
     """
     moment = parse_when(date, "date", end_of_day=True)
     rows = history_of(source).snapshots(on_error)

@@ -100,16 +100,16 @@ def test_repricing_at_an_old_card_equals_a_calculate_made_before_the_change(worl
     assert sorted(map(tuple, old.destinations[key].astype(str).values)) == \
         sorted(map(tuple, before.destinations[key].astype(str).values))
     # the Quote method and no text: the quote's own message
-    assert now.reprice(rates=sa.rates_at("2026-10-20", client)).total == before.total
+    assert now.reprice(rates=client.rates_at("2026-10-20")).total == before.total
     # and at today's card, the same as the fresh calculate
-    assert now.reprice(rates=sa.rates_at("2026-11-10", client)).total == now.total
+    assert now.reprice(rates=client.rates_at("2026-11-10")).total == now.total
 
 
 def test_rates_at_before_the_first_snapshot_says_so(world) -> None:
     _, _, client = world
     client.rates()
     with pytest.raises(sa.errors.ValidationError, match="no rate-card snapshot at or before 2026-10-19"):
-        sa.rates_at("2026-10-19", client)
+        client.rates_at("2026-10-19")
 
 
 def test_snapshots_are_deduplicated_and_never_hold_the_token(world) -> None:
