@@ -259,3 +259,31 @@ def test_estimator_app_warns_of_changed_rates(world) -> None:
     client.rates(refresh=True)  # the estimator quotes from cached rates: a fresh answer is what shows a change
     assert app.exact_quote() is not None
     assert "United Kingdom" in app.money.widget.value and "Rates changed since your last quote" in app.money.widget.value
+
+
+# --- the sandbox's dated price changes --------------------------------------------------------------
+
+def test_a_dated_price_change_comes_into_force_when_the_clock_gets_there(world) -> None:
+    url, control, client = world
+    before = wire_rate(url, "247", "02", "Latvia")
+    control.set_rate("247", "02", "0.2222", at="2026-10-25T00:00:00Z")
+    assert wire_rate(url, "247", "02", "Latvia") == before  # not yet
+    assert [c["rate"] for c in control.scheduled_rates()] == ["0.2222"]
+    control.set_now("2026-10-25T00:00:00Z")
+    assert wire_rate(url, "247", "02", "Latvia") == Decimal("0.2222")
+    assert control.scheduled_rates() == []
+    with pytest.raises(sa.errors.SMSgicError, match="mcc"):
+        control.set_rate("999", "02", "0.2", at="2026-12-01T00:00:00Z")  # refused now, not when due
+
+
+def test_the_seeded_price_history_repeats_and_reset_drops_it(sandbox_factory) -> None:
+    plans = []
+    for _ in range(2):
+        url, control = sandbox_factory(seed=3, clock=T0)
+        plans.append(control.seed_price_history(T0, changes=4, every_days=3, countries=["Latvia"]))
+    assert plans[0] == plans[1] and len(plans[0]) == 4
+    assert all(p["mcc"] == "247" for p in plans[0])
+    assert [p["at"] for p in plans[0]] == ["2026-10-23T09:00:00+00:00", "2026-10-26T09:00:00+00:00",
+                                         "2026-10-29T09:00:00+00:00", "2026-11-01T09:00:00+00:00"]
+    control.reset_rates()
+    assert control.scheduled_rates() == []
