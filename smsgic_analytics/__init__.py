@@ -10,6 +10,7 @@ analyse -> show.  Everything else lives in the package of its stage (``docs/arch
 from __future__ import annotations
 
 from . import _deprecated
+from .analytics.forecast import forecast
 from .analytics.spend import spend_summary, spend_totals
 from .audience.read import read_audience
 from .audience.recipients import normalize_recipients
@@ -36,6 +37,7 @@ from .pricing.accessor import register as _register_accessor
 from .pricing.audit import audit
 from .pricing.copies import compare_copies
 from .pricing.estimate import compare, estimate
+from .pricing.history import rate_changes, rate_history
 from .pricing.quote import Quote
 from .sending.campaign import Campaign
 from .text.advice import advise
@@ -72,11 +74,11 @@ __all__ = [
     # audience
     "read_audience", "normalize_recipients", "audit",
     # price
-    "estimate", "compare", "compare_copies", "Quote",
+    "estimate", "compare", "compare_copies", "Quote", "rate_history", "rate_changes",
     # send
     "Campaign",
     # analyse and show
-    "spend_summary", "spend_totals", "readable", "format_money", "charts",
+    "spend_summary", "spend_totals", "forecast", "readable", "format_money", "charts",
     "DashboardApp", "EstimatorApp", "RateExplorerApp", "SenderApp", "notebook_session",
     # errors (every one of them: sa.errors)
     "errors", "SMSgicError", "AuthenticationError", "ValidationError", "NotFoundError", "RateLimitError",

@@ -14,6 +14,7 @@ facade adds: quotes and balances are recorded in the ledger, because /sendings c
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import datetime, timedelta
 from typing import Any, Callable, Literal
 
@@ -27,7 +28,10 @@ from .core import spec
 from .core.config import Settings, legacy_account_key, spelled_account_key
 from .core.dates import ServerClock
 from .pricing import exact
+from .pricing.history import RateHistory, changed_since, rates_at
+from .pricing.history import remember as remember_history
 from .pricing.quote import Quote
+from .sending.budget import Budgets, BudgetStatus
 from .sending.campaign import Campaign, SendResult
 from .sending.ledger import Ledger
 from .sending.reconcile import observe_server, reconcile, resolve_send
@@ -56,11 +60,23 @@ def connect(token: str | None = None, base_url: str | None = None, cache_dir: st
 class _ObservedApi(Api):
     """The endpoints, with every GET /sendings listing checked against the ledger's record of
     the server (``sending.reconcile.observe_server``): the duplicate check before a send, spend
-    and reconcile all notice a server replaced behind the URL."""
+    and reconcile all notice a server replaced behind the URL.  Every GET /rates answer is also
+    kept in the account's rate-card history (``pricing.history``; only when a price changed)."""
 
-    def __init__(self, session: SMSgicSession, observe: Callable[[pd.DataFrame], Any]) -> None:
+    def __init__(self, session: SMSgicSession, observe: Callable[[pd.DataFrame], Any],
+                 history: RateHistory | None = None) -> None:
         super().__init__(session)
         self._observe = observe
+        self._history = history
+
+    def rates(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        frame = super().rates(*args, **kwargs)
+        if self._history is not None:
+            try:
+                self._history.record(frame)
+            except OSError as exc:  # the history is a record, never a reason to fail a price
+                warnings.warn(f"rate-card history: this /rates answer was not kept ({exc})", stacklevel=2)
+        return frame
 
     def sendings(self) -> pd.DataFrame:
         frame = super().sendings()
@@ -81,7 +97,10 @@ class Client:
         self.settings = settings
         self.clock = clock if isinstance(clock, ServerClock) else ServerClock(clock, follow=clock is None)
         self.http = SMSgicSession(settings, clock=self.clock)
-        self.api = _ObservedApi(self.http, lambda frame: observe_server(self, frame))
+        # Every /rates answer is kept, dated on the ledger's clock (the server's; a notebook's sandbox clock).
+        self.rate_card_history = RateHistory.for_settings(settings, clock=lambda: self.ledger.now())
+        remember_history(self)
+        self.api = _ObservedApi(self.http, lambda frame: observe_server(self, frame), self.rate_card_history)
         # Local record of quotes, sends and balance snapshots, next to the HTTP cache.
         self.ledger = Ledger.for_settings(settings, clock=self.clock)
         if settings.token:
@@ -269,6 +288,37 @@ class Client:
         datetime.timedelta(days=-1, seconds=79200)
         """
         return self.clock.skew()
+
+    # -- money foresight: budget and rate-card history ---------------------------------------
+
+    def set_budget(self, month: Any = None, campaign: Any = None, *, period: str | None = None) -> BudgetStatus:
+        """Set the monthly budget and/or a cap for any single campaign, in the account's currency
+        (``Decimal("500.00")``; an int or text, never a float), kept in the ledger file.  ``period``
+        ("2026-12") sets that month only.  A send whose total would take its month over the
+        budget (spent + scheduled + this send) is refused before any request with
+        ``BudgetExceededError``; so is a campaign over the cap.
+
+        >>> client.set_budget(month=Decimal("500.00"), campaign=Decimal("50"))   # doctest: +SKIP
+        """
+        return Budgets(self.ledger).set(self.settings.account, month=month, campaign=campaign, period=period)
+
+    def budget(self, month: str | None = None) -> BudgetStatus:
+        """The budget, spent and scheduled of ``month`` ("2026-12"; default: this month, server time)."""
+        return Budgets(self.ledger).status(self.settings.account, month)
+
+    def rates_at(self, date: Any) -> pd.DataFrame:
+        """The rate card as it stood at ``date`` (a bare date: that day's end, UTC), rebuilt from
+        this account's rate-card history, in ``rates()``'s shape: what ``quote.reprice(rates=...)``
+        prices a campaign at (``pricing.history.rates_at``).
+
+        >>> last_month = quote.reprice(rates=client.rates_at("2026-11-01"))   # doctest: +SKIP
+        """
+        return rates_at(date, self)
+
+    def rates_changed_since(self, when: datetime, countries: Any = None) -> pd.DataFrame:
+        """Rows (of ``countries``) whose price changed in the rate-card history after ``when`` (a
+        quote's time): the apps' "rates changed since your last quote" warning."""
+        return changed_since(self, when, countries)
 
     def balance_history(self) -> pd.DataFrame:
         """Every balance this account's ``balance()`` calls saw: DataFrame[taken_at, amount (Decimal), currency]."""

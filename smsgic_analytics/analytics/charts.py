@@ -326,3 +326,86 @@ def segment_distribution(counts_df: pd.DataFrame | None) -> go.Figure:
                     marker_color=ENCODING_COLORS.get(encoding, OTHER_COLOR))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=xs)
     return fig
+
+
+# -- money foresight: price over time, the month's forecast ---------------------------------------
+
+FORECAST_BAND_COLOR = "rgba(37, 99, 235, 0.15)"
+BUDGET_COLOR = "#DC2626"
+
+
+def rate_history_chart(history_df: pd.DataFrame | None, countries: Sequence[str] | None = None,
+                       currency: str | None = None, top: int = TOP) -> go.Figure:
+    """Price over time, one step line per rate-card row (country default or operator), from
+    ``sa.rate_history(...)`` [date, country, operator, mcc, mnc, price].  ``countries``: only
+    these (e.g. ``quote.numbers["country"].unique()``, the countries of an audience).  The rows
+    whose price moved most come first; past ``top`` rows a footnote names how many were left out.
+    """
+    title = "Price over time"
+    if is_empty(history_df):
+        return empty_figure(title)
+    require_columns(history_df, ["date", "country", "mcc", "mnc", "price"], "rate_history_chart")
+    df = history_df
+    if countries is not None:
+        wanted = {str(c).casefold() for c in countries}
+        df = df[df["country"].astype(str).str.casefold().isin(wanted)]
+        if is_empty(df):
+            return empty_figure(title, f"{NO_DATA} for {', '.join(sorted(map(str, countries)))}")
+    cur = chart_currency(df, currency, "rate_history_chart")
+    df = df.sort_values("date", kind="stable")
+    lines: dict[tuple[str, str, str], tuple[list[Any], list[Decimal]]] = {}
+    for date, country, operator, mcc, mnc, price in zip(df["date"], df["country"].astype(str),
+                                                        df["operator"] if "operator" in df else [None] * len(df),
+                                                        df["mcc"], df["mnc"], df["price"]):
+        default = is_default_mnc(mnc)
+        label = f"{country} ({COUNTRY_DEFAULT})" if default else f"{country} {label_of(operator)} ({mcc}/{mnc})"
+        xs, ys = lines.setdefault((country, "" if default else str(mnc), label), ([], []))
+        xs.append(date)
+        ys.append(parse_money(price, "rate_history_chart: price"))
+    moved = sorted(lines, key=lambda k: (-(max(lines[k][1]) - min(lines[k][1])), k))
+    fig = axes_figure(title, "Date (UTC)", f"Price per SMS ({cur})")
+    fig.update_layout(legend=LEGEND_ABOVE)
+    for key in moved[:top]:
+        xs, ys = lines[key]
+        fig.add_trace(go.Scatter(x=list(xs), y=[float(y) for y in ys], name=key[2], mode="lines+markers",
+                                 line={"shape": "hv"}, customdata=[format_money(y) for y in ys],
+                                 hovertemplate=f"{key[2]}<br>%{{x}}<br>%{{customdata}} {cur}<extra></extra>"))
+    left = len(moved) - top
+    return add_note(fig, f"{left} more rate-card row(s) not shown (those whose price moved least)" if left > 0 else None)
+
+
+def forecast_chart(forecast: Any, budget: Decimal | None = None, currency: str | None = None) -> go.Figure:
+    """The month's spend: actual cumulative spend (line), the projection from the run rate with
+    its 90 % band, and the budget (a horizontal line), from ``sa.forecast(...)`` (a ``Forecast``
+    or its ``.frame`` [date, actual, projected, low, high])."""
+    title = "Spend forecast for the month"
+    frame = getattr(forecast, "frame", forecast)
+    if budget is None:
+        budget = getattr(forecast, "budget", None)
+    cur = currency or getattr(forecast, "currency", None) or ""
+    if is_empty(frame):
+        return empty_figure(title)
+    require_columns(frame, ["date", "actual", "projected", "low", "high"], "forecast_chart")
+    unit = f" ({cur})" if cur else ""
+    fig = axes_figure(title, "Day (UTC)", f"Spend this month{unit}")
+    fig.update_layout(legend=LEGEND_ABOVE)
+    actual = frame[frame["actual"].notna()]
+    ahead = frame[frame["projected"].notna()]
+    dates = ahead["date"].tolist()
+    fig.add_trace(go.Scatter(x=dates + dates[::-1], y=[float(v) for v in ahead["high"]] + [float(v) for v in ahead["low"]][::-1],
+                             fill="toself", fillcolor=FORECAST_BAND_COLOR, line={"width": 0}, name="90 % band",
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=dates, y=[float(v) for v in ahead["projected"]], name="Projected (run rate)",
+                             mode="lines", line={"color": BAR_COLOR, "dash": "dash"},
+                             customdata=[format_money(v) for v in ahead["projected"]],
+                             hovertemplate=f"%{{x|%d %b}}<br>%{{customdata}} {cur}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=actual["date"].tolist(), y=[float(v) for v in actual["actual"]], name="Spent so far",
+                             mode="lines+markers", line={"color": LINE_COLOR},
+                             customdata=[format_money(v) for v in actual["actual"]],
+                             hovertemplate=f"%{{x|%d %b}}<br>%{{customdata}} {cur}<extra></extra>"))
+    if budget is not None:
+        fig.add_trace(go.Scatter(x=[frame["date"].iloc[0], frame["date"].iloc[-1]], y=[float(budget)] * 2,
+                                 name=f"Budget {format_money(budget)}", mode="lines",
+                                 line={"color": BUDGET_COLOR, "width": 2}, hoverinfo="skip"))
+    sentence = getattr(forecast, "sentence", None)
+    return add_note(fig, sentence)

@@ -31,6 +31,7 @@ from ..pricing.quote import Quote
 from ..text.advice import Advice, advise
 from ..text.alphabet import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE
 from ..text.segments import segments
+from .budget import MoneyPanel
 from .widgets import (
     App,
     error_html,
@@ -94,6 +95,9 @@ class EstimatorApp(App):
         self._syncing = False
         self._upload: pd.DataFrame | None = None
         self._build()
+        self.money = MoneyPanel(client) if client is not None else None  # budget, "rates changed since..."
+        if self.money is not None:
+            self.widget.children = (*self.widget.children, self.money.widget)
         self._rates = self._load_rates(rates)
         if numbers is not None:
             self.set_numbers(numbers)
@@ -215,6 +219,8 @@ class EstimatorApp(App):
         self.error = None
         self._quote = quote
         self._whatif = {}
+        if self.money is not None:
+            self.money.update(quote.total, quote.numbers["country"].unique())
         self.status.value = note_html(f"Exact quote: {len(quote.numbers):,} number(s) priced by the API in "
                                       f"{quote.chunks} request(s).", "#047857")
         self._update(force=True)

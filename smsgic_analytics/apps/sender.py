@@ -36,6 +36,7 @@ from ..core.errors import DuplicateSendError, PriceChangedError, SMSgicError, Un
 from ..core.money import format_money
 from ..sending.campaign import Campaign, Preview, SendResult
 from ..sending.state import UNRESOLVED
+from .budget import MoneyPanel
 from .widgets import App, error_html, error_text, note_html, parse_numbers, tag
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class SenderApp(App):
         self._again = False  # the send under way is a "send again anyway"
         self._lock = threading.Lock()
         self._build()
+        self.money = MoneyPanel(client)  # the month's budget and "rates changed since your last quote"
+        self.widget.children = (*self.widget.children, self.money.widget)
         self._load_senders()
         self._render()
 
@@ -219,6 +222,8 @@ class SenderApp(App):
             else:
                 self._state, self._preview = ERROR, None
                 self._result = failure or RuntimeError("the quote failed: see the traceback above")
+        if preview is not None and campaign.plan is not None:
+            self.money.update(preview.total, campaign.plan.quote.numbers["country"].unique(), preview.scheduled_at)
         self._render()
         return self._preview
 

@@ -31,6 +31,7 @@ ENV_CACHE_DIR = "SMSGIC_CACHE_DIR"
 # machine, whatever cache folder each notebook uses.
 ENV_STATE_DIR = "SMSGIC_STATE_DIR"
 APP_DIR_NAME = "smsgic-analytics"
+ACCOUNTS_DIR = "accounts"  # <cache_dir>/accounts/<account key>/: Settings.account_dir
 # The admin token of a local sandbox's test controls: `make lab` gives it to the sandbox and
 # to its notebooks.  Not a Settings field: the client never sends it to the API.
 ENV_SANDBOX_ADMIN_TOKEN = "SMSGIC_SANDBOX_ADMIN_TOKEN"
@@ -194,6 +195,13 @@ class Settings:
     def identity(self) -> AccountIdentity:
         """The canonical account identity (server and a hash of the token; never the token)."""
         return account_identity(self.token, self.base_url)
+
+    @property
+    def account_dir(self) -> Path:
+        """The account's own data folder, ``<cache_dir>/accounts/<account key>`` (named by the
+        hash, never the token): per-account files that are not SQLite rows, such as the rate-card
+        snapshots (``pricing.history``)."""
+        return Path(self.cache_dir) / ACCOUNTS_DIR / self.account
 
     @property
     def account(self) -> str:

@@ -15,7 +15,8 @@ body only.
     │       (audience.read), RemoteControlsRefused (sandbox.server): ValueErrors too
     ├── NotFoundError (404), RateLimitError (429), ServerError (5xx)
     ├── APIConnectionError ── UnknownOutcomeError
-    ├── DuplicateSendError, SendLockTimeoutError
+    ├── DuplicateSendError, SendLockTimeoutError, BudgetExceededError
+    ├── RateHistoryError (pricing.history: a snapshot file that cannot be read)
     ├── ConfirmationRequiredError ── PriceChangedError, PlanChangedError
     ├── LedgerError (sending.ledger) ── SendNotFoundError; InvalidTransitionError (sending.state)
     └── SandboxControlError (sandbox.control): a RuntimeError too
@@ -185,3 +186,25 @@ class SendLockTimeoutError(SMSgicError):
     def __init__(self, message: str, *, holder: Mapping[str, Any] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.holder: dict[str, Any] | None = None if holder is None else dict(holder)
+
+
+class BudgetExceededError(SMSgicError):
+    """A send whose total would take its month over the account's budget (or a campaign over its
+    cap); refused before any request left.  ``budget``, ``spent`` (sendings already out this
+    month), ``scheduled`` (committed: scheduled, pending or unknown), ``this_send`` (Decimal),
+    ``currency``, ``month`` ("YYYY-MM") and ``limit`` ("month" or "campaign")."""
+
+    def __init__(self, message: str, *, budget: Decimal, spent: Decimal, scheduled: Decimal, this_send: Decimal,
+                 currency: str | None, month: str, limit: str = "month", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.budget, self.spent, self.scheduled, self.this_send = budget, spent, scheduled, this_send
+        self.currency, self.month, self.limit = currency, month, limit
+
+
+class RateHistoryError(SMSgicError):
+    """A rate-card snapshot file that cannot be read (``path``); the rest of the history is not
+    affected (``pricing.history`` reads every other file)."""
+
+    def __init__(self, message: str, *, path: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.path = path

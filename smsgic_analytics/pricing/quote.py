@@ -115,10 +115,11 @@ class Quote:
         return self._summary(["country", "operator"])
 
     def reprice(self, message: str | None = None, template: str | None = None,
-                data: pd.DataFrame | None = None) -> "Quote":
+                data: pd.DataFrame | None = None, *, rates: pd.DataFrame | None = None) -> "Quote":
         """What-if: this quote re-priced locally for another text, or a per-recipient template
-        filled from ``data``; no API call.  See ``smsgic_analytics.pricing.whatif``."""
-        return reprice(self, message=message, template=template, data=data)
+        filled from ``data``, or at another rate card (``rates``); no API call.  See
+        ``smsgic_analytics.pricing.whatif``."""
+        return reprice(self, message=message, template=template, data=data, rates=rates)
 
     def _repr_html_(self) -> str:
         cur = html.escape(self.currency or "")

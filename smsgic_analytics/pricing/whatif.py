@@ -31,6 +31,7 @@ from ..core.money import money_column, parse_money, units_to_money
 from ..text.counts import segment_counts
 from ..text.segments import segments
 from ..text.templates import align, fill_template
+from .history import with_rates
 
 
 class Priced(Protocol):
@@ -50,13 +51,18 @@ _INT64_MAX = np.iinfo(np.int64).max
 
 
 def reprice(quote: Quote, message: str | None = None, template: str | None = None,
-            data: pd.DataFrame | None = None) -> Quote:
+            data: pd.DataFrame | None = None, *, rates: pd.DataFrame | None = None) -> Quote:
     """``quote`` re-priced for ``message`` (one text for all) or ``template`` filled per row from
     ``data``; a new ``Quote`` with ``source == "what-if"`` and ``chunks == 0`` (no API call).
+    ``rates``: price at another rate card (``pricing.history.rates_at(date)``, or any frame like
+    ``client.rates()``) instead of the quote's own rates; without a text, the quote's message.
 
     >>> cheaper = quote.reprice(message="Sale today!")                            # doctest: +SKIP
     >>> personal = quote.reprice(template="Hi {name}!", data=audience)           # doctest: +SKIP
+    >>> last_month = reprice(quote, quote.message, rates=at("2026-11-01"))       # doctest: +SKIP
     """
+    if rates is not None:  # another card: swap each number's rate, then price as below
+        quote, message = with_rates(quote, rates), quote.message if message is None and template is None else message
     sms, text = _sms(quote, message, template, data)
     numbers = quote.numbers
     codes, scale, rate_units = _rate_units(numbers["rate"])

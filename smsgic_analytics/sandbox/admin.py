@@ -16,8 +16,12 @@ POST   /__sandbox__/faults            {"kind", "path", "method", "count", "statu
 DELETE /__sandbox__/faults            drop every queued fault
 POST   /__sandbox__/accounts          {"token", "balance"}  create (or reset the balance of) an account
 PUT    /__sandbox__/accounts/balance  {"token", "balance"}  set an existing account's balance
-PUT    /__sandbox__/rates             {"mcc", "mnc", "rate", "country_id"?} or {"factor"}: change prices
-DELETE /__sandbox__/rates             back to the seed's card
+PUT    /__sandbox__/rates             {"mcc", "mnc", "rate", "country_id"?} or {"factor"}: change prices;
+                                      with "at" (ISO instant): a dated change, in force once the clock is there
+GET    /__sandbox__/rates/scheduled   {"scheduled": [{"at", ...body}]}  dated changes not yet in force
+POST   /__sandbox__/rates/history     {"start", "changes"?, "every_days"?, "countries"?}: schedule the seed's
+                                      price history (price_history.seeded_changes)
+DELETE /__sandbox__/rates             back to the seed's card (dated changes dropped too)
 GET    /__sandbox__/stats             {"requests": [{"method", "path", "count"}]}
 DELETE /__sandbox__/stats             zero the counters
 GET    /__sandbox__/countries         {"countries": [{"country_id", "country", "region", "iso3", "mcc"}]}
@@ -39,6 +43,7 @@ from .admin_rules import account_from, advance_seconds, clock_target, fault_from
 from .faults import ADMIN_PREFIX
 from .jsonwire import WireJSON, error
 from .limits import load_json
+from .price_history import seeded_changes
 from .ratecard import RateCard
 from .state import SandboxState
 from .store import balance_text, to_units
@@ -161,8 +166,14 @@ def _rate_rows(card: RateCard, keys: Any) -> list[dict[str, Any]]:
 
 @router.put("/rates")
 async def change_rates(request: Request) -> WireJSON:
-    """Change one row's rate, or scale them all; answers the rows changed, at their new rates."""
+    """Change one row's rate, or scale them all; answers the rows changed, at their new rates.
+    With ``at``: checked now, put in force when the sandbox clock reaches ``at``."""
     state, body = _state(request), await _json(request)
+    if "at" in body:
+        at = clock_target({"now": body.pop("at")}, field="at")
+        planned = rate_changes_from(body, state.card_now())  # refuse a bad change now, not when due
+        await run_in_threadpool(state.schedule_rates, at, body)
+        return WireJSON({"rates": _rate_rows(state.card.with_rates(planned), planned), "at": at.isoformat()})
     # Planned on the card in force under the state's lock: two scalings at once both apply.
     card, changes = await run_in_threadpool(state.change_rates, lambda current: rate_changes_from(body, current))
     return WireJSON({"rates": _rate_rows(card, changes)})
@@ -170,8 +181,39 @@ async def change_rates(request: Request) -> WireJSON:
 
 @router.delete("/rates")
 async def reset_rates(request: Request) -> WireJSON:
+    await run_in_threadpool(_state(request).clear_scheduled)
     await run_in_threadpool(_state(request).change_rates, None)
     return WireJSON({"rates": []})
+
+
+@router.get("/rates/scheduled")
+async def scheduled_rates(request: Request) -> WireJSON:
+    return WireJSON({"scheduled": [{"at": at.isoformat(), **body} for at, body in _state(request).scheduled]})
+
+
+@router.post("/rates/history")
+async def seed_price_history(request: Request) -> WireJSON:
+    """Schedule the seed's price history (``price_history.seeded_changes``) after ``start``."""
+    state, body = _state(request), await _json(request)
+    start = clock_target({"now": body.get("start")}, field="start")
+    changes = int(_bounded(body.get("changes", 6), "changes", 1, 50))
+    every = int(_bounded(body.get("every_days", 7), "every_days", 1, 60))
+    countries = body.get("countries")
+    if countries is not None and (not isinstance(countries, list) or not all(isinstance(c, str) for c in countries)):
+        raise Invalid({"countries": ["The countries must be a list of country names or ISO-2 codes."]})
+    try:
+        planned = seeded_changes(state.card_now(), state.seed, start, changes, every, countries)
+    except ValueError as exc:
+        raise Invalid({"countries": [str(exc)]}) from None
+    for at, change in planned:
+        await run_in_threadpool(state.schedule_rates, at, change)
+    return WireJSON({"scheduled": [{"at": at.isoformat(), **change} for at, change in planned]})
+
+
+def _bounded(value: Any, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Invalid({field: [f"The {field.replace('_', ' ')} must be an integer between {low} and {high}."]})
+    return value
 
 
 @router.get("/stats")
@@ -189,5 +231,5 @@ async def reset_stats(request: Request) -> WireJSON:
 
 @router.get("/countries")
 async def countries(request: Request) -> WireJSON:
-    card = _state(request).card
+    card = _state(request).card_now()
     return WireJSON({"countries": [c.__dict__ for c in card.countries]})

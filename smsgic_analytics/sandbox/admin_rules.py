@@ -73,17 +73,17 @@ def _optional_number(body: Mapping[str, Any], field: str, low: float, high: floa
 _CLOCK_RANGE = f"{EARLIEST:{_ISO}} and {LATEST:{_ISO}}"
 
 
-def clock_target(body: Mapping[str, Any]) -> datetime:
-    """``{"now": ISO-8601}`` -> the instant, within the clock's range."""
+def clock_target(body: Mapping[str, Any], field: str = "now") -> datetime:
+    """``{"now": ISO-8601}`` -> the instant, within the clock's range (``field`` names it in a refusal)."""
     value = body.get("now")
     try:
         if not isinstance(value, str):
             raise ValueError
         instant = parse_instant(value)
     except (ValueError, OverflowError):
-        raise _refuse("now", "The now must be an ISO-8601 instant such as 2024-01-01T12:00:00Z.") from None
+        raise _refuse(field, f"The {field} must be an ISO-8601 instant such as 2024-01-01T12:00:00Z.") from None
     if not EARLIEST <= instant <= LATEST:
-        raise _refuse("now", f"The now must be between {_CLOCK_RANGE}.")
+        raise _refuse(field, f"The {field} must be between {_CLOCK_RANGE}.")
     return instant
 
 

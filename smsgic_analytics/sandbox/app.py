@@ -189,7 +189,7 @@ def create_app(state: SandboxState, admin_token: str | None = None) -> ServerDat
              responses=_responses(schemas.Rates, 401, 422), openapi_extra=_rates_parameters(len(state.card.countries)))
     async def rates(request: Request) -> WireJSON:
         await authed(request)
-        card = state.card  # the card in force now (the rates control replaces it whole)
+        card = state.card_now()  # the card in force now (the rates control replaces it whole)
         filters = rate_filters(await _input(request), card.country_ids)
         rows = card.filter(filters.mcc, filters.mnc, filters.country, filters.country_id)
         return WireJSON({"rates": [{"mcc": r.mcc, "mnc": r.mnc, "country": r.country, "rate": r.rate} for r in rows]})
@@ -206,7 +206,7 @@ def create_app(state: SandboxState, admin_token: str | None = None) -> ServerDat
             message, recipients = calculate_input(await _input(request))
         except Invalid as exc:
             raise ApiError(422, exc.message, exc.errors, verdict.headers()) from None
-        quote = await run_in_threadpool(calculate, state.card, message, recipients)
+        quote = await run_in_threadpool(calculate, state.card_now(), message, recipients)
         return WireJSON(quote.body, headers=verdict.headers())
 
     @app.get(spec.SENDINGS, summary="Get your account SMS messages.", dependencies=secured,
@@ -234,7 +234,7 @@ def create_app(state: SandboxState, admin_token: str | None = None) -> ServerDat
         wanted = sending_input(body, [name for _, name in own])
         # Priced on the card in force at this moment: a rate changed since the client's
         # calculate is what this send costs (as on a real price change).
-        quote = await run_in_threadpool(calculate, state.card, wanted.message, wanted.recipients)
+        quote = await run_in_threadpool(calculate, state.card_now(), wanted.message, wanted.recipients)
         created = int(state.clock.now().timestamp())
         scheduled = int(wanted.scheduled_at.timestamp()) if wanted.scheduled_at else created
         try:

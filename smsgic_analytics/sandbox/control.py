@@ -57,6 +57,11 @@ def registered_admin_token(url: str) -> str | None:
         return _admin_tokens.get(url.rstrip("/"))
 
 
+def _instant(value: datetime | str) -> str:
+    """An instant for the controls: ISO-8601 UTC (naive means UTC)."""
+    return parse_instant(value).isoformat()
+
+
 def _rates(answer: dict) -> list[dict]:
     """The rows of a rates answer, each ``rate`` a Decimal (a whole rate arrives as a JSON int)."""
     return [{**row, "rate": Decimal(str(row["rate"]))} for row in answer["rates"]]
@@ -148,20 +153,41 @@ class SandboxControl:
 
     # rates ---------------------------------------------------------------------------
     def set_rate(self, mcc: str, mnc: str | None, rate: str | Decimal, *,
-                 country_id: int | None = None) -> list[dict]:
+                 country_id: int | None = None, at: datetime | str | None = None) -> list[dict]:
         """Set the rate of one row of the card: operator ``mcc``/``mnc``, or with ``mnc``
         None the country default row (``country_id`` picks the country when several share
         ``mcc``, as 234 does).  At most 4 decimals.  GET /rates, calculate and the debit of
-        the next send all use it.  Returns the row changed (GET /rates shape, Decimal rate)."""
+        the next send all use it.  Returns the row changed (GET /rates shape, Decimal rate).
+        ``at``: a dated change, in force once the sandbox clock reaches it (checked now)."""
         body: dict[str, Any] = {"mcc": mcc, "mnc": mnc, "rate": str(rate)}
         if country_id is not None:
             body["country_id"] = country_id
+        if at is not None:
+            body["at"] = _instant(at)
         return _rates(self._call("PUT", "/rates", body, money=True))
 
-    def scale_rates(self, factor: str | Decimal) -> list[dict]:
+    def scale_rates(self, factor: str | Decimal, *, at: datetime | str | None = None) -> list[dict]:
         """Multiply every rate by ``factor`` (0.001-100, at most 8 decimals), rounding half-even
-        to 4 decimals (at least 0.0001).  Returns every row at its new rate."""
-        return _rates(self._call("PUT", "/rates", {"factor": str(factor)}, money=True))
+        to 4 decimals (at least 0.0001).  Returns every row at its new rate.  ``at``: dated, as
+        for ``set_rate``."""
+        body: dict[str, Any] = {"factor": str(factor)}
+        if at is not None:
+            body["at"] = _instant(at)
+        return _rates(self._call("PUT", "/rates", body, money=True))
+
+    def scheduled_rates(self) -> list[dict]:
+        """The dated price changes not yet in force, oldest first ({"at", "mcc", "mnc", "rate", ...})."""
+        return self._call("GET", "/rates/scheduled")["scheduled"]
+
+    def seed_price_history(self, start: datetime | str, changes: int = 6, every_days: int = 7,
+                           countries: list[str] | None = None) -> list[dict]:
+        """Schedule the seed's price history: ``changes`` dated changes, one every ``every_days``
+        days after ``start``, on rows of ``countries`` (names or ISO-2; default all); the same
+        seed gives the same changes.  Move the clock past them to see them in force."""
+        body: dict[str, Any] = {"start": _instant(start), "changes": changes, "every_days": every_days}
+        if countries is not None:
+            body["countries"] = list(countries)
+        return self._call("POST", "/rates/history", body)["scheduled"]
 
     def reset_rates(self) -> None:
         """Back to the seed's rate card."""

@@ -4,19 +4,23 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..core import spec
+from .admin_rules import rate_changes_from
 from .faults import FaultQueue
-from .lifecycle import Clock
+from .lifecycle import Clock, parse_instant
 from .ratecard import RateCard, RateKey
 from .store import Store
 from .throttle import Throttle
+from .validation import Invalid
 
 CLOCK_KEY = "clock"
 RATES_KEY = "rates"
+SCHEDULED_KEY = "rates_scheduled"  # dated price changes not yet in force: [[ISO instant, body], ...]
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,42 @@ class SandboxState:
     seed: int
     throttle: Throttle
     faults: FaultQueue = field(default_factory=FaultQueue)
-    _rates_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Dated price changes (the rates control with "at"), oldest first: each is put in force by the
+    # first request that finds the sandbox clock at or past its instant (``card_now``).
+    scheduled: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+    _rates_lock: threading.Lock = field(default_factory=threading.RLock, repr=False)
+
+    def card_now(self) -> RateCard:
+        """The card in force at the sandbox clock's now: dated changes that came due are applied
+        first, in their order, each exactly as the rates control would have applied it then."""
+        if not self.scheduled or self.scheduled[0][0] > self.clock.now():
+            return self.card
+        with self._rates_lock:
+            now = self.clock.now()
+            while self.scheduled and self.scheduled[0][0] <= now:
+                _, body = self.scheduled.pop(0)
+                self._save_scheduled()
+                try:
+                    self.change_rates(lambda current, body=body: _plan(body, current))
+                except ValueError:  # checked when scheduled; a row since reset away: skipped
+                    log.warning("a dated price change could not be applied: %s", body)
+            return self.card
+
+    def schedule_rates(self, at: datetime, body: dict[str, Any]) -> None:
+        """Keep a rates-control ``body`` to put in force when the clock reaches ``at``."""
+        with self._rates_lock:
+            self.scheduled.append((at, dict(body)))
+            self.scheduled.sort(key=lambda item: item[0])
+            self._save_scheduled()
+
+    def clear_scheduled(self) -> None:
+        with self._rates_lock:
+            self.scheduled.clear()
+            self._save_scheduled()
+
+    def _save_scheduled(self) -> None:
+        self.store.set_meta(SCHEDULED_KEY, {"seed": self.seed, "changes": [
+            [at.isoformat(), body] for at, body in self.scheduled]})
 
     def save_clock(self) -> None:
         """Persist the clock so a restart on the same db resumes it."""
@@ -53,6 +92,20 @@ class SandboxState:
                 [region, mcc, mnc, str(rate)] for (region, mcc, mnc), rate in saved.items()]})
             self.card = card
             return card, changes
+
+
+def _plan(body: Mapping[str, Any], card: RateCard) -> Mapping[RateKey, Decimal]:
+    try:
+        return rate_changes_from(body, card)
+    except Invalid as exc:  # the row is gone
+        raise ValueError(str(exc.errors)) from None
+
+
+def _saved_scheduled(store: Store, seed: int) -> list[tuple[datetime, dict[str, Any]]]:
+    saved = store.get_meta(SCHEDULED_KEY)
+    if not saved or saved.get("seed") != seed:
+        return []
+    return sorted(((parse_instant(at), dict(body)) for at, body in saved.get("changes", [])), key=lambda i: i[0])
 
 
 def _saved_card(store: Store, seed: int) -> RateCard:
@@ -93,6 +146,7 @@ def open_state(db: str | Path, tokens: Iterable[str] = (spec.DEMO_TOKEN,), seed:
         the_clock = Clock.real()
     else:
         the_clock = Clock.frozen(clock)
-    state = SandboxState(store, _saved_card(store, seed), the_clock, seed, Throttle(calculate_per_minute))
+    state = SandboxState(store, _saved_card(store, seed), the_clock, seed, Throttle(calculate_per_minute),
+                         scheduled=_saved_scheduled(store, seed))
     state.save_clock()
     return state

@@ -57,6 +57,7 @@ from ..core.errors import (
 from ..core.money import format_money
 from ..pricing import exact
 from ..pricing.quote import Quote
+from .budget import check_budget
 from .checks import check_inputs, check_sender
 from .guard import SendGuard
 from .ledger import campaign_key
@@ -207,6 +208,7 @@ class Campaign:
         plan, priced_now = self._plan_to_send(people, confirmed)
         balance = self._check_balance(plan.quote)
         self.check_duplicate(allow_duplicate)  # early and friendly; asked again under the lock
+        check_budget(self.ledger, self.account, plan.total, plan.currency, plan.inputs.scheduled_at)  # again under it
         preview = plan.preview(balance.amount)
         if confirm is not True:
             given = "" if confirm in (False, None) else f" (confirm={confirm!r} is not True)"

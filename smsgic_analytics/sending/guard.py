@@ -37,6 +37,7 @@ from ..api.endpoints import Api
 from ..core.config import Settings
 from ..core.dates import format_instant
 from ..core.errors import DuplicateSendError, SendLockTimeoutError
+from .budget import check_budget
 from .ledger import Ledger
 from .plan import Plan
 
@@ -175,6 +176,7 @@ class SendGuard:
                 # behind the URL is still the one the ledger knows (the client's observed Api), so
                 # the send is stamped with the server epoch verified now, not one replaced since.
                 self.api.sendings()
+            check_budget(self.ledger, self.account, plan.total, plan.currency, inputs.scheduled_at)  # pending rows count
             send_id, scheduled = self.ledger.claim_send(
                 self.account, key, plan.quote_id, inputs.sender, inputs.scheduled_at, inputs.type,
                 len(inputs.recipients), duplicate_window=None if forced else self.window, plan_hash=plan.digest)

@@ -21,7 +21,7 @@ from smsgic_analytics.core import spec
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 EXPECTED = ["01_estimate_campaign_cost", "02_explore_rates", "03_send_campaign", "04_status_and_spend",
-            "05_audience_at_scale"]
+            "05_audience_at_scale", "06_rates_and_budget"]
 # The at-scale notebook works on files through Dask: the ipywidgets apps price in-memory uploads.
 WITHOUT_APP = {"05_audience_at_scale"}
 SANDBOX_TOKEN = "demo-token"

@@ -405,6 +405,17 @@ def test_rate_histogram_compares_defaults_and_operators_on_shared_bins() -> None
 # --------------------------------------------------------------------------- shared behaviour
 
 
+HISTORY = pd.DataFrame({  # sa.rate_history(...): two snapshots, a default row and an operator row
+    "date": pd.to_datetime(["2026-10-01", "2026-10-01", "2026-11-01", "2026-11-01"], utc=True),
+    "country": ["Latvia"] * 4, "operator": [None, "Tele2", None, "Tele2"], "mcc": ["247"] * 4,
+    "mnc": [None, "02", None, "02"], "price": [Decimal("0.1678"), Decimal("0.1362"), Decimal("0.1678"),
+                                               Decimal("0.1485")], "currency": ["GBP"] * 4})
+FORECAST = pd.DataFrame({  # sa.forecast(...).frame of a 3-day month, now on day 2
+    "date": pd.to_datetime(["2026-02-01", "2026-02-02", "2026-02-03"], utc=True),
+    "spent": [Decimal(10), Decimal(0), None], "scheduled": [Decimal(0), Decimal(0), Decimal(5)],
+    "actual": [Decimal(10), Decimal(10), None], "projected": [None, Decimal(15), Decimal(25)],
+    "low": [None, Decimal(12), Decimal(18)], "high": [None, Decimal(18), Decimal(32)]})
+
 ALL = [
     (charts.cost_by_country, DESTINATIONS, {"currency": "GBP"}),
     (charts.cost_by_operator, DESTINATIONS, {"currency": "GBP"}),
@@ -415,7 +426,28 @@ ALL = [
     (charts.spend_over_time, SENDINGS.assign(cost=Decimal("0.5"), currency="GBP"), {}),
     (charts.segment_distribution, pd.DataFrame({"encoding": ["GSM-7"], "segments": [1], "units": [3]}), {}),
     (charts.rate_histogram, RATES, {}),
+    (charts.rate_history_chart, HISTORY, {}),
+    (charts.forecast_chart, FORECAST, {"budget": Decimal("20"), "currency": "GBP"}),
 ]
+
+
+def test_rate_history_chart_draws_each_row_as_steps_the_one_that_moved_first() -> None:
+    fig = charts.rate_history_chart(HISTORY)
+    assert [t.name for t in fig.data] == ["Latvia Tele2 (247/02)", "Latvia (country default)"]
+    assert list(fig.data[0].y) == [0.1362, 0.1485] and fig.data[0].line.shape == "hv"
+    assert fig.layout.yaxis.title.text == "Price per SMS (GBP)"
+    assert charts.rate_history_chart(HISTORY, countries=["Germany"]).layout.annotations[0].text == "No data for Germany"
+    one = charts.rate_history_chart(HISTORY, top=1)
+    assert len(one.data) == 1 and "1 more rate-card row(s) not shown" in one.layout.annotations[0].text
+
+
+def test_forecast_chart_draws_actual_projection_band_and_budget() -> None:
+    fig = charts.forecast_chart(FORECAST, budget=Decimal("20"), currency="GBP")
+    band, projected, actual, budget = fig.data
+    assert list(actual.y) == [10.0, 10.0] and list(projected.y) == [15.0, 25.0]
+    assert list(band.y) == [18.0, 32.0, 18.0, 12.0] and band.fill == "toself"
+    assert list(budget.y) == [20.0, 20.0] and budget.name == "Budget 20.0000"
+    assert fig.layout.yaxis.title.text == "Spend this month (GBP)"
 
 
 @pytest.mark.parametrize(("fn", "data", "kw"), ALL, ids=[f.__name__ for f, _, _ in ALL])
