@@ -53,9 +53,10 @@ class SeriesSMS:
         """The offline estimate (``estimate(series, message, rates=...)``)."""
         return estimate(self._s, message, rates=rates, default_region=default_region)
 
-    def audit(self, rates: Any = None, message: str | None = None, default_region: str | None = None) -> Audit:
+    def audit(self, rates: Any = None, message: str | None = None, default_region: str | None = None,
+              history: pd.DataFrame | None = None) -> Audit:
         """``audit`` of the numbers."""
-        return audit(self._s, rates, message, default_region=default_region)
+        return audit(self._s, rates, message, default_region=default_region, history=history)
 
 
 class FrameSMS:
@@ -84,9 +85,9 @@ class FrameSMS:
         return estimate(self.phones(phone), message, rates=rates, data=data, default_region=default_region)
 
     def audit(self, rates: Any = None, message: str | None = None, phone: Any = None,
-              default_region: str | None = None) -> Audit:
+              default_region: str | None = None, history: pd.DataFrame | None = None) -> Audit:
         """``audit`` of this audience."""
-        return audit(self._df, rates, message, phone=phone, default_region=default_region)
+        return audit(self._df, rates, message, phone=phone, default_region=default_region, history=history)
 
     def compare_copies(self, variants: list[str], rates: Any, phone: Any = None,
                        default_region: str | None = None) -> CopyComparison:
