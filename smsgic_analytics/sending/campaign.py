@@ -30,6 +30,7 @@ SendResult(sending_id=301, total=Decimal('0.4173'), currency='GBP', state='creat
 """
 from __future__ import annotations
 
+import html
 import threading
 import warnings
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from ..core.errors import (
     UnknownOutcomeError,
     ValidationError,
 )
+from ..core.display import card
 from ..core.money import format_money
 from ..pricing import exact
 from ..pricing.quote import Quote
@@ -79,6 +81,14 @@ class SendResult:
     recipients: int
     sms_count: int
     scheduled_at: str | None = None
+
+    def _repr_html_(self) -> str:
+        rows = [("Sending", "—" if self.sending_id is None else str(self.sending_id)), ("State", html.escape(self.state)),
+                ("Recipients", f"{self.recipients:,}"), ("SMS parts", f"{self.sms_count:,}"),
+                ("<b>Total</b>", f"<b>{html.escape(format_money(self.total, self.currency))}</b>")]
+        if self.scheduled_at:
+            rows.append(("Scheduled at", html.escape(f"{self.scheduled_at} UTC")))
+        return card("Send", rows)
 
 
 class Campaign:
