@@ -45,6 +45,7 @@ from ..audience.recipients import Recipients, normalize_recipients
 from ..core import spec
 from ..core.config import Settings
 from ..core.dates import clock_note, format_scheduled_at
+from ..core.display import card
 from ..core.errors import (
     ConfirmationRequiredError,
     InsufficientBalanceError,
@@ -54,7 +55,6 @@ from ..core.errors import (
     UnknownOutcomeError,
     ValidationError,
 )
-from ..core.display import card
 from ..core.money import format_money
 from ..pricing import exact
 from ..pricing.quote import Quote
