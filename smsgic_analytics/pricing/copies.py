@@ -6,17 +6,23 @@ row, so parts differ by row), total parts and cost (the offline estimate, ``pric
 the characters that force UCS-2 with their code points and what ``smart_encode`` would write
 instead (``text.advice``), and the money that rewrite saves on this audience (the rewrite
 priced by the same estimate).  The cheapest variant is marked.
+
+Given an API quote of the audience instead of a rates table (``rates=client.calculate(text,
+numbers)``), every variant is the quote re-priced for it (``Quote.reprice``: the API's own
+per-number rates, no further call), so its cost is what ``calculate`` would answer for it,
+tax included, to the last digit.
 """
 from __future__ import annotations
 
 import html
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import pandas as pd
 
 from ..core.display import card, readable
 from ..core.money import format_money
+from ..numbers.normalize import normalize_numbers
 from ..text.advice import advise
 from ..text.alphabet import GSM7_NAME, UCS2_NAME
 from ..text.counts import segment_counts
@@ -48,16 +54,34 @@ class CopyComparison(pd.DataFrame):
                           f"{row.encoding}, {row.sms:,} SMS, {format_money(row.cost, currency)}"))
         shown = pd.DataFrame(self)[["variant", "encoding", "segments_max", "sms", "cost", "ucs2_chars",
                                     "rewrite_saves", "cheapest"]]
-        return card("Copy comparison", lines, note=" (offline estimate, from a rates table)",
+        basis = (" (the API's quote, re-priced per variant; tax included)" if self.attrs.get("basis") == "quote"
+                 else " (offline estimate, from a rates table)")
+        return card("Copy comparison", lines, note=basis,
                     table=readable(shown, currency), table_title="Variants")
 
 
-def _price(numbers: pd.Series, frame: pd.DataFrame | None, variant: str, table: RateTable,
-           default_region: str | None) -> OfflineEstimate:
-    data = frame if placeholders(variant) else None
-    if data is not None and frame is None:
+class _Priced(NamedTuple):
+    sms: pd.Series  # parts per priced recipient
+    sms_count: int
+    cost: Decimal
+
+
+def _price(numbers: pd.Series, frame: pd.DataFrame | None, variant: str, table: RateTable | Any,
+           default_region: str | None) -> _Priced:
+    template = bool(placeholders(variant))
+    if template and frame is None:
         raise TypeError(f"variant {variant!r} is a template: pass the audience as a DataFrame with its columns")
-    return offline_estimate(numbers, variant, table, data=data, default_region=default_region)
+    if not isinstance(table, RateTable):  # an API quote: re-priced for the variant, no API call
+        if template:
+            # rows matched to the quote's numbers by number (``align``): the first row of a repeated one wins
+            digits = normalize_numbers(numbers, default_region)[0]  # national numbers read as the quote read them
+            again = table.reprice(template=variant, data=frame.assign(number=list(digits)))
+        else:
+            again = table.reprice(message=variant)
+        return _Priced(again.numbers["sms"], int(again.sms_count), again.total)
+    est: OfflineEstimate = offline_estimate(numbers, variant, table, data=frame if template else None,
+                                            default_region=default_region)
+    return _Priced(est.placed["sms"], est.sms_count, est.totals.expected)
 
 
 def _texts_ucs2(frame: pd.DataFrame | None, variant: str) -> tuple[str, list[str]]:
@@ -86,7 +110,9 @@ def compare_copies(audience: Any, variants: Sequence[str], rates: pd.DataFrame |
 
     ``audience``: a DataFrame (phone column found by name, or ``phone=``; a variant's
     ``{column}`` placeholders are filled from its columns), a Series or a list of numbers.
-    ``rates``: a rates table (``client.rates()``).  Money is exact Decimal (expected cost).
+    ``rates``: a rates table (``client.rates()``; the expected cost), or an API quote of the
+    audience (``client.calculate(text, numbers)``; what ``calculate`` answers, tax included).
+    Money is exact Decimal.
 
     Columns: ``COPY_COLUMNS`` -- ``ucs2_chars`` names each character that forces UCS-2 with
     its code points; ``rewrite`` is the smart-encoded variant (None when nothing changes) and
@@ -94,7 +120,10 @@ def compare_copies(audience: Any, variants: Sequence[str], rates: pd.DataFrame |
     """
     if isinstance(variants, str) or not len(variants):
         raise TypeError("compare_copies() needs a list of variants (message texts or '{column}' templates)")
-    table = rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
+    if hasattr(rates, "reprice") and hasattr(rates, "numbers"):
+        table: Any = rates  # an API quote of this audience
+    else:
+        table = rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
     if isinstance(audience, pd.DataFrame):
         frame: pd.DataFrame | None = audience
         numbers = audience[phone_column(audience, phone)]
@@ -105,18 +134,17 @@ def compare_copies(audience: Any, variants: Sequence[str], rates: pd.DataFrame |
         est = _price(numbers, frame, variant, table, default_region)
         advice = advise(variant)
         encoding, merged_chars = _texts_ucs2(frame, variant)
-        placed = est.placed
-        sms = placed["sms"]
+        sms = est.sms
         chars = [f.char for f in advice.forcing] + merged_chars
         rewrite = advice.suggested_text if advice.suggested_text != variant else None
         if rewrite is not None:
             again = _price(numbers, frame, rewrite, table, default_region)
-            rewrite_sms, rewrite_cost = again.sms_count, again.totals.expected
-            saves = est.totals.expected - rewrite_cost
+            rewrite_sms, rewrite_cost = again.sms_count, again.cost
+            saves = est.cost - rewrite_cost
         else:
-            rewrite_sms, rewrite_cost, saves = est.sms_count, est.totals.expected, Decimal(0)
+            rewrite_sms, rewrite_cost, saves = est.sms_count, est.cost, Decimal(0)
         rows.append((variant, encoding, int(sms.min()) if len(sms) else 0, float(sms.mean()) if len(sms) else 0.0,
-                     int(sms.max()) if len(sms) else 0, len(placed), est.sms_count, est.totals.expected,
+                     int(sms.max()) if len(sms) else 0, len(sms), est.sms_count, est.cost,
                      _code_points(chars), rewrite, rewrite_sms, rewrite_cost, saves))
     out = pd.DataFrame(rows, columns=COPY_COLUMNS[:-1])
     for k, column in enumerate(COPY_COLUMNS[:-1]):  # object columns keep None and Decimals as they are
@@ -126,4 +154,5 @@ def compare_copies(audience: Any, variants: Sequence[str], rates: pd.DataFrame |
     out["cheapest"] = [i == cheapest for i in range(len(rows))]
     result = CopyComparison(out)
     result.attrs["currency"] = table.currency
+    result.attrs["basis"] = "offline" if isinstance(table, RateTable) else "quote"
     return result
