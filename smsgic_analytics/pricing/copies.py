@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, Sequence
 
 import pandas as pd
 
+from ..core import spec
 from ..core.display import card, readable
 from ..core.money import format_money
 from ..numbers.normalize import normalize_numbers
@@ -137,6 +138,8 @@ def compare_copies(audience: Any, variants: Sequence[str], rates: pd.DataFrame |
         sms = est.sms
         chars = [f.char for f in advice.forcing] + merged_chars
         rewrite = advice.suggested_text if advice.suggested_text != variant else None
+        if rewrite is not None and spec.is_blank(rewrite):  # only zero-width characters: nothing left to send
+            rewrite = None
         if rewrite is not None:
             again = _price(numbers, frame, rewrite, table, default_region)
             rewrite_sms, rewrite_cost = again.sms_count, again.cost
