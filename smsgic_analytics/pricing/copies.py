@@ -18,18 +18,19 @@ import html
 from decimal import Decimal
 from typing import Any, NamedTuple, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..core import spec
-from ..core.display import card, readable
-from ..core.money import format_money
+from ..core.display import MAX_LISTED, card, readable
+from ..core.money import PLACES, format_money, units_to_money
 from ..numbers.normalize import normalize_numbers
 from ..text.advice import advise
 from ..text.alphabet import GSM7_NAME, UCS2_NAME
 from ..text.counts import segment_counts
-from ..text.templates import fill_template, placeholders
+from ..text.templates import TemplateError, fill_template, placeholders
 from .audit import phone_column
-from .offline import OfflineEstimate, offline_estimate
+from .offline import UNPLACED, empty_text_error, message_segments, offline_estimate
 from .rate_table import RateTable
 
 COPY_COLUMNS = ["variant", "encoding", "segments_min", "segments_mean", "segments_max", "recipients", "sms",
@@ -67,36 +68,100 @@ class _Priced(NamedTuple):
     cost: Decimal
 
 
-def _price(numbers: pd.Series, frame: pd.DataFrame | None, variant: str, table: RateTable | Any,
-           default_region: str | None) -> _Priced:
-    template = bool(placeholders(variant))
-    if template and frame is None:
-        raise TypeError(f"variant {variant!r} is a template: pass the audience as a DataFrame with its columns")
-    if not isinstance(table, RateTable):  # an API quote: re-priced for the variant, no API call
-        if template:
-            # rows matched to the quote's numbers by number (``align``): the first row of a repeated one wins
-            digits = normalize_numbers(numbers, default_region)[0]  # national numbers read as the quote read them
-            again = table.reprice(template=variant, data=frame.assign(number=list(digits)))
+class _Audience(NamedTuple):
+    """The audience priced once, for every variant: the numbers are normalised, placed and
+    priced by one offline estimate; a variant only changes the parts per recipient."""
+
+    rows: np.ndarray  # audience row (position) of each recipient the estimate kept, in its order
+    placed: np.ndarray  # bool per kept recipient: it has a price
+    units: np.ndarray  # int64 expected rate per kept recipient, in 10^-PLACES (0 where unplaced)
+    numbers: list[str]  # the kept recipients' numbers (errors name them)
+
+    @classmethod
+    def of(cls, numbers: pd.Series, table: RateTable, default_region: str | None) -> "_Audience":
+        est = offline_estimate(numbers.reset_index(drop=True), ".", table, default_region=default_region)
+        n = len(numbers)
+        keep = np.ones(n, dtype=bool)
+        keep[est.duplicates["index"].to_numpy(np.int64)] = False
+        invalid = est.unplaced[est.unplaced["number"].isna()]
+        keep[invalid["index"].to_numpy(np.int64)] = False
+        rows = np.flatnonzero(keep)  # the estimate keeps recipients in first-seen order
+        if len(rows) != len(est.rows):
+            raise RuntimeError(f"compare_copies: {len(est.rows)} priced rows for {len(rows)} kept audience rows")
+        placed = (est.rows["basis"] != UNPLACED).to_numpy()
+        codes, rates = pd.factorize(est.rows["rate_expected"].where(placed, None), use_na_sentinel=True)
+        per_rate = np.array([int(Decimal(r).scaleb(PLACES)) for r in rates] + [0], dtype=np.int64)
+        return cls(rows, placed, per_rate[codes], est.rows["number"].astype(object).tolist())
+
+    def price(self, variant: str, frame: pd.DataFrame | None) -> tuple[_Priced, pd.Series | None]:
+        """The variant's parts and cost on this audience, and (a template) its filled texts' counts."""
+        counted = None
+        if placeholders(variant):
+            if frame is None:
+                raise TypeError(f"variant {variant!r} is a template: pass the audience as a DataFrame with its columns")
+            counted, empty = _template_counts(variant, frame.iloc[self.rows])
+            if len(empty):
+                raise empty_text_error(len(empty), [self.numbers[i] for i in empty[:MAX_LISTED]])
+            parts = counted["segments"].to_numpy(np.int64)
         else:
-            again = table.reprice(message=variant)
-        return _Priced(again.numbers["sms"], int(again.sms_count), again.total)
-    est: OfflineEstimate = offline_estimate(numbers, variant, table, data=frame if template else None,
-                                            default_region=default_region)
-    return _Priced(est.placed["sms"], est.sms_count, est.totals.expected)
+            parts = np.full(len(self.rows), message_segments(variant), dtype=np.int64)
+        sms = parts[self.placed]
+        cost = units_to_money(int((self.units[self.placed] * sms).sum()))
+        return _Priced(pd.Series(sms), int(sms.sum()), cost), counted
 
 
-def _texts_ucs2(frame: pd.DataFrame | None, variant: str) -> tuple[str, list[str]]:
+def _template_counts(template: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """``segment_counts`` of the template filled per row (each distinct combination of its
+    columns filled and counted once: names repeat), and the positions whose text is empty."""
+    columns = [c for c in placeholders(template) if c in rows.columns]
+    if columns and len(rows):
+        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(rows[columns].astype(object)), use_na_sentinel=False)
+        distinct = rows.iloc[_first_positions(codes, len(uniques))]
+    else:
+        codes, distinct = np.zeros(len(rows), dtype=np.int64), rows.iloc[:1]
+    try:
+        texts = fill_template(template, distinct).reset_index(drop=True)
+    except TemplateError:
+        fill_template(template, rows)  # the error names every row at fault, not only the first of each value
+        raise
+    counted = segment_counts(texts).iloc[codes].reset_index(drop=True)
+    empty = np.flatnonzero((texts.str.len() == 0).to_numpy(bool)[codes])
+    return counted.assign(text=texts.to_numpy(object)[codes]), empty
+
+
+def _first_positions(codes: np.ndarray, k: int) -> np.ndarray:
+    first = np.full(k, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes), dtype=np.int64))
+    return first
+
+
+def _price(numbers: pd.Series, frame: pd.DataFrame | None, variant: str, table: Any,
+           default_region: str | None) -> _Priced:
+    """A variant on an API quote of the audience: the quote re-priced for it, no API call."""
+    if placeholders(variant):
+        if frame is None:
+            raise TypeError(f"variant {variant!r} is a template: pass the audience as a DataFrame with its columns")
+        digits = normalize_numbers(numbers, default_region)[0]  # national numbers read as the quote read them
+        # rows matched to the quote's numbers by number (``align``): the first row of a repeated one wins
+        again = table.reprice(template=variant, data=frame.assign(number=list(digits)))
+    else:
+        again = table.reprice(message=variant)
+    return _Priced(again.numbers["sms"], int(again.sms_count), again.total)
+
+
+def _texts_ucs2(frame: pd.DataFrame | None, variant: str,
+                counted: pd.DataFrame | None = None) -> tuple[str, list[str]]:
     """(encoding, the characters of the filled texts that force UCS-2, beyond the template's own)."""
     if not placeholders(variant) or frame is None:
         return advise(variant).now.encoding, []
-    texts = fill_template(variant, frame)
-    counted = segment_counts(texts)
-    ucs2 = counted["encoding"] == UCS2_NAME
+    if counted is None:
+        counted = _template_counts(variant, frame)[0]
+    ucs2 = (counted["encoding"] == UCS2_NAME).to_numpy()
     encoding = MIXED if 0 < ucs2.sum() < len(counted) else (UCS2_NAME if ucs2.all() and len(counted) else GSM7_NAME)
     # characters brought by the merge fields: from the distinct UCS-2 texts' advice
     extra: list[str] = []
     template_chars = {f.char for f in advise(variant).forcing}
-    for text in pd.unique(texts[ucs2.to_numpy()])[:1000]:
+    for text in pd.unique(counted["text"].to_numpy(object)[ucs2])[:1000]:
         extra += [f.char for f in advise(text).forcing if f.char not in template_chars]
     return encoding, list(dict.fromkeys(extra))
 
@@ -130,18 +195,25 @@ def compare_copies(audience: Any, variants: Sequence[str], rates: pd.DataFrame |
         numbers = audience[phone_column(audience, phone)]
     else:
         frame, numbers = None, audience if isinstance(audience, pd.Series) else pd.Series(list(audience), dtype=object)
+    audience = _Audience.of(numbers, table, default_region) if isinstance(table, RateTable) else None
+
+    def price(text: str) -> tuple[_Priced, pd.DataFrame | None]:
+        if audience is None:
+            return _price(numbers, frame, text, table, default_region), None
+        return audience.price(text, frame)
+
     rows = []
     for variant in variants:
-        est = _price(numbers, frame, variant, table, default_region)
+        est, counted = price(variant)
         advice = advise(variant)
-        encoding, merged_chars = _texts_ucs2(frame, variant)
+        encoding, merged_chars = _texts_ucs2(frame, variant, counted)
         sms = est.sms
         chars = [f.char for f in advice.forcing] + merged_chars
         rewrite = advice.suggested_text if advice.suggested_text != variant else None
         if rewrite is not None and spec.is_blank(rewrite):  # only zero-width characters: nothing left to send
             rewrite = None
         if rewrite is not None:
-            again = _price(numbers, frame, rewrite, table, default_region)
+            again = price(rewrite)[0]
             rewrite_sms, rewrite_cost = again.sms_count, again.cost
             saves = est.cost - rewrite_cost
         else:
