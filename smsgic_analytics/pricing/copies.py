@@ -21,18 +21,20 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
+from ..audience.recipients import normalize_recipients
 from ..core import spec
 from ..core.display import MAX_LISTED, card, readable
-from ..core.money import PLACES, format_money, units_to_money
+from ..core.money import format_money, units_to_money
 from ..numbers.normalize import normalize_numbers
 from ..text.advice import advise
 from ..text.alphabet import GSM7_NAME, UCS2_NAME
 from ..text.counts import segment_counts
 from ..text.templates import TemplateError, fill_template, placeholders
 from .audit import phone_column
-from .offline import UNPLACED, empty_text_error, message_segments, offline_estimate
+from .offline import BASES, UNPLACED, empty_text_error, message_segments, price_numbers
 from .rate_table import RateTable
 
+BASES_EXPECTED = 1  # ``Priced.rates`` rows: low, expected, high
 COPY_COLUMNS = ["variant", "encoding", "segments_min", "segments_mean", "segments_max", "recipients", "sms",
                 "cost", "ucs2_chars", "rewrite", "rewrite_sms", "rewrite_cost", "rewrite_saves", "cheapest"]
 MIXED = "mixed"  # a template whose filled texts are GSM-7 for some rows and UCS-2 for others
@@ -79,21 +81,22 @@ class _Audience(NamedTuple):
 
     @classmethod
     def of(cls, numbers: pd.Series, table: RateTable, default_region: str | None) -> "_Audience":
-        est = offline_estimate(numbers.reset_index(drop=True), ".", table, default_region=default_region)
-        n = len(numbers)
-        keep = np.ones(n, dtype=bool)
-        keep[est.duplicates["index"].to_numpy(np.int64)] = False
-        invalid = est.unplaced[est.unplaced["number"].isna()]
-        keep[invalid["index"].to_numpy(np.int64)] = False
-        rows = np.flatnonzero(keep)  # the estimate keeps recipients in first-seen order
-        if len(rows) != len(est.rows):
-            raise RuntimeError(f"compare_copies: {len(est.rows)} priced rows for {len(rows)} kept audience rows")
-        placed = (est.rows["basis"] != UNPLACED).to_numpy()
-        codes, rates = pd.factorize(est.rows["rate_expected"].where(placed, None), use_na_sentinel=True)
-        per_rate = np.array([int(Decimal(r).scaleb(PLACES)) for r in rates] + [0], dtype=np.int64)
-        return cls(rows, placed, per_rate[codes], est.rows["number"].astype(object).tolist())
+        # the offline estimate's own steps (``normalize_recipients``, then ``price_numbers``), without
+        # the per-row Decimal frame it builds for its report: only the rates are needed here
+        people = normalize_recipients(numbers.reset_index(drop=True), on_invalid="report",
+                                      default_region=default_region)
+        keep = np.ones(len(numbers), dtype=bool)
+        keep[people.invalid["index"].to_numpy(np.int64)] = False
+        keep[people.duplicates["index"].to_numpy(np.int64)] = False
+        rows = np.flatnonzero(keep)  # recipients are kept in first-seen order
+        if len(rows) != len(people.numbers):
+            raise RuntimeError(f"compare_copies: {len(people.numbers)} recipients for {len(rows)} kept audience rows")
+        priced = price_numbers(people.numbers, table)
+        placed = priced.basis < BASES.index(UNPLACED)
+        units = np.where(placed, priced.rates[BASES_EXPECTED], 0).astype(np.int64)
+        return cls(rows, placed, units, list(people.numbers))
 
-    def price(self, variant: str, frame: pd.DataFrame | None) -> tuple[_Priced, pd.Series | None]:
+    def price(self, variant: str, frame: pd.DataFrame | None) -> tuple[_Priced, "_Filled | None"]:
         """The variant's parts and cost on this audience, and (a template) its filled texts' counts."""
         counted = None
         if placeholders(variant):
@@ -102,7 +105,7 @@ class _Audience(NamedTuple):
             counted, empty = _template_counts(variant, frame.iloc[self.rows])
             if len(empty):
                 raise empty_text_error(len(empty), [self.numbers[i] for i in empty[:MAX_LISTED]])
-            parts = counted["segments"].to_numpy(np.int64)
+            parts = counted.per_row("segments").astype(np.int64)
         else:
             parts = np.full(len(self.rows), message_segments(variant), dtype=np.int64)
         sms = parts[self.placed]
@@ -110,23 +113,37 @@ class _Audience(NamedTuple):
         return _Priced(pd.Series(sms), int(sms.sum()), cost), counted
 
 
-def _template_counts(template: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """``segment_counts`` of the template filled per row (each distinct combination of its
-    columns filled and counted once: names repeat), and the positions whose text is empty."""
+class _Filled(NamedTuple):
+    """A template filled per row, each distinct combination of its columns filled once."""
+
+    codes: np.ndarray  # per row: which distinct text
+    texts: np.ndarray  # the distinct texts (object)
+    counts: pd.DataFrame  # segment_counts of the distinct texts
+
+    def per_row(self, column: str) -> np.ndarray:
+        return self.counts[column].to_numpy()[self.codes]
+
+
+def _template_counts(template: str, rows: pd.DataFrame) -> tuple[_Filled, np.ndarray]:
+    """The template filled per row (``_Filled``: names repeat, so each distinct combination of its
+    columns is filled and counted once), and the positions whose text is empty."""
     columns = [c for c in placeholders(template) if c in rows.columns]
-    if columns and len(rows):
-        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(rows[columns].astype(object)), use_na_sentinel=False)
-        distinct = rows.iloc[_first_positions(codes, len(uniques))]
-    else:
+    if not len(rows):
+        codes, distinct = np.zeros(0, dtype=np.int64), rows
+    elif not columns:
         codes, distinct = np.zeros(len(rows), dtype=np.int64), rows.iloc[:1]
+    else:
+        keys = rows[columns[0]] if len(columns) == 1 else pd.MultiIndex.from_frame(rows[columns].astype(object))
+        codes, uniques = pd.factorize(keys, use_na_sentinel=False)
+        distinct = rows.iloc[_first_positions(codes, len(uniques))]
     try:
         texts = fill_template(template, distinct).reset_index(drop=True)
     except TemplateError:
         fill_template(template, rows)  # the error names every row at fault, not only the first of each value
         raise
-    counted = segment_counts(texts).iloc[codes].reset_index(drop=True)
-    empty = np.flatnonzero((texts.str.len() == 0).to_numpy(bool)[codes])
-    return counted.assign(text=texts.to_numpy(object)[codes]), empty
+    filled = _Filled(codes.astype(np.int64), texts.to_numpy(object), segment_counts(texts))
+    empty = np.flatnonzero((texts.str.len() == 0).to_numpy(bool)[filled.codes])
+    return filled, empty
 
 
 def _first_positions(codes: np.ndarray, k: int) -> np.ndarray:
@@ -149,19 +166,19 @@ def _price(numbers: pd.Series, frame: pd.DataFrame | None, variant: str, table: 
     return _Priced(again.numbers["sms"], int(again.sms_count), again.total)
 
 
-def _texts_ucs2(frame: pd.DataFrame | None, variant: str,
-                counted: pd.DataFrame | None = None) -> tuple[str, list[str]]:
+def _texts_ucs2(frame: pd.DataFrame | None, variant: str, counted: "_Filled | None" = None) -> tuple[str, list[str]]:
     """(encoding, the characters of the filled texts that force UCS-2, beyond the template's own)."""
     if not placeholders(variant) or frame is None:
         return advise(variant).now.encoding, []
     if counted is None:
         counted = _template_counts(variant, frame)[0]
-    ucs2 = (counted["encoding"] == UCS2_NAME).to_numpy()
-    encoding = MIXED if 0 < ucs2.sum() < len(counted) else (UCS2_NAME if ucs2.all() and len(counted) else GSM7_NAME)
+    distinct_ucs2 = (counted.counts["encoding"] == UCS2_NAME).to_numpy(bool)
+    ucs2 = distinct_ucs2[counted.codes]
+    encoding = MIXED if 0 < ucs2.sum() < len(ucs2) else (UCS2_NAME if ucs2.all() and len(ucs2) else GSM7_NAME)
     # characters brought by the merge fields: from the distinct UCS-2 texts' advice
     extra: list[str] = []
     template_chars = {f.char for f in advise(variant).forcing}
-    for text in pd.unique(counted["text"].to_numpy(object)[ucs2])[:1000]:
+    for text in counted.texts[distinct_ucs2][:1000]:
         extra += [f.char for f in advise(text).forcing if f.char not in template_chars]
     return encoding, list(dict.fromkeys(extra))
 
@@ -197,7 +214,7 @@ def compare_copies(audience: Any, variants: Sequence[str], rates: pd.DataFrame |
         frame, numbers = None, audience if isinstance(audience, pd.Series) else pd.Series(list(audience), dtype=object)
     audience = _Audience.of(numbers, table, default_region) if isinstance(table, RateTable) else None
 
-    def price(text: str) -> tuple[_Priced, pd.DataFrame | None]:
+    def price(text: str) -> tuple[_Priced, _Filled | None]:
         if audience is None:
             return _price(numbers, frame, text, table, default_region), None
         return audience.price(text, frame)
