@@ -53,7 +53,7 @@ _register_accessor()  # df.sms / series.sms (pricing.accessor)
 
 # Loaded on first use, to keep `import smsgic_analytics` quick: the apps and charts import ipywidgets and
 # plotly (both required dependencies), pricing and sending do not.
-_LAZY = {"DashboardApp": "apps", "EstimatorApp": "apps", "RateExplorerApp": "apps", "SenderApp": "apps",
+_LAZY = {"CopyLab": "apps", "DashboardApp": "apps", "EstimatorApp": "apps", "RateExplorerApp": "apps", "SenderApp": "apps",
          "charts": "analytics"}
 
 
@@ -79,7 +79,7 @@ __all__ = [
     "Campaign",
     # analyse and show
     "spend_summary", "spend_totals", "forecast", "readable", "format_money", "charts",
-    "DashboardApp", "EstimatorApp", "RateExplorerApp", "SenderApp", "notebook_session",
+    "CopyLab", "DashboardApp", "EstimatorApp", "RateExplorerApp", "SenderApp", "notebook_session",
     # errors (every one of them: sa.errors)
     "errors", "SMSgicError", "AuthenticationError", "ValidationError", "NotFoundError", "RateLimitError",
     "InsufficientBalanceError", "ServerError", "DuplicateSendError", "UnknownOutcomeError",

@@ -66,7 +66,7 @@ from .spend import FREQS, check_freq, period_start
 
 # --------------------------------------------------------------------------- costs
 
-__all__ = ["cost_by_country", "cost_by_operator", "cost_treemap", "empty_figure", "quoted_cost_map", "rate_histogram", "rates_map", "segment_distribution", "spend_over_time", "status_over_time", "world_geojson"]
+__all__ = ["copy_costs", "cost_by_country", "cost_by_operator", "cost_treemap", "empty_figure", "quoted_cost_map", "rate_histogram", "rates_map", "segment_distribution", "spend_over_time", "status_over_time", "world_geojson"]
 
 
 def cost_by_country(df: pd.DataFrame | None, currency: str | None = None, top: int = TOP) -> go.Figure:
@@ -98,6 +98,31 @@ def cost_by_operator(df: pd.DataFrame | None, currency: str | None = None, top: 
     labels = [_operator_label(o, c) for o, c in zip(totals["operator"], countries)]
     return money_bar(title, "Operator (country)", labels, totals["amount"].tolist(), cur, skipped,
                       "operators", top)
+
+
+def copy_costs(df: pd.DataFrame | None, currency: str | None = None) -> go.Figure:
+    """Grouped bars of each message variant's cost on its audience, as written and rewritten
+    with smart encoding, from ``compare_copies``'s frame (variant, cost, rewrite_cost, encoding;
+    currency from ``attrs`` when not given).  Variants keep their order; labels are "V1: text…"."""
+    title = "Cost per message variant"
+    if is_empty(df):
+        return empty_figure(title)
+    require_columns(df, ["variant", "cost"], "copy_costs")
+    cur = currency or df.attrs.get("currency") or chart_currency(df, None, "copy_costs")
+    labels = [f"V{i}: " + (str(v) if len(str(v)) <= 24 else str(v)[:23] + "…") for i, v in enumerate(df["variant"], 1)]
+    fig = axes_figure(title, "Variant", f"Cost ({cur})")
+    series = [("As written", "cost", BAR_COLOR)]
+    if "rewrite_cost" in df.columns:
+        series.append(("Smart-encoded", "rewrite_cost", BALANCE_COLOR))
+    encodings = df["encoding"].astype(str).tolist() if "encoding" in df.columns else [""] * len(df)
+    for name, column, color in series:
+        amounts = [parse_money(a, f"copy_costs: {column}") for a in df[column]]
+        fig.add_bar(x=labels, y=[to_float(a) for a in amounts], name=name, marker_color=color,
+                    customdata=[[format_money(a), e] for a, e in zip(amounts, encodings)],
+                    hovertemplate=f"%{{x}}<br>{name}: %{{customdata[0]}} {cur}<br>%{{customdata[1]}}<extra></extra>")
+    fig.update_layout(barmode="group", legend=LEGEND_ABOVE)
+    fig.update_xaxes(categoryorder="array", categoryarray=labels)
+    return fig
 
 
 def _operator_label(operator: str, country: str) -> str:

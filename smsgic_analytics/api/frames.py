@@ -17,6 +17,7 @@ A record that lacks a required field raises ``ValueError`` naming the row and th
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
@@ -24,7 +25,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from ..core import spec
-from ..core.money import parse_money
+from ..core.display import card
+from ..core.money import format_money, parse_money
 
 UTC = "datetime64[us, UTC]"
 SENDERS_COLUMNS = ["id", "sender"]
@@ -140,3 +142,6 @@ class Balance:
 
     def __str__(self) -> str:
         return f"{self.sign}{self.amount} ({self.currency})"
+
+    def _repr_html_(self) -> str:
+        return card("Balance", [("Amount", html.escape(format_money(self.amount, self.currency)))])

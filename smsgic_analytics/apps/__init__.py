@@ -1,4 +1,4 @@
-"""ipywidgets apps for JupyterLab and Voilà: estimator, rate explorer, sender, dashboard.
+"""ipywidgets apps for JupyterLab and Voilà: estimator, rate explorer, sender, dashboard, copy lab.
 
 Each app is one object: display it (or its ``.widget``) and drive it with the widgets or
 its plain methods.  Every interactive widget has a stable CSS class
@@ -9,9 +9,10 @@ its plain methods.  Every interactive widget has a stable CSS class
 """
 from __future__ import annotations
 
+from .copylab import CopyLab
 from .dashboard import DashboardApp
 from .estimator import EstimatorApp
 from .rates import RateExplorerApp
 from .sender import SenderApp
 
-__all__ = ["DashboardApp", "EstimatorApp", "RateExplorerApp", "SenderApp"]
+__all__ = ["CopyLab", "DashboardApp", "EstimatorApp", "RateExplorerApp", "SenderApp"]

@@ -32,6 +32,7 @@ from ..text.advice import Advice, advise
 from ..text.alphabet import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE
 from ..text.segments import segments
 from .budget import MoneyPanel
+from .auditcard import audit_card
 from .widgets import (
     App,
     error_html,
@@ -130,10 +131,12 @@ class EstimatorApp(App):
         self.chart = tag(w.Output(), NAME, "chart")
         self.invalid_box = tag(w.HTML(layout=w.Layout(display="none", border="1px solid #f59e0b", padding="4px")),
                                NAME, "invalid")
+        self.audit_view = tag(w.HTML(), NAME, "audit")  # the audience audit, before any send
         wrap = {"layout": w.Layout(flex_flow="row wrap")}  # rows wrap in a narrow notebook column
         self.widget = tag(w.VBox([
             w.HBox([self.numbers_input, w.VBox([self.upload, self.column])]),
             self.invalid_box,
+            self.audit_view,
             self.message_input,
             self.counter,
             w.HBox([self.advice, self.apply_button], **wrap),
@@ -380,6 +383,7 @@ class EstimatorApp(App):
             self._shown = key
             self._render_prices(priced)
             self._render_invalid(priced)
+            self.audit_view.value = audit_card(self._numbers, self._rates, text, self.client)
 
     def _render_advice(self, advice: Advice, priced: Quote | OfflineEstimate | None) -> None:
         """Which characters force UCS-2, and what the GSM-7 suggestion saves in parts and money."""

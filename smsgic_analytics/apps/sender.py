@@ -186,6 +186,10 @@ class SenderApp(App):
 
     # -- actions -----------------------------------------------------------------------------
 
+    def set_message(self, text: str) -> None:
+        """Put ``text`` in the message box, as typing it would (a quote made before is dropped)."""
+        self.message_input.value = text
+
     def quote(self) -> Preview | None:
         """Validate, quote (exact, with the API), check the balance and the duplicate guard.
 

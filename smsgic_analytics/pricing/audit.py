@@ -15,7 +15,17 @@ sequential run      ``SEQUENTIAL_RUN`` or more distinct numbers that each differ
                     the next (a traffic-pumping pattern), in any row order
 high cost           a destination whose expected rate is ``HIGH_COST_FACTOR`` x or more the
                     audience's median rate (only with ``rates``)
+high-cost share     the share of rows going to destinations at ``HIGH_COST_FACTOR`` x or more
+                    the account's usual rate is ``HISTORY_SHARE_FACTOR`` x and
+                    ``HISTORY_SHARE_MARGIN`` or more above that share in the account's history
+                    (only with ``rates`` and ``history``)
+new country         a country this account never sent to before (only with ``history``; one
+                    finding per country; nothing when the history is empty)
 ==================  ========================================================================
+
+``history`` is the account's spend: ``client.spend()`` (or the ledger's destinations,
+``ledger.spent(account)[1]``) -- a frame with ``country`` and ``numbers`` per destination,
+and its rate per part as ``price``, or as ``net`` (or ``total``) over ``sms_count``.
 
 Every step runs over whole columns (the normaliser, ``classify`` and the rate lookup are the
 pricing kernels, ``pricing.offline``); money is integer ten-thousandths until the Decimal
@@ -26,14 +36,15 @@ from __future__ import annotations
 
 import html
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ..audience.read import AudienceError, audience_column
 from ..core.display import card, readable, warn
-from ..core.money import format_money, units_to_money
+from ..core.money import format_money, is_missing, parse_money, units_to_money
+from ..numbers.classify import classify
 from ..numbers.normalize import FLOAT_TEXT, FLOAT_VALUE, INTEGER_VALUE, NATIONAL, normalize_numbers
 from ..text.counts import segment_counts
 from ..text.templates import fill_template, placeholders
@@ -45,6 +56,9 @@ HIGH_COST_FACTOR = 3  # a destination's rate this many times the audience's medi
 FINDING_COLUMNS = ["rule", "rows", "first_row", "last_row", "example", "reason", "cost_if_sent"]
 DUPLICATE, REFUSED, NATIONAL_RULE, FROM_NUMBER = "duplicate", "refused", "national", "float or integer"
 SEQUENTIAL, HIGH_COST = "sequential run", "high cost"
+HIGH_SHARE, NEW_COUNTRY = "high-cost share", "new country"
+HISTORY_SHARE_FACTOR = 2  # the audience's high-cost share this many times the history's ...
+HISTORY_SHARE_MARGIN = 0.10  # ... and this much above it (10 percentage points): "far above"
 _NUMBER_REASONS = (FLOAT_VALUE, FLOAT_TEXT, INTEGER_VALUE)
 _NO_PRICE = -1
 
@@ -119,13 +133,17 @@ def _from_numbers(values: pd.Series) -> np.ndarray:
 
 
 def audit(audience: Any, rates: pd.DataFrame | RateTable | None = None, message: str | None = None, *,
-          phone: Any = None, default_region: str | None = None) -> Audit:
+          phone: Any = None, default_region: str | None = None, history: pd.DataFrame | None = None) -> Audit:
     """Findings about an audience (see the module docstring), one row per rule and reason or run.
 
     ``audience``: a DataFrame (the phone column found by name, or ``phone=``), a Series or a
     list.  ``rates`` (a rates table like ``client.rates()``) adds the high-cost rule and, with
     ``message`` (one text, or a ``{column}`` template filled from the audience's columns), the
     cost of each finding's rows if sent anyway.  ``default_region`` reads national numbers.
+    ``history`` (the account's spend, ``client.spend()``) adds the rules that compare the list
+    with what this account sent before: high-cost share and new country.
+
+    >>> sa.audit(df, rates=client.rates(), message="Hi {first_name}", history=client.spend())  # doctest: +SKIP
 
     Columns: rule, rows (how many), first_row, last_row (the audience's index labels),
     example (a value as it came), reason (plain words), cost_if_sent (Decimal or None).
@@ -142,6 +160,9 @@ def audit(audience: Any, rates: pd.DataFrame | RateTable | None = None, message:
     sms = _sms(message, frame, n) if (table is not None and message is not None) else None
     rate = np.full(n, _NO_PRICE, dtype=np.int64)  # expected rate per row, ten-thousandths
     country = np.full(n, None, dtype=object)
+    past = None if history is None else _History.of(history)
+    if past is not None and table is None and ok.any():  # countries without a rates table: the numbering plan's
+        country[ok] = classify(list(number[ok]), normalized=True)["country"].astype(object).to_numpy()
     if table is not None and ok.any():
         codes, unique = pd.factorize(number[ok])
         priced = price_numbers(list(unique), table)
@@ -177,6 +198,14 @@ def audit(audience: Any, rates: pd.DataFrame | RateTable | None = None, message:
             add(HIGH_COST, mask, f"{name}: rate {units_to_money(int(rate[mask][0]))} per part is {factor}x the "
                                  f"audience's median rate {median}; {share:.0%} of the cost for "
                                  f"{mask.sum() / max(n, 1):.0%} of the rows")
+    if past is not None and past.numbers:
+        if table is not None:
+            shared = _high_share(rate, country, past)
+            if shared is not None:
+                add(HIGH_SHARE, *shared)
+        for name, mask in _new_countries(country, ok, past):
+            add(NEW_COUNTRY, mask, f"{name}: this account never sent to it before (its history: "
+                                   f"{past.numbers:,} numbers in {len(past.countries)} countries)")
 
     out = Audit(pd.DataFrame(found, columns=FINDING_COLUMNS).astype({"rows": "int64"}))
     out["cost_if_sent"] = out["cost_if_sent"].astype(object)
@@ -227,4 +256,89 @@ def _high_cost(rate: np.ndarray, country: np.ndarray,
         factor = (Decimal(int(unit)) / Decimal(median_units)).quantize(Decimal("0.1"))
         share = int(weight[mask].sum()) / total  # a float: only a percentage to read
         out.append((str(name), mask, factor, units_to_money(median_units), share))
+    return out
+
+
+class _History(NamedTuple):
+    """The account's history as the audit needs it: numbers sent, per country and per rate."""
+
+    numbers: int
+    countries: frozenset[str]  # casefolded names
+    rates: list[Decimal]  # rate per part of each destination row with a rate ...
+    weights: list[int]  # ... and its numbers
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> "_History":
+        missing = [c for c in ("country", "numbers") if c not in frame.columns]
+        if missing:
+            raise ValueError(f"history: missing column(s) {', '.join(missing)} (expected client.spend() or "
+                             f"the ledger's destinations)")
+        rows = frame[np.array([not is_missing(c) and str(c).strip() != "" for c in frame["country"]], dtype=bool)]
+        counts = [0 if is_missing(v) else int(v) for v in rows["numbers"]]
+        rates: list[Decimal] = []
+        weights: list[int] = []
+        for i, (k, rec) in enumerate(zip(counts, rows.to_dict("records"))):
+            rate = _history_rate(rec, f"history row {rows.index[i]!r}")
+            if rate is not None and k > 0:
+                rates.append(rate)
+                weights.append(k)
+        names = frozenset(str(c).strip().casefold() for c, k in zip(rows["country"], counts) if k > 0)
+        return cls(sum(counts), names, rates, weights)
+
+
+def _history_rate(rec: dict[str, Any], where: str) -> Decimal | None:
+    """A destination row's rate per part: ``price``, else ``net`` (or ``total``) / ``sms_count``."""
+    if not is_missing(rec.get("price")):
+        return parse_money(rec["price"], f"{where}: price")
+    parts = rec.get("sms_count")
+    for column in ("net", "total"):
+        if not is_missing(rec.get(column)) and not is_missing(parts) and int(parts) > 0:
+            return parse_money(rec[column], f"{where}: {column}") / int(parts)
+    return None
+
+
+def _weighted_median(values: list[Decimal], weights: list[int]) -> Decimal:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    half, seen = sum(weights) / 2, 0
+    for i in order:
+        seen += weights[i]
+        if seen >= half:
+            return values[i]
+    return values[order[-1]]
+
+
+def _high_share(rate: np.ndarray, country: np.ndarray, past: _History) -> tuple[np.ndarray, str] | None:
+    """(row mask, reason) when the audience's share of rows at ``HIGH_COST_FACTOR`` x the
+    account's usual (numbers-weighted median) rate is far above the history's share."""
+    priced = rate >= 0
+    if not priced.any() or not past.rates:
+        return None
+    usual = _weighted_median(past.rates, past.weights)
+    if usual <= 0:
+        return None
+    threshold = usual * HIGH_COST_FACTOR
+    past_high = sum(k for r, k in zip(past.rates, past.weights) if r >= threshold)
+    past_share = past_high / sum(past.weights)
+    distinct = np.unique(rate[priced])
+    high_rates = [int(u) for u in distinct if units_to_money(int(u)) >= threshold]
+    mask = priced & np.isin(rate, high_rates)
+    share = mask.sum() / priced.sum()
+    if not mask.any() or share < HISTORY_SHARE_FACTOR * past_share or share - past_share < HISTORY_SHARE_MARGIN:
+        return None
+    names = pd.Series(country[mask]).value_counts()
+    top = ", ".join(f"{name} ({k:,})" for name, k in names.head(3).items()) + (" ..." if len(names) > 3 else "")
+    return mask, (f"{share:.0%} of the priced rows go to destinations at {threshold} or more per part "
+                  f"({HIGH_COST_FACTOR}x the account's usual rate {usual}), against {past_share:.0%} of the "
+                  f"{sum(past.weights):,} numbers it sent before: {top}")
+
+
+def _new_countries(country: np.ndarray, ok: np.ndarray, past: _History) -> list[tuple[str, np.ndarray]]:
+    """(country, row mask) of each audience country the history never sent to, in row order."""
+    names = pd.Series(country, dtype=object)
+    known = names.notna().to_numpy() & ok
+    folded = names[known].map(lambda c: str(c).strip().casefold())
+    new = folded[~folded.isin(past.countries)]
+    out = []
+    for name in pd.unique(names[new.index]):
+        out.append((str(name), (names == name).to_numpy() & known))
     return out

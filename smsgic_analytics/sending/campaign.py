@@ -31,6 +31,7 @@ SendResult(sending_id=301, total=Decimal('0.4173'), currency='GBP', state='creat
 from __future__ import annotations
 
 import logging
+import html
 import threading
 import warnings
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from ..audience.recipients import Recipients, normalize_recipients
 from ..core import spec
 from ..core.config import Settings
 from ..core.dates import clock_note, format_scheduled_at
+from ..core.display import card
 from ..core.errors import (
     ConfirmationRequiredError,
     InsufficientBalanceError,
@@ -86,6 +88,14 @@ class SendResult:
     sms_count: int
     scheduled_at: str | None = None
     note: str = ""
+
+    def _repr_html_(self) -> str:
+        rows = [("Sending", "—" if self.sending_id is None else str(self.sending_id)), ("State", html.escape(self.state)),
+                ("Recipients", f"{self.recipients:,}"), ("SMS parts", f"{self.sms_count:,}"),
+                ("<b>Total</b>", f"<b>{html.escape(format_money(self.total, self.currency))}</b>")]
+        if self.scheduled_at:
+            rows.append(("Scheduled at", html.escape(f"{self.scheduled_at} UTC")))
+        return card("Send", rows)
 
 
 class Campaign:

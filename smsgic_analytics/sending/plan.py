@@ -15,6 +15,7 @@ send in the ledger.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any, NamedTuple
 
+from ..core.display import card, warn
+from ..core.money import format_money
 from ..pricing.quote import Quote
 
 DIGEST_VERSION = 1  # bump when the digest's contents change, so old and new never compare equal
@@ -71,6 +74,12 @@ class Preview:
         return (f"Send {text!r} from {self.sender}{via} to {self.recipients} recipients ({self.sms_count} SMS), "
                 f"{when}: total {self.total} {self.currency}{balance}{note}")
 
+    def _repr_html_(self) -> str:
+        return card("Send preview", _plan_lines(self.message, self.sender, self.type, self.scheduled_at,
+                                                 self.recipients, self.sms_count, self.total, self.currency,
+                                                 self.balance, self.note),
+                    note=" (nothing is sent before you confirm)")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -103,6 +112,18 @@ class Plan:
                    str(self.total), self.sms_count, self.currency]
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()
 
+    def __repr__(self) -> str:
+        i = self.inputs
+        return (f"Plan(message={i.message[:40]!r}, recipients={len(i.recipients)}, sender={i.sender!r}, "
+                f"type={i.type!r}, scheduled_at={i.scheduled_at!r}, sms_count={self.sms_count}, total={self.total}, "
+                f"currency={self.currency!r}, quote_id={self.quote_id}, digest={self.digest[:12]!r})")
+
+    def _repr_html_(self) -> str:
+        i = self.inputs
+        return card("Plan", _plan_lines(i.message, i.sender, i.type, i.scheduled_at, len(i.recipients),
+                                        self.sms_count, self.total, self.currency, None, ""),
+                    note=f" (frozen {html.escape(str(self.priced_at))[:19]}, digest {self.digest[:12]})")
+
     def payload(self, scheduled_at: str | None) -> dict[str, Any]:
         """The POST /sendings body of this plan; ``scheduled_at`` is the one the ledger claimed
         (always explicit: the send's fingerprint, see ``state``)."""
@@ -114,6 +135,26 @@ class Plan:
         return Preview(message=i.message, sender=i.sender, scheduled_at=i.scheduled_at, type=i.type,
                        recipients=len(i.recipients), sms_count=self.sms_count, total=self.total,
                        currency=self.currency, balance=balance, plan_hash=self.digest, note=note)
+
+
+def _plan_lines(message: str, sender: str, type: str, scheduled_at: str | None, recipients: int, sms_count: int,
+                total: Decimal, currency: str, balance: Decimal | None, note: str) -> list[tuple[str, str]]:
+    """The rows of a plan's or a preview's card (HTML-safe)."""
+    text = message if len(message) <= 60 else message[:59] + "…"
+    rows = [("Message", html.escape(text)), ("Sender", html.escape(sender)),
+            ("When", html.escape(f"{scheduled_at} UTC" if scheduled_at else "now")),
+            ("Recipients", f"{recipients:,}"), ("SMS parts", f"{sms_count:,}"),
+            ("<b>Total</b>", f"<b>{html.escape(format_money(total, currency))}</b>")]
+    if type != "default":
+        rows.insert(2, ("Via", html.escape(type)))
+    if balance is not None:
+        rows.append(("Balance", html.escape(format_money(balance, currency))))
+        if total > balance:
+            rows.append((warn("Not enough balance"), warn(html.escape(format_money(total - balance, currency))
+                                                          + " short")))
+    if note:
+        rows.append(("Note", html.escape(note)))
+    return rows
 
 
 def payload_of(inputs: PlanInputs, scheduled_at: str | None = None) -> dict[str, Any]:

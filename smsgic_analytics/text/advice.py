@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..core.display import card
 from ..core.money import MoneyError, parse_money
 from .alphabet import GRAPHEME, GSM7_NAME, NOT_GSM
 from .segments import Segments, segments
@@ -134,27 +135,17 @@ class Advice:
 
     def _repr_html_(self) -> str:
         head, _, saving = self._lines()
-        cells = "".join(
-            "<tr>"
-            + "".join(
-                f"<td>{html.escape(str(v))}</td>"
-                for v in (
-                    repr(f.char),
-                    _code_points(f.char),
-                    ", ".join(map(str, f.positions)),
-                    "—" if f.replacement is None else repr(f.replacement) if f.replacement else "(remove)",
-                )
-            )
-            + "</tr>"
-            for f in self.forcing
-        )
-        table = (
-            "<table><thead><tr><th>character</th><th>code points</th><th>positions</th>"
-            f"<th>replacement</th></tr></thead><tbody>{cells}</tbody></table>"
-            if self.forcing
-            else ""
-        )
-        return f"<div><p>{html.escape(head)}</p>{table}<p>{html.escape(saving)}</p></div>"
+        table = None
+        if self.forcing:
+            table = pd.DataFrame({
+                "character": [repr(f.char) for f in self.forcing],
+                "code points": [_code_points(f.char) for f in self.forcing],
+                "positions": [", ".join(map(str, f.positions)) for f in self.forcing],
+                "replacement": ["—" if f.replacement is None else repr(f.replacement) if f.replacement else "(remove)"
+                                for f in self.forcing],
+            })
+        return card("Encoding advice", [("Now", html.escape(head)), ("Suggested", html.escape(saving))],
+                    table=table, table_title="Characters that force UCS-2")
 
 
 def advise(

@@ -105,3 +105,55 @@ def test_the_card_and_the_plain_repr():
     assert "Audience audit" in html and "duplicate" in html and "0.0400" in html
     assert "duplicate" in repr(found)
     assert "nothing found" in sa.audit(LV)._repr_html_()
+
+
+# The account's history, as client.spend() / the ledger's destinations give it (hand-made; countries as the numbering plan names them): 95
+# numbers to Latvia at 0.04 and 5 to Russia at 0.20 (5% of its numbers at 3x the usual rate or more).
+HISTORY = pd.DataFrame({"country": ["Latvia", "Russia"], "numbers": [95, 5],
+                        "price": [D("0.04"), D("0.20")]})
+RU = ["+7 912 345 6789", "+7 912 345 6791", "+7 912 345 6793"]
+
+
+def test_a_high_cost_share_far_above_the_accounts_history_fires_with_its_cost():
+    audience = pd.DataFrame({"phone": LV[:2] + RU})  # 3 of 5 rows (60%) to Russia against 5% before
+    found = sa.audit(audience, rates=RATES, message=GSM_161, history=HISTORY)
+    row = found.set_index("rule").loc["high-cost share"]
+    assert (row["rows"], row["first_row"], row["last_row"]) == (3, 2, 4)
+    assert row["cost_if_sent"] == D("1.20")  # 3 rows x 2 parts x 0.20
+    assert "60%" in row["reason"] and "5%" in row["reason"] and "0.04" in row["reason"]
+    assert "Russia (3)" in row["reason"]
+
+
+def test_a_high_cost_share_close_to_the_history_does_not_fire():
+    audience = pd.DataFrame({"phone": LV + [RU[0]]})  # 20% to Russia ...
+    used_to = HISTORY.assign(numbers=[85, 15])  # ... against 15% before: not far above
+    assert "high-cost share" not in rules(sa.audit(audience, rates=RATES, message="Hi", history=used_to))
+    assert "high-cost share" not in rules(sa.audit(audience, rates=RATES, message="Hi"))  # no history: no rule
+    spend_like = pd.DataFrame({"country": ["Latvia", "Russia"], "numbers": [2, 1],  # net / sms_count
+                               "net": [D("0.08"), D("0.40")], "sms_count": [2, 2]})  # 33% before
+    assert "high-cost share" not in rules(sa.audit(audience, rates=RATES, history=spend_like))
+
+
+def test_countries_never_sent_to_fire_once_each_with_their_cost():
+    only_latvia = HISTORY.iloc[:1]
+    audience = pd.DataFrame({"phone": [RU[0], *LV[:2], RU[1]]})
+    found = sa.audit(audience, rates=CHEAP_RU, message="Hi", history=only_latvia)
+    assert rules(found) == ["new country"]
+    row = found.iloc[0]
+    assert (row["rows"], row["first_row"], row["last_row"]) == (2, 0, 3)
+    assert row["reason"].startswith("Russia: this account never sent to it before")
+    assert row["cost_if_sent"] == D("0.16")  # 2 x 1 part x 0.08
+    no_rates = sa.audit(audience, history=only_latvia)  # countries then come from the numbering plan
+    assert rules(no_rates) == ["new country"] and no_rates["cost_if_sent"][0] is None
+
+
+def test_countries_sent_to_before_do_not_fire_and_an_empty_history_says_nothing():
+    audience = pd.DataFrame({"phone": [RU[0], *LV[:2]]})
+    assert rules(sa.audit(audience, rates=CHEAP_RU, history=HISTORY.assign(country=["latvia", "Russia"]))) == []
+    empty = HISTORY.iloc[:0]
+    assert rules(sa.audit(audience, rates=RATES, history=empty)) == ["high cost"]  # only the audience's own rule
+
+
+def test_history_without_the_columns_it_needs_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"history: missing column\(s\) numbers"):
+        sa.audit(LV, history=pd.DataFrame({"country": ["Latvia"]}))

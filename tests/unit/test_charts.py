@@ -428,6 +428,9 @@ ALL = [
     (charts.rate_histogram, RATES, {}),
     (charts.rate_history_chart, HISTORY, {}),
     (charts.forecast_chart, FORECAST, {"budget": Decimal("20"), "currency": "GBP"}),
+    (charts.copy_costs, pd.DataFrame({"variant": ["Hi \u2019", "Hi '"], "encoding": ["UCS-2", "GSM-7"],
+                                      "cost": [Decimal("0.80"), Decimal("0.40")],
+                                      "rewrite_cost": [Decimal("0.40"), Decimal("0.40")]}), {"currency": "GBP"}),
 ]
 
 
@@ -626,3 +629,13 @@ def test_figures_fit_a_970px_column_with_their_footnotes_inside(tmp_path: Path) 
             assert box["left"] <= note["left"] and note["right"] <= box["right"] + 1, (i, note, box)
     assert [len(b["notes"]) for b in boxes[:3]] == [1, 1, 1]
     assert boxes[-1]["ticks"] == ["0.1605"]  # one rate: one tick, no negative rates on the scale
+
+
+def test_copy_costs_draws_each_variant_as_written_and_rewritten_exactly() -> None:
+    df = pd.DataFrame({"variant": ["It\u2019s on " + "x" * 30, "Sale"], "encoding": ["UCS-2", "GSM-7"],
+                       "cost": [Decimal("1.2345"), Decimal("0.5000")], "rewrite_cost": [Decimal("0.6172"), Decimal("0.5")]})
+    fig = charts.copy_costs(df, "EUR")
+    written, rewritten = fig.data
+    assert list(written.x) == ["V1: It\u2019s on xxxxxxxxxxxxxxx\u2026", "V2: Sale"]
+    assert list(written.y) == [1.2345, 0.5] and list(rewritten.y) == [0.6172, 0.5]
+    assert written.customdata[0][0] == "1.2345" and fig.layout.yaxis.title.text == "Cost (EUR)"

@@ -67,3 +67,25 @@ def test_a_list_of_numbers_takes_plain_texts_and_refuses_templates():
 def test_the_card():
     html = sa.compare_copies(AUDIENCE, [CURLY_71, TEMPLATE], rates=RATES)._repr_html_()
     assert "Copy comparison" in html and "(cheapest)" in html and "0.1200" in html
+
+
+def test_a_messy_audience_costs_what_the_estimate_says_for_every_variant():
+    # duplicates (first row's name wins), an invalid row, a number the table cannot place, names repeated
+    people = pd.DataFrame({"phone": ["+371 2000 0001", "371-2000-0001", "n/a", "+7 912 345 6789", "+371 2000 0003",
+                                     "+371 2000 0005", "+371 2000 0007"],
+                           "first_name": ["Ann", "x" * 200, "Bo", "Cy", "Zo\u00eb", "Ann", "b" * 158]},
+                          index=[10, 11, 12, 13, 14, 15, 16])
+    variants = [TEMPLATE, "Sale today", "It\u2019s {first_name}\u2026", GSM_161]
+    out = sa.compare_copies(people, variants, rates=RATES).set_index("variant")
+    for variant in variants:
+        data = people if "{" in variant else None
+        est = sa.estimate(people["phone"], variant, rates=RATES, data=data)
+        assert (out.loc[variant, "cost"], out.loc[variant, "sms"]) == (est.totals.expected, est.sms_count), variant
+        assert out.loc[variant, "recipients"] == len(est.placed) == 4
+    assert out.loc[TEMPLATE, "segments_max"] == 2  # "Hi " + 158 b's: 161 septets, 2 parts (x * 200 is a duplicate)
+
+
+def test_a_missing_merge_value_names_every_row_at_fault():
+    people = AUDIENCE.assign(first_name=[None, "Bo", None])
+    with pytest.raises(Exception, match=r"rows \[0, 2\]"):
+        sa.compare_copies(people, [TEMPLATE], rates=RATES)

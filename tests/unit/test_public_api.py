@@ -40,7 +40,7 @@ def test_segments_contract():
 
 
 def test_the_surface_is_small_and_every_error_is_in_errors():
-    assert len(sa.__all__) <= 41  # 36 + audit, compare_copies (issue 21) + rate_history, rate_changes, forecast (20)
+    assert len(sa.__all__) <= 42  # 36 + audit, compare_copies, CopyLab (21) + rate_history, rate_changes, forecast (20)
     assert len(set(sa.__all__)) == len(sa.__all__)
     raised = [getattr(sa.errors, n) for n in dir(sa.errors) if isinstance(getattr(sa.errors, n), type)
               and issubclass(getattr(sa.errors, n), Exception) and getattr(sa.errors, n).__module__ == sa.errors.__name__]

@@ -595,7 +595,7 @@ def test_advise_on_gsm_text_and_summaries():
     assert "force UCS-2" in summary and "'“'" in summary and "U+201C" in summary
     assert "no GSM-7 replacement" in summary and "still UCS-2 because of '😀'" in summary
     html = advice._repr_html_()
-    assert "&lt;" in html and "<b>" not in html  # replacements are escaped
+    assert "'&lt;'" in html and "'<'" not in html and "<b>＜" not in html  # replacements are escaped
     assert isinstance(advice, Advice)
 
 
