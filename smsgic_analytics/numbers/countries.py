@@ -108,3 +108,25 @@ def english_name(region: str) -> str:
     from babel import Locale
 
     return Locale("en").territories.get(region, region)
+
+
+@lru_cache(maxsize=1)
+def _mcc_regions() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for codes in mccmnc.countries().values():
+        for mcc in codes.mccs:
+            out.setdefault(mcc, []).append(codes.region)
+    return {mcc: tuple(regions) for mcc, regions in out.items()}
+
+
+def region_for(name: str, mcc: str | None = None) -> str | None:
+    """The ISO region of a rate row: by its country name, else by its MCC when one country owns it.
+
+    >>> region_for("Vatican", "225"), region_for("United Kingdom")
+    ('VA', 'GB')
+    """
+    found = region_of(name)
+    if found is None and mcc is not None:
+        owners = _mcc_regions().get(str(mcc), ())
+        found = owners[0] if len(owners) == 1 else None
+    return found
