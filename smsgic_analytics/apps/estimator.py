@@ -84,7 +84,7 @@ class EstimatorApp(App):
         self._table = pd.DataFrame()
         self._shown: tuple[Any, ...] | None = None
         self._syncing = False
-        self._upload: pd.DataFrame | None = None
+        self._rates_error: SMSgicError | None = None
         self._build()
         self._rates = self._load_rates(rates)
         if numbers is not None:
@@ -148,6 +148,7 @@ class EstimatorApp(App):
                 rates = self.client.rates()
             return RateTable.from_frame(rates) if rates is not None else None
         except SMSgicError as exc:
+            self._rates_error = exc
             self._show_error(exc)  # the app still counts segments and checks numbers
             return None
 
@@ -343,8 +344,9 @@ class EstimatorApp(App):
         self._numbers = series
         self._recipients = normalize_recipients(series, on_invalid="report")
         self._offline, self._whatif, self._quote = {}, {}, None
-        self.error = None
-        self.status.value = ""
+        # The previous audience's notes go; an error loading the rates stays (it is still true).
+        self.error = self._rates_error
+        self.status.value = error_html(self._rates_error) if self._rates_error is not None else ""
         self._update(force=True)
 
     def _echo_numbers(self, series: pd.Series) -> None:

@@ -466,7 +466,7 @@ class SenderApp(App):
         rows = invalid.rename(columns={"index": "row"})
         advice = ("Tidy them or pick the country of national numbers above, or tick “Drop the refused rows” "
                   "below and press Quote again.")
-        return (f"<span style='color:#b91c1c'><b>Not quoted</b>: {len(rows):,} of {total:,} recipient row(s) are "
+        return (f"<span style='color:#b91c1c' title='{type(exc).__name__}'><b>Not quoted</b>: {len(rows):,} of {total:,} recipient row(s) are "
                 f"not phone numbers the API accepts. {advice}</span>"
                 + problems_html(rows, "Refused rows", "refused-recipients"))
 
