@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import ipywidgets as w
 import pandas as pd
 
+from ..numbers import normalize as rules
 from ..sending.risks import Risk
 from ..text.segments import part_breaks
 from .widgets import frame_html, tag
@@ -77,6 +78,21 @@ def show_html(box: w.HTML, value: str) -> None:
     box.layout.display = "" if value else "none"
 
 
+def in_words(reason: str) -> str:
+    """A refusal reason as an app user can act on it: the normaliser's advice to scripts
+    (``pd.read_csv(dtype=str)``, ``default_region=``) becomes what to press in the app."""
+    tidy = "press Tidy above to use its digits"
+    words = {
+        rules.FLOAT_TEXT: f"written as a number with .0 or an exponent, not as a phone number; {tidy}",
+        rules.FLOAT_VALUE: f"stored as a number with decimals, so digits may be lost; {tidy}",
+        rules.NATIONAL: ("starts with 0: a national number without its country code; pick its country under "
+                         "“National numbers from” and press Tidy"),
+        rules.INTEGER_VALUE: ("stored as a whole number whose digits are not a valid international number "
+                              "(a leading 0 or + was lost); save the column as text in the spreadsheet"),
+    }
+    return words.get(str(reason), str(reason))
+
+
 def problems_html(rows: pd.DataFrame, title: str, stem: str, *, reason: str = "reason") -> str:
     """Refused rows for people: a title, counts by reason, the first rows, a link to download all.
 
@@ -84,6 +100,7 @@ def problems_html(rows: pd.DataFrame, title: str, stem: str, *, reason: str = "r
     """
     if rows is None or len(rows) == 0:
         return ""
+    rows = rows.assign(**{reason: rows[reason].astype(str).map(in_words)})
     counts = rows.groupby(reason, sort=False).size().sort_values(ascending=False, kind="stable")
     items = "".join(f"<li><b>{n:,}</b> × {html.escape(str(why))}</li>" for why, n in counts.items())
     first = frame_html(rows.head(FIRST_ROWS), max_rows=FIRST_ROWS)
