@@ -430,7 +430,9 @@ class EstimatorApp(App):
                                  f"<b>total {_money(priced.total, cur)}</b>")
             title = "Cost by country (exact quote)" if priced.source == "api" else "Cost by country (what-if)"
         else:
-            self._table = priced.by_operator()
+            table = priced.by_operator()  # the expected cost leads: it stays in view in a narrow panel
+            lead = [c for c in ("expected", "low", "high") if c in table.columns]
+            self._table = table[[*lead, *(c for c in table.columns if c not in lead)]]
             by_country = priced.by_country().rename(columns={"expected": "total"})[["country", "total"]]
             t = priced.totals
             self.totals.value = (f"<b>Offline estimate</b> (rates table, no API call) · {len(priced.rows):,} numbers"
