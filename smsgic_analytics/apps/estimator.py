@@ -430,16 +430,17 @@ class EstimatorApp(App):
                                  f"<b>total {_money(priced.total, cur)}</b>")
             title = "Cost by country (exact quote)" if priced.source == "api" else "Cost by country (what-if)"
         else:
-            table = priced.by_operator()  # the expected cost leads: it stays in view in a narrow panel
-            lead = [c for c in ("expected", "low", "high") if c in table.columns]
-            self._table = table[[*lead, *(c for c in table.columns if c not in lead)]]
+            self._table = priced.by_operator()
             by_country = priced.by_country().rename(columns={"expected": "total"})[["country", "total"]]
             t = priced.totals
             self.totals.value = (f"<b>Offline estimate</b> (rates table, no API call) · {len(priced.rows):,} numbers"
                                  f" · {priced.sms_count:,} SMS · <b>expected {_money(t.expected, cur)}</b>"
                                  f" (range {_money(t.low)} to {_money(t.high)})")
             title = "Cost by country (offline, expected)"
-        self.table_view.value = frame_html(self._table, empty="No priced numbers.", percent=("share",),
+        # The expected cost leads, then the rest of the money: it stays in view in a narrow panel.
+        lead = [c for c in ("expected", "total") if c in self._table.columns]
+        shown = self._table[[*lead, *(c for c in self._table.columns if c not in lead)]]
+        self.table_view.value = frame_html(shown, empty="No priced numbers.", percent=("share",),
                                            currency=cur or None, money_first=True)
         self.exports.value = export_links(self._table, f"cost-by-operator-{self.mode or 'estimate'}",
                                           "Download this table")
