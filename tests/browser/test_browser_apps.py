@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 from browser_support import free_port
 from phonebook import phone_numbers
-from test_browser_walk import (ARTIFACTS, PANEL, answers, launched, open_notebook, run_all, shut_down_kernels,
-                               walk_env)
+from test_browser_walk import ARTIFACTS, PANEL, answers, launched, open_notebook, run_all, shut_down_kernels, walk_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1200)]
 
