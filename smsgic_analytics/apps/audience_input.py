@@ -27,10 +27,10 @@ NO_REGION = "None (international numbers only)"
 SAMPLE_ROWS = 5
 
 
-def region_options() -> list[tuple[str, str | None]]:
+def region_options() -> list[tuple[str, str]]:
     """("Germany (DE)", "DE") for every region a number can belong to, by English name; none first."""
     regions = sorted(region_names(), key=lambda r: english_name(r).casefold())
-    return [(NO_REGION, None), *((f"{english_name(r)} ({r})", r) for r in regions)]
+    return [(NO_REGION, ""), *((f"{english_name(r)} ({r})", r) for r in regions)]
 
 
 class AudienceInput:
@@ -50,7 +50,7 @@ class AudienceInput:
         self.upload = tag(w.FileUpload(accept=".csv,.tsv,.txt,.xlsx", multiple=False, description="CSV / XLSX"),
                           app, "upload")
         self.column = tag(w.Dropdown(options=[], description="Column", disabled=True, **fit), app, "column")
-        self.region = tag(w.Dropdown(options=region_options(), value=None, description="National numbers from",
+        self.region = tag(w.Dropdown(options=region_options(), value="", description="National numbers from",
                                      **fit), app, "region")
         self.file_note = tag(w.HTML(), app, "file")
         self.tidy_note = tag(w.HTML(layout=w.Layout(min_width="0")), app, "tidy-note")
@@ -84,7 +84,7 @@ class AudienceInput:
 
     @property
     def default_region(self) -> str | None:
-        return self.region.value
+        return self.region.value or None
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -149,7 +149,7 @@ class AudienceInput:
             self.set_source(self.sheet.frame[change["new"]], from_upload=True)
 
     def _propose(self) -> None:
-        self._tidying = propose_tidying(self._source, self.region.value)
+        self._tidying = propose_tidying(self._source, self.region.value or None)
         self._tidied = False
         self._render()
         self._on_change()

@@ -117,6 +117,7 @@ class RiskChecks:
 
     def __init__(self, app: str, on_change: Callable[[], None]) -> None:
         self._risks: list[Risk] = []
+        self._checks: list[w.Checkbox] = []
         self._on_change = on_change
         self.title = w.HTML()
         self.box = w.VBox([], layout=w.Layout(min_width="0"))
@@ -129,27 +130,34 @@ class RiskChecks:
         return list(self._risks)
 
     @property
+    def checks(self) -> list[w.Checkbox]:
+        """The checkboxes, one per risk, in order."""
+        return list(self._checks)
+
+    @property
     def acknowledged(self) -> bool:
-        return all(c.value for c in self.box.children)
+        return all(c.value for c in self._checks)
 
     def acknowledge(self, keys: Sequence[str] | None = None) -> None:
         """Tick the boxes of these risks (all when None): what a person does by clicking them."""
-        for risk, check in zip(self._risks, self.box.children):
+        for risk, check in zip(self._risks, self._checks):
             if keys is None or risk.key in keys:
                 check.value = True
 
     def set(self, risks: Sequence[Risk]) -> None:
         """Show these risks, every box unticked (a new price is a new decision)."""
         self._risks = list(risks)
-        checks = []
+        checks, rows = [], []
         for risk in self._risks:
-            check = w.Checkbox(value=False, description=risk.text, indent=False,
-                               layout=w.Layout(width="auto", max_width="100%", min_width="0"),
-                               style={"description_width": "initial"})
+            # The text wraps in an HTML beside the box (a checkbox's own description is one cut line).
+            check = w.Checkbox(value=False, description="", indent=False, layout=w.Layout(width="2em", flex="none"))
             check.add_class(f"smsgic-warning-{risk.key}")
             check.observe(lambda _: self._on_change(), "value")
             checks.append(check)
-        self.box.children = checks
+            rows.append(w.HBox([check, w.HTML(html.escape(risk.text), layout=w.Layout(min_width="0", flex="1 1 auto"))],
+                               layout=w.Layout(min_width="0", align_items="flex-start")))
+        self._checks = checks
+        self.box.children = rows
         self.title.value = (f"<b style='color:#92400e'>Check before sending ({len(checks)}): tick each to enable "
                             "Send</b>" if checks else "")
         self.widget.layout.display = "" if checks else "none"

@@ -405,7 +405,7 @@ class SenderApp(App):
                                     else "")
         quoted = state in (QUOTED, CONFIRMING, SENDING) and bool(self.risks.risks)
         self.risks.widget.layout.display = "" if quoted else "none"
-        for check in self.risks.box.children:
+        for check in self.risks.checks:
             check.disabled = state != QUOTED
         refused = self._people is not None and len(self._people.invalid) > 0
         self.drop_invalid.layout.display = "" if refused or self.drop_invalid.value else "none"

@@ -132,7 +132,7 @@ def test_a_fourteen_part_message_needs_its_warning_ticked_before_send(make_clien
     assert app.send_button.disabled
     app.request_send()
     assert app.state == "quoted" and app.confirm_panel.layout.display == "none"
-    app.risks.box.children[0].value = True  # the person ticks it
+    app.risks.checks[0].value = True  # the person ticks it
     assert not app.send_button.disabled
     app.send_button.click()
     assert app.state == "confirming"
