@@ -178,7 +178,8 @@ class RateExplorerApp(App):
 
     @property
     def table(self) -> pd.DataFrame:
-        return self._table.copy()
+        """The rows shown (the ISO ``region`` the lookup uses stays inside the app)."""
+        return self._table.drop(columns="region", errors="ignore")
 
     @property
     def comparison(self) -> pd.DataFrame:
