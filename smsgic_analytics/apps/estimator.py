@@ -24,33 +24,25 @@ import pandas as pd
 
 from ..analytics import charts
 from ..audience.recipients import Recipients, normalize_recipients
-from ..core.errors import SMSgicError
+from ..core.errors import SMSgicError, ValidationError
 from ..core.money import format_money
 from ..pricing.estimate import OfflineEstimate, RateTable, offline_estimate
 from ..pricing.quote import Quote
+from ..sending.risks import campaign_risks
 from ..text.advice import Advice, advise
 from ..text.alphabet import GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE
 from ..text.segments import segments
-from .budget import MoneyPanel
+from .audience_input import AudienceInput
 from .auditcard import audit_card
-from .widgets import (
-    App,
-    error_html,
-    frame_html,
-    guess_phone_column,
-    note_html,
-    parse_numbers,
-    read_table,
-    show_figure,
-    table_html,
-    tag,
-    upload_files,
-)
+from .budget import MoneyPanel
+from .panels import bounded_html, export_links, parts_html, problems_html, show_html
+from .widgets import App, error_html, frame_html, note_html, parse_numbers, show_figure, table_html, tag
 
 if TYPE_CHECKING:
     from ..client import Client
 
 NAME = "estimator"
+PLACEHOLDER = "Phone numbers, one per line or comma separated"
 TEXTAREA_LIMIT = 5000  # numbers set from Python are echoed in the textarea up to this many
 OFFLINE, QUOTE, WHAT_IF = "offline", "quote", "what-if"
 
@@ -94,7 +86,7 @@ class EstimatorApp(App):
         self._table = pd.DataFrame()
         self._shown: tuple[Any, ...] | None = None
         self._syncing = False
-        self._upload: pd.DataFrame | None = None
+        self._rates_error: SMSgicError | None = None
         self._build()
         self.money = MoneyPanel(client) if client is not None else None  # budget, "rates changed since..."
         if self.money is not None:
@@ -107,16 +99,18 @@ class EstimatorApp(App):
     # -- layout ----------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.numbers_input = tag(w.Textarea(placeholder="Phone numbers, one per line or comma separated",
+        self.numbers_input = tag(w.Textarea(placeholder=PLACEHOLDER,
                                             description="Numbers", continuous_update=False,
-                                            layout=w.Layout(flex="1 1 auto", width="auto", height="8em")),
+                                            layout=w.Layout(width="95%", height="8em")),
                                  NAME, "numbers")
-        self.upload = tag(w.FileUpload(accept=".csv,.xlsx", multiple=False, description="CSV / XLSX"), NAME, "upload")
-        self.column = tag(w.Dropdown(options=[], description="Column", disabled=True), NAME, "column")
+        self.audience = AudienceInput(NAME, self._on_audience)
+        self.upload, self.column, self.region = self.audience.upload, self.audience.column, self.audience.region
         self.message_input = tag(w.Textarea(value=self._message, placeholder="Message text", description="Message",
                                             continuous_update=True, layout=w.Layout(width="95%", height="6em")),
                                  NAME, "message")
         self.counter = tag(w.Label(), NAME, "counter")
+        self.parts = tag(w.HTML(layout=w.Layout(min_width="0")), NAME, "parts")
+        self.warnings = bounded_html(NAME, "warnings", border="2px solid #f59e0b", padding="4px")
         self.advice = tag(w.HTML(), NAME, "advice")
         self.apply_button = tag(w.Button(description="Use suggestion", icon="magic",
                                          layout=w.Layout(display="none", width="auto")), NAME, "apply")
@@ -128,27 +122,29 @@ class EstimatorApp(App):
         self.status = tag(w.HTML(), NAME, "status")
         self.totals = tag(w.HTML(), NAME, "totals")
         self.table_view = tag(table_html(), NAME, "table")
+        self.exports = tag(w.HTML(), NAME, "exports")
         self.chart = tag(w.Output(), NAME, "chart")
-        self.invalid_box = tag(w.HTML(layout=w.Layout(display="none", border="1px solid #f59e0b", padding="4px")),
-                               NAME, "invalid")
+        self.invalid_box = bounded_html(NAME, "invalid", border="1px solid #f59e0b", padding="4px")
         self.audit_view = tag(w.HTML(), NAME, "audit")  # the audience audit, before any send
         wrap = {"layout": w.Layout(flex_flow="row wrap")}  # rows wrap in a narrow notebook column
         self.widget = tag(w.VBox([
-            w.HBox([self.numbers_input, w.VBox([self.upload, self.column])]),
+            self.numbers_input,
+            self.audience.widget,
             self.invalid_box,
             self.audit_view,
             self.message_input,
             self.counter,
+            self.parts,
             w.HBox([self.advice, self.apply_button], **wrap),
             w.HBox([self.quote_button, self.status], **wrap),
             self.progress,
+            self.warnings,
             self.totals,
             self.table_view,
+            self.exports,
             self.chart,
         ]), NAME, "app")
         self.numbers_input.observe(self._on_numbers_text, "value")
-        self.upload.observe(self._on_upload, "value")
-        self.column.observe(self._on_column, "value")
         self.message_input.observe(self._on_message, "value")
         self.apply_button.on_click(lambda _: self.apply_suggestion())
         self.quote_button.on_click(lambda _: self.exact_quote())
@@ -159,6 +155,7 @@ class EstimatorApp(App):
                 rates = self.client.rates()
             return RateTable.from_frame(rates) if rates is not None else None
         except SMSgicError as exc:
+            self._rates_error = exc
             self._show_error(exc)  # the app still counts segments and checks numbers
             return None
 
@@ -177,9 +174,9 @@ class EstimatorApp(App):
             raise TypeError("set_numbers: pass one column (a Series), not a whole DataFrame")
         else:
             series = pd.Series(list(numbers), dtype=object)
-        self._set_series(series)
         if not isinstance(numbers, str):
             self._echo_numbers(series)
+        self.audience.set_source(series)  # calls back _on_audience, which prices them
 
     def set_message(self, text: str) -> None:
         """Use this message (the same as typing it): the counter, advice and prices follow."""
@@ -201,6 +198,10 @@ class EstimatorApp(App):
         if self.client is None:
             self._show_error(TypeError("no client: pass EstimatorApp(client=...) to quote with the API"))
             return None
+        missing = self._quote_missing()
+        if missing:
+            self._show_error(ValidationError(missing))
+            return None
         self.quote_button.disabled = True
         self.status.value = note_html(f"Quoting {len(self._recipients.numbers):,} number(s) with the API...")
         self.progress.outputs = ()
@@ -215,7 +216,7 @@ class EstimatorApp(App):
                 except SMSgicError as exc:
                     failure = exc
         finally:
-            self.quote_button.disabled = False
+            self._enable_quote()
         if quote is None:
             self._show_error(failure or RuntimeError("the quote failed: see the traceback above the table"))
             return None
@@ -228,6 +229,19 @@ class EstimatorApp(App):
                                       f"{quote.chunks} request(s).", "#047857")
         self._update(force=True)
         return quote
+
+    def _quote_missing(self) -> str:
+        """Why the exact quote cannot be asked yet, in words ("" when it can)."""
+        if not self._message.strip():
+            return "type a message first: the exact quote prices a message"
+        if not self._recipients.numbers:
+            return "paste or upload numbers first: the exact quote prices valid numbers"
+        return ""
+
+    def _enable_quote(self) -> None:
+        missing = self._quote_missing() if self.client is not None else "no client: offline only"
+        self.quote_button.disabled = bool(missing)
+        self.quote_button.tooltip = ("Price with the API" if not missing else missing[0].upper() + missing[1:])
 
     # -- properties --------------------------------------------------------------------------
 
@@ -311,45 +325,37 @@ class EstimatorApp(App):
 
     def _on_numbers_text(self, change: dict[str, Any]) -> None:
         if not self._syncing:
-            self._set_series(parse_numbers(change["new"]))
+            self.numbers_input.placeholder = PLACEHOLDER
+            self.audience.set_source(parse_numbers(change["new"]))
 
     def _on_message(self, change: dict[str, Any]) -> None:
         self._message = change["new"]
         self._update()
 
-    def _on_upload(self, change: dict[str, Any]) -> None:
-        files = upload_files(change["new"])
-        if not files:
-            return
-        name, content = files[0]
-        try:
-            table = read_table(name, content)
-        except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file: show it
-            self._show_error(ValueError(f"{name}: cannot read the file ({exc})"))
-            return
-        self._upload = table
-        columns = [str(c) for c in table.columns]
-        table.columns = columns
-        self._syncing = True
-        try:
-            self.column.options = columns
-            self.column.value = guess_phone_column(columns)
-            self.column.disabled = False
-        finally:
-            self._syncing = False
-        self.status.value = note_html(f"{name}: {len(table):,} row(s), column {self.column.value!r} used.")
-        self.set_numbers(table[self.column.value])
-
-    def _on_column(self, change: dict[str, Any]) -> None:
-        if not self._syncing and self._upload is not None and change["new"] is not None:
-            self.set_numbers(self._upload[change["new"]])
+    def _on_audience(self) -> None:
+        """The upload, column, country or tidying changed the numbers: price the new ones."""
+        if self.audience.sheet is not None or self.audience.error is not None:
+            self._syncing = True  # the file's numbers replace the pasted ones
+            try:
+                self.numbers_input.value = ""
+                self.numbers_input.placeholder = (f"Numbers from {self.audience.sheet.name}; type or paste here "
+                                                  "to use these instead" if self.audience.sheet else PLACEHOLDER)
+            finally:
+                self._syncing = False
+        self._use(self.audience.values)
+        if self.audience.error is not None:
+            self._show_error(self.audience.error)  # and the numbers were cleared: no stale total
 
     # -- state changes -----------------------------------------------------------------------
 
-    def _set_series(self, series: pd.Series) -> None:
+    def _use(self, series: pd.Series) -> None:
+        """A new audience: every price, quote note and error of the previous one goes."""
         self._numbers = series
         self._recipients = normalize_recipients(series, on_invalid="report")
         self._offline, self._whatif, self._quote = {}, {}, None
+        # The previous audience's notes go; an error loading the rates stays (it is still true).
+        self.error = self._rates_error
+        self.status.value = error_html(self._rates_error) if self._rates_error is not None else ""
         self._update(force=True)
 
     def _echo_numbers(self, series: pd.Series) -> None:
@@ -375,6 +381,8 @@ class EstimatorApp(App):
         """Counter and advice on every change; prices only when what they depend on changed."""
         text = self._message
         self.counter.value = counter_text(text)
+        self.parts.value = parts_html(text)
+        self._enable_quote()
         priced = self._priced(text)
         self._render_advice(advise(text, recipients=len(self._recipients.numbers)), priced)
         mode = priced.source if isinstance(priced, Quote) else type(priced).__name__
@@ -384,6 +392,7 @@ class EstimatorApp(App):
             self._render_prices(priced)
             self._render_invalid(priced)
             self.audit_view.value = audit_card(self._numbers, self._rates, text, self.client)
+        self._render_warnings(priced)
 
     def _render_advice(self, advice: Advice, priced: Quote | OfflineEstimate | None) -> None:
         """Which characters force UCS-2, and what the GSM-7 suggestion saves in parts and money."""
@@ -416,6 +425,7 @@ class EstimatorApp(App):
                    "No rates table: pass rates= or a client, or use the exact quote.")
             self.totals.value = note_html(why)
             self.table_view.value = ""
+            self.exports.value = ""
             show_figure(self.chart, None)
             return
         cur = priced.currency or ""
@@ -437,27 +447,48 @@ class EstimatorApp(App):
                                  f" · {priced.sms_count:,} SMS · <b>expected {_money(t.expected, cur)}</b>"
                                  f" (range {_money(t.low)} to {_money(t.high)})")
             title = "Cost by country (offline, expected)"
-        self.table_view.value = frame_html(self._table, empty="No priced numbers.", percent=("share",),
-                                           currency=cur or None)
+        # The expected cost leads, then the rest of the money: it stays in view in a narrow panel.
+        lead = [c for c in ("expected", "total") if c in self._table.columns]
+        shown = self._table[[*lead, *(c for c in self._table.columns if c not in lead)]]
+        self.table_view.value = frame_html(shown, empty="No priced numbers.", percent=("share",),
+                                           currency=cur or None, money_first=True)
+        self.exports.value = export_links(self._table, f"cost-by-operator-{self.mode or 'estimate'}",
+                                          "Download this table")
         figure = charts.cost_by_country(by_country, currency=cur or None)
         figure.update_layout(title_text=title)
         show_figure(self.chart, figure)
 
     def _render_invalid(self, priced: Quote | OfflineEstimate | None) -> None:
+        """Refused rows, repeats and numbers the rates table cannot place: counts by reason, the
+        first rows and a download of all, in a box that never grows past 600 px."""
         parts = []
         invalid = self._recipients.invalid
         if len(invalid):
-            parts.append(f"<b>{len(invalid):,} invalid number(s)</b>, not priced (row: value, reason):"
-                         + frame_html(invalid.rename(columns={"index": "row"}), max_rows=200))
+            parts.append(problems_html(invalid.rename(columns={"index": "row"}),
+                                       f"{len(invalid):,} invalid number(s) of {self._recipients.total:,} row(s), not priced",
+                                       "refused-rows"))
         duplicates = self._recipients.duplicates
         if len(duplicates):
-            parts.append(f"{len(duplicates):,} duplicate(s) priced once:"
-                         + frame_html(duplicates.rename(columns={"index": "row", "first_index": "first row"}),
-                                      max_rows=50))
+            parts.append(problems_html(duplicates.rename(columns={"index": "row", "first_index": "first row"})
+                                       .assign(reason="repeats an earlier row"),
+                                       f"{len(duplicates):,} duplicate(s) priced once", "repeated-rows"))
         if isinstance(priced, OfflineEstimate) and len(priced.unplaced) > len(invalid):
             unplaced = priced.unplaced[~priced.unplaced["index"].isin(invalid["index"].tolist())]
-            parts.append(f"{len(unplaced):,} valid number(s) the rates table cannot place (the exact quote "
-                         "prices them):" + frame_html(unplaced[["index", "value", "reason"]]
-                                                      .rename(columns={"index": "row"}), max_rows=200))
-        self.invalid_box.value = "".join(parts)
-        self.invalid_box.layout.display = "" if parts else "none"
+            parts.append(problems_html(unplaced[["index", "value", "reason"]].rename(columns={"index": "row"}),
+                                       f"{len(unplaced):,} valid number(s) the rates table cannot place "
+                                       "(the exact quote prices them)", "unplaced-rows"))
+        show_html(self.invalid_box, "".join(parts))
+
+    def _render_warnings(self, priced: Quote | OfflineEstimate | None) -> None:
+        """What would make this campaign costly by mistake (the sender asks to acknowledge each)."""
+        sms = priced.sms_count if priced is not None else None
+        total = self._amount(priced) if priced is not None else None
+        key = (id(self._recipients), segments(self._message).segments if self._message else 0, total)
+        if key == getattr(self, "_warned", None):
+            return
+        self._warned = key
+        risks = campaign_risks(self._message, self._recipients.numbers, sms_count=sms, total=total,
+                               currency=priced.currency if priced is not None else None)
+        items = "".join(f"<li class='smsgic-warning-{r.key}'>{html.escape(r.text)}</li>" for r in risks)
+        show_html(self.warnings, f"<b style='color:#92400e'>Before sending</b><ul style='margin:2px 0 2px 1.2em;"
+                                 f"padding:0'>{items}</ul>" if risks else "")

@@ -8,6 +8,7 @@ default.
 
 >>> app = RateExplorerApp(client)            # doctest: +SKIP
 >>> app.filter(country="king", operator="voda")  # doctest: +SKIP
+>>> app.filter(country="UK")                     # doctest: +SKIP  (United Kingdom, not Ukraine)
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from ..core.errors import SMSgicError
 from ..core.money import format_money, parse_money
 from ..numbers import mccmnc
 from ..numbers.classify import operator_table
+from ..numbers.countries import MIN_SUBSTRING, find_regions, fold, region_for
+from .panels import export_links
 from .widgets import App, error_html, frame_html, note_html, show_figure, table_html, tag
 
 if TYPE_CHECKING:
@@ -70,8 +73,29 @@ def with_operators(rates: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def with_regions(rates: pd.DataFrame) -> pd.DataFrame:
+    """``rates`` with a ``region`` column (ISO code, by country name, else by an MCC one country owns)."""
+    pairs = {(str(c), str(m)) for c, m in zip(rates["country"], rates["mcc"])}
+    regions = {pair: region_for(*pair) for pair in pairs}
+    out = rates.copy()
+    out["region"] = pd.Series([regions[(str(c), str(m))] for c, m in zip(rates["country"], rates["mcc"])],
+                              index=rates.index, dtype="string")
+    return out
+
+
+def country_mask(rates: pd.DataFrame, query: str) -> pd.Series:
+    """Rows of the countries ``query`` names: by ISO code, alias or name in any of the country's
+    languages (``numbers.countries.find_regions``), or whose listed name contains it (3+ letters)."""
+    regions = set(find_regions(query))
+    mask = rates["region"].isin(regions).fillna(False).astype(bool)
+    if len(fold(query)) >= MIN_SUBSTRING:
+        mask |= rates["country"].astype(str).map(fold).str.contains(fold(query), regex=False)
+    return mask
+
+
 class RateExplorerApp(App):
-    """Filter rates by country (part of the name) and operator (part of its name, or its MNC),
+    """Filter rates by country (name in English or its own language, ISO code, or alias: "UK",
+    "DE", "Deutschland") and operator (part of its name, or its MNC),
     sort by rate, compare selected countries side by side, and see default rates on a map.
 
     ``rates`` may be given instead of fetching them with ``client``.  Properties: ``table``
@@ -91,7 +115,7 @@ class RateExplorerApp(App):
                 if client is None:
                     raise TypeError("RateExplorerApp needs a client (or rates=, a DataFrame like client.rates())")
                 rates = client.rates()
-            self._all = with_operators(rates).reset_index(drop=True)
+            self._all = with_regions(with_operators(rates)).reset_index(drop=True)
         except SMSgicError as exc:
             self.error = exc
             self.status.value = error_html(exc)
@@ -99,7 +123,7 @@ class RateExplorerApp(App):
         self._refresh()
 
     def _build(self) -> None:
-        self.country_input = tag(w.Text(description="Country", placeholder="part of the name",
+        self.country_input = tag(w.Text(description="Country", placeholder="name, code or alias (UK, DE)",
                                         continuous_update=True), NAME, "country")
         self.operator_input = tag(w.Text(description="Operator", placeholder="name, MNC or 'default'",
                                          continuous_update=True), NAME, "operator")
@@ -107,6 +131,8 @@ class RateExplorerApp(App):
                                          description="Sort"), NAME, "sort")
         self.status = tag(w.HTML(), NAME, "status")
         self.table_view = tag(table_html(), NAME, "table")
+        self.table_exports = tag(w.HTML(), NAME, "table-exports")
+        self.comparison_exports = tag(w.HTML(), NAME, "comparison-exports")
         self.compare_select = tag(w.SelectMultiple(options=[], description="Compare", rows=8), NAME, "compare")
         self.comparison_view = tag(table_html(), NAME, "comparison")
         self.map = tag(w.Output(), NAME, "map")
@@ -115,7 +141,9 @@ class RateExplorerApp(App):
             w.HBox([self.country_input, self.operator_input, self.sort_input], **wrap),
             self.status,
             self.table_view,
-            w.HBox([self.compare_select, self.comparison_view], **wrap),
+            self.table_exports,
+            w.HBox([self.compare_select, w.VBox([self.comparison_view, self.comparison_exports],
+                                                layout=w.Layout(min_width="0", max_width="100%"))], **wrap),
             self.map,
         ]), NAME, "app")
         for control in (self.country_input, self.operator_input, self.sort_input):
@@ -150,7 +178,8 @@ class RateExplorerApp(App):
 
     @property
     def table(self) -> pd.DataFrame:
-        return self._table.copy()
+        """The rows shown (the ISO ``region`` the lookup uses stays inside the app)."""
+        return self._table.drop(columns="region", errors="ignore")
 
     @property
     def comparison(self) -> pd.DataFrame:
@@ -164,7 +193,7 @@ class RateExplorerApp(App):
         country = self.country_input.value.strip()
         operator = self.operator_input.value.strip()
         if country:
-            df = df[df["country"].astype(str).str.contains(country, case=False, regex=False)]
+            df = df[country_mask(df, country)]
         if operator:
             by_name = df["operator"].astype(str).str.contains(operator, case=False, regex=False)
             by_mnc = df["mnc"].astype(str) == operator
@@ -181,7 +210,9 @@ class RateExplorerApp(App):
         if self.error is None:
             self.status.value = note_html(f"{len(self._table):,} of {len(self._all):,} rates, "
                                           f"{countries:,} countries")
-        self.table_view.value = frame_html(self._table[shown], empty="No rate matches these filters.")
+        self.table_view.value = frame_html(self._table[shown], empty="No rate matches these filters.",
+                                           money_first=True)
+        self.table_exports.value = export_links(self._table[shown], "rates", "Download these rates")
         key = (self.country_input.value, self.operator_input.value)
         if key != self._map_key:  # sorting does not change the map
             self._map_key = key
@@ -207,3 +238,4 @@ class RateExplorerApp(App):
             })
         self._comparison = pd.DataFrame(rows, columns=COMPARE_COLUMNS)
         self.comparison_view.value = frame_html(self._comparison, empty="Select countries to compare them.")
+        self.comparison_exports.value = export_links(self._comparison, "rate-comparison", "Download the comparison")

@@ -25,24 +25,38 @@ from __future__ import annotations
 
 import html
 import threading
+import warnings
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
+import pandas as pd
 
+from ..audience.recipients import Recipients, normalize_recipients
 from ..core import spec
 from ..core.dates import format_instant
-from ..core.errors import DuplicateSendError, PriceChangedError, SMSgicError, UnknownOutcomeError
+from ..core.errors import (
+    DuplicateSendError,
+    InvalidRecipientsError,
+    PriceChangedError,
+    SMSgicError,
+    UnknownOutcomeError,
+)
 from ..core.money import format_money
 from ..sending.campaign import Campaign, Preview, SendResult
+from ..sending.risks import campaign_risks, send_history
 from ..sending.state import UNRESOLVED
+from ..text.segments import segments
+from .audience_input import AudienceInput
 from .budget import MoneyPanel
-from .widgets import App, error_html, error_text, note_html, parse_numbers, tag
+from .panels import RiskChecks, SendAt, export_links, parts_html, problems_html
+from .widgets import App, error_html, error_text, frame_html, note_html, parse_numbers, tag
 
 if TYPE_CHECKING:
     from ..client import Client
 
 NAME = "sender"
+PLACEHOLDER = "one per line or comma separated"
 IDLE, QUOTED, CONFIRMING, SENDING, SENT, ERROR, FAILED = (
     "idle", "quoted", "confirming", "sending", "sent", "error", "failed")
 DUPLICATE, CONFIRMING_AGAIN = "duplicate", "confirming-again"
@@ -77,6 +91,8 @@ class SenderApp(App):
         self._preview: Preview | None = None
         self._balance: Decimal | None = None
         self._again = False  # the send under way is a "send again anyway"
+        self._syncing = False  # the app itself is writing the recipients box
+        self._people: Recipients | None = None  # the recipients of the last quote, checked
         self._lock = threading.Lock()
         self._build()
         self.money = MoneyPanel(client)  # the month's budget and "rates changed since your last quote"
@@ -88,13 +104,19 @@ class SenderApp(App):
 
     def _build(self) -> None:
         self.sender_input = tag(w.Dropdown(options=[], description="Sender"), NAME, "sender")
-        self.recipients_input = tag(w.Textarea(description="Recipients", placeholder="one per line or comma separated",
+        self.recipients_input = tag(w.Textarea(description="Recipients", placeholder=PLACEHOLDER,
                                                layout=w.Layout(width="95%", height="6em")), NAME, "recipients")
+        self.audience = AudienceInput(NAME, self._on_audience)
+        self.upload, self.column, self.region = self.audience.upload, self.audience.column, self.audience.region
+        self.drop_invalid = tag(w.Checkbox(value=False, description="Drop the refused rows and send to the rest",
+                                           indent=False, layout=w.Layout(width="auto", display="none")),
+                                NAME, "drop-invalid")
         self.message_input = tag(w.Textarea(description="Message", placeholder="Message text",
                                             layout=w.Layout(width="95%", height="6em")), NAME, "message")
-        self.schedule_input = tag(w.Text(description="Send at", placeholder="now, or YYYY-MM-DD HH:MM:SS UTC",
-                                         tooltip="Leave empty to send now; a time is UTC",
-                                         layout=w.Layout(width="28em")), NAME, "schedule")
+        self.parts = tag(w.HTML(layout=w.Layout(min_width="0")), NAME, "parts")
+        self.send_at = SendAt(NAME)  # empty: now; a picked time is read in the picked zone
+        self.schedule_input, self.timezone_input = self.send_at.picker, self.send_at.zone
+        self.risks = RiskChecks(NAME, self._on_acknowledge)
         self.type_input = tag(w.Dropdown(options=list(spec.SEND_TYPES), value="default", description="Type",
                                          layout=w.Layout(width="16em")), NAME, "type")
         self.quote_button = tag(w.Button(description="Quote", icon="calculator", button_style="info", layout=_fit()),
@@ -103,9 +125,11 @@ class SenderApp(App):
                                NAME, "send")
         self.again_button = tag(w.Button(description=AGAIN, icon="repeat", button_style="warning",
                                          layout=w.Layout(width="auto", display="none")), NAME, "again")
-        self.summary = tag(w.HTML(), NAME, "summary")
+        self.summary = tag(w.HTML(layout=w.Layout(max_height="600px", overflow="auto", min_width="0",
+                                                  max_width="100%")), NAME, "summary")
         self.progress = tag(w.Output(), NAME, "progress")
-        self.confirm_text = tag(w.HTML(), NAME, "confirm-text")
+        self.confirm_text = tag(w.HTML(layout=w.Layout(max_height="600px", overflow="auto", min_width="0")),
+                                NAME, "confirm-text")
         self.confirm_button = tag(w.Button(description="Confirm and send", icon="check", button_style="danger",
                                            layout=_fit()), NAME, "confirm")
         self.cancel_button = tag(w.Button(description="Cancel", icon="times", layout=_fit()), NAME, "cancel")
@@ -121,18 +145,25 @@ class SenderApp(App):
                                NAME, "again-panel")
         self.result_label = tag(w.HTML(), NAME, "result")
         self.widget = tag(w.VBox([
-            _row(self.sender_input, self.type_input, self.schedule_input),
+            _row(self.sender_input, self.type_input),
+            self.send_at.widget,
             self.recipients_input,
+            self.audience.widget,
             self.message_input,
+            self.parts,
             _row(self.quote_button, self.send_button, self.again_button),
             self.progress,
             self.summary,
+            self.drop_invalid,
+            self.risks.widget,
             self.confirm_panel,
             self.again_panel,
             self.result_label,
         ]), NAME, "app")
         for control in self._inputs:
             control.observe(self._on_edit, "value")
+        self.recipients_input.observe(self._on_recipients_text, "value")
+        self.message_input.observe(lambda change: setattr(self.parts, "value", parts_html(change["new"])), "value")
         self.quote_button.on_click(lambda _: self.quote())
         self.send_button.on_click(lambda _: self.request_send())
         self.confirm_button.on_click(lambda _: self.confirm())
@@ -143,7 +174,8 @@ class SenderApp(App):
 
     @property
     def _inputs(self) -> list[w.ValueWidget]:
-        return [self.sender_input, self.recipients_input, self.message_input, self.schedule_input, self.type_input]
+        return [self.sender_input, self.recipients_input, self.message_input, self.schedule_input,
+                self.timezone_input, self.type_input, self.column, self.region, self.drop_invalid]
 
     def _load_senders(self) -> None:
         failure: SMSgicError | None = None
@@ -202,18 +234,25 @@ class SenderApp(App):
                 return None  # a send is being confirmed or is under way: quote after it
             self._state, self._campaign, self._preview, self._result = IDLE, None, None, None
             self.quote_button.disabled = True
-        campaign = Campaign(self.client, self.message_input.value, parse_numbers(self.recipients_input.value),
-                            self.sender_input.value or "", scheduled_at=self.schedule_input.value.strip() or None,
-                            type=self.type_input.value)
+        values = self.audience.values
+        self._people = normalize_recipients(values, on_invalid="report")
+        if self.drop_invalid.value and len(self._people.invalid):
+            values = values.drop(index=self._people.invalid["index"].tolist())  # the person chose to drop them
+        campaign = Campaign(self.client, self.message_input.value, values, self.sender_input.value or "",
+                            scheduled_at=self.send_at.value, type=self.type_input.value)
         self.progress.outputs = ()
         preview: Preview | None = None
         failure: BaseException | None = None
+        risks: list = []
         # In a kernel an Output swallows exceptions leaving it: catch inside.
-        with self.progress:  # tqdm.auto's bar for chunked audiences
+        with self.progress, warnings.catch_warnings():  # tqdm.auto's bar for chunked audiences
+            # The campaign warns about repeated numbers for scripts; the app says it in words.
+            warnings.simplefilter("ignore", UserWarning)
             try:
                 preview = campaign.preview()
                 campaign.check_balance()  # InsufficientBalanceError with both amounts
                 campaign.check_duplicate()  # DuplicateSendError naming the earlier send
+                risks = self._risks_of(campaign, preview)
             except SMSgicError as exc:
                 failure = exc
         with self._lock:
@@ -228,12 +267,28 @@ class SenderApp(App):
                 self._result = failure or RuntimeError("the quote failed: see the traceback above")
         if preview is not None and campaign.plan is not None:
             self.money.update(preview.total, campaign.plan.quote.numbers["country"].unique(), preview.scheduled_at)
-        self._render()
+        self.risks.set(risks if self._state == QUOTED else [])  # renders
         return self._preview
 
     def request_send(self) -> None:
-        """Show the confirmation panel with the exact total (only after a successful quote)."""
-        self._move(QUOTED, CONFIRMING)
+        """Show the confirmation panel with the exact total (only after a successful quote whose
+        every warning was acknowledged)."""
+        if self.risks.acknowledged:
+            self._move(QUOTED, CONFIRMING)
+
+    def _risks_of(self, campaign: Campaign, preview: Preview) -> list:
+        """The warnings of this quoted campaign (many parts, unplaceable numbers, an unusual price or size)."""
+        quote = campaign.quote()  # the frozen plan's quote: no new request
+        try:
+            history = send_history(self.client.ledger, self.client.settings.account)
+        except (SMSgicError, AttributeError, KeyError):
+            history = None  # no history: the price and size warnings need one
+        return campaign_risks(preview.message, quote.numbers["number"].astype(str).tolist(),
+                              sms_count=preview.sms_count, total=preview.total, currency=preview.currency,
+                              history=history)
+
+    def _on_acknowledge(self) -> None:
+        self._render()
 
     def send_again(self) -> None:
         """After a duplicate refusal: show the confirmation to send the campaign once more."""
@@ -311,6 +366,30 @@ class SenderApp(App):
 
     # -- events and rendering ------------------------------------------------------------------
 
+    def _on_recipients_text(self, change: dict[str, Any]) -> None:
+        if not self._syncing:
+            self.recipients_input.placeholder = PLACEHOLDER
+            self.audience.set_source(parse_numbers(change["new"]))
+
+    def _on_audience(self) -> None:
+        """An upload, column, country or tidying changed the recipients: a new quote is needed."""
+        if self.audience.sheet is not None or self.audience.error is not None:
+            self._syncing = True  # the file's numbers replace the typed ones
+            try:
+                self.recipients_input.value = ""
+                self.recipients_input.placeholder = (f"Numbers from {self.audience.sheet.name}; type here to use "
+                                                     "these instead" if self.audience.sheet else PLACEHOLDER)
+            finally:
+                self._syncing = False
+        if self.audience.error is not None:
+            with self._lock:
+                if self._state != SENDING:
+                    self._state, self._campaign, self._preview = ERROR, None, None
+                    self._result = self.audience.error
+            self._render()
+            return
+        self._on_edit({})
+
     def _on_edit(self, change: dict[str, Any]) -> None:
         with self._lock:
             if self._state == SENDING:
@@ -328,8 +407,20 @@ class SenderApp(App):
         sending = state == SENDING
         for control in self._inputs:
             control.disabled = sending
+        self.upload.disabled = sending
         self.quote_button.disabled = sending or state in (CONFIRMING, CONFIRMING_AGAIN)
-        self.send_button.disabled = state != QUOTED
+        self.send_button.disabled = state != QUOTED or not self.risks.acknowledged
+        self.send_button.tooltip = ("Tick each warning above first" if state == QUOTED and not self.risks.acknowledged
+                                    else "")
+        quoted = state in (QUOTED, CONFIRMING, SENDING) and bool(self.risks.risks)
+        self.risks.widget.layout.display = "" if quoted else "none"
+        for check in self.risks.checks:
+            check.disabled = state != QUOTED
+        refused = self._people is not None and len(self._people.invalid) > 0
+        self.drop_invalid.layout.display = "" if refused or self.drop_invalid.value else "none"
+        if refused:
+            self.drop_invalid.description = (f"Drop the {len(self._people.invalid):,} refused row(s) and send to "
+                                             "the rest")
         self.again_button.layout.display = "" if state in (DUPLICATE, CONFIRMING_AGAIN) else "none"
         self.again_button.disabled = state != DUPLICATE
         self.confirm_button.disabled = self.cancel_button.disabled = state != CONFIRMING
@@ -351,11 +442,12 @@ class SenderApp(App):
                 line += ("<br><span style='color:#b45309'><b>Already sent</b>: this campaign (same message, "
                          f"recipients, sender and schedule) {html.escape(_earlier(self._result))}. It was not sent "
                          f"again. To send it once more, use <b>{AGAIN}</b>.</span>")
+            line += self._dropped_note()
             self.summary.value = line
             self.confirm_text.value = (
                 f"Send to <b>{p.recipients:,}</b> recipient(s) ({p.sms_count:,} SMS) from "
                 f"<b>{html.escape(p.sender)}</b>, {html.escape(when)}, for exactly <b>{total}</b>? "
-                "This spends money and cannot be undone.")
+                f"This spends money and cannot be undone.{self._plan_details(p)}")
             earlier = html.escape(_earlier(self._result)) if isinstance(self._result, DuplicateSendError) else ""
             self.again_text.value = (
                 f"This campaign {earlier}. Send it <b>again</b> to <b>{p.recipients:,}</b> recipient(s) "
@@ -367,10 +459,58 @@ class SenderApp(App):
                                   "not known yet (its answer was lost, or it is still under way). It may have "
                                   "reached the recipients, so it cannot be sent again until the send is settled "
                                   "(see “Sending safely” in the README).</span>")
+        elif state == ERROR and isinstance(self._result, InvalidRecipientsError):
+            self.summary.value = self._refused_html(self._result)
         elif state == ERROR and self._result is not None:
             self.summary.value = error_html(self._result)
         else:
             self.summary.value = note_html("Quote first: the total and your balance are shown before sending.")
+
+    def _refused_html(self, exc: InvalidRecipientsError) -> str:
+        """Refused recipients for people: counts by reason, the first rows, a download of all, and
+        what to do in the app (tidy, pick a country, or drop them and continue)."""
+        invalid = exc.invalid if isinstance(exc.invalid, pd.DataFrame) else (
+            self._people.invalid if self._people is not None else pd.DataFrame(columns=["index", "value", "reason"]))
+        total = self._people.total if self._people is not None else len(invalid)
+        rows = invalid.rename(columns={"index": "row"})
+        advice = ("Tidy them or pick the country of national numbers above, or tick “Drop the refused rows” "
+                  "below and press Quote again.")
+        return (f"<span style='color:#b91c1c' title='{type(exc).__name__}'><b>Not quoted</b>: {len(rows):,} of {total:,} recipient row(s) are "
+                f"not phone numbers the API accepts. {advice}</span>"
+                + problems_html(rows, "Refused rows", "refused-recipients"))
+
+    def _dropped_note(self) -> str:
+        """What was left out of the quote, in words: dropped rows and repeated numbers."""
+        people, out = self._people, ""
+        if people is None:
+            return out
+        if self.drop_invalid.value and len(people.invalid):
+            out += (f"<br><span style='color:#92400e'>{len(people.invalid):,} refused row(s) dropped, as asked: "
+                    "they get nothing.</span>" + export_links(people.invalid.rename(columns={"index": "row"}),
+                                                              "dropped-recipients", "Dropped rows"))
+        if len(people.duplicates):
+            out += (f"<br><span style='color:#374151'>{len(people.duplicates):,} repeated number(s) get the SMS "
+                    "once.</span>")
+        return out
+
+    def _plan_details(self, p: Preview) -> str:
+        """The confirmation's details: the message as sent, its parts and the total per country."""
+        parts = segments(p.message).segments if p.message else 0
+        details = (f"<div style='margin-top:6px'><b>Message</b> ({segments(p.message).encoding}, {parts} "
+                   f"part{'s' if parts != 1 else ''} per recipient):</div>"
+                   f"<div class='smsgic-sender-confirm-message' style='white-space:pre-wrap;word-break:break-word;"
+                   f"max-height:10em;overflow:auto;border:1px solid #e5e7eb;padding:2px 4px'>"
+                   f"{html.escape(p.message)}</div>")
+        if p.scheduled_at and self.send_at.value is not None and self.timezone_input.value != "UTC":
+            local = self.send_at.value.strftime("%Y-%m-%d %H:%M")
+            details += f"<div>At {html.escape(local)} {html.escape(self.timezone_input.value)} ({p.scheduled_at} UTC).</div>"
+        campaign = self._campaign
+        if campaign is not None and campaign.plan is not None:
+            by_country = campaign.quote().by_country()
+            details += ("<div style='margin-top:6px'><b>Total per country</b>:</div>"
+                        + frame_html(by_country, currency=p.currency, money_first=True)
+                        + export_links(by_country, "send-by-country", "Download"))
+        return details
 
     def _render_result(self, state: str) -> None:
         result = self._result

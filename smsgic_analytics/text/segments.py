@@ -17,6 +17,7 @@ Segments(encoding='GSM-7', segments=1, units=14, ucs2_chars=[])
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Iterable
 
 from .alphabet import (
@@ -137,3 +138,38 @@ def segments(text: str) -> Segments:
     graphemes = _graphemes(text)
     forcing = [g for g in dict.fromkeys(graphemes) if NOT_GSM.search(g)]
     return Segments(UCS2_NAME, _ucs2_parts(units, graphemes), units, forcing)
+
+
+def _pack_starts(sizes: list[int], capacity: int) -> list[int]:
+    """The item indexes where parts 2, 3, ... start, by the same greedy packing as ``_pack``."""
+    starts, free = [], capacity
+    for i, size in enumerate(sizes):
+        if size > free:
+            starts.append(i)
+            free = capacity
+        free -= size
+    return starts
+
+
+def part_breaks(text: str) -> list[int]:
+    """Where each part after the first starts, as offsets into ``text`` (``len(...) + 1`` parts).
+
+    The same packing as ``segments``: an escape pair, surrogate pair or grapheme cluster is
+    never cut, so a break always falls between characters a reader sees.
+
+    >>> part_breaks("a" * 200)
+    [153]
+    """
+    s = segments(text)
+    if s.segments == 1:
+        return []
+    if s.encoding == GSM7_NAME:
+        sizes = [2 if EXTENSION.fullmatch(c) else 1 for c in text]
+        return _pack_starts(sizes, GSM7_PART)
+    graphemes = _graphemes(text)
+    sizes = [_utf16_units(g) for g in graphemes]
+    if max(sizes, default=0) > UCS2_PART:  # a cluster longer than a part is cut between code points
+        graphemes = [c for g in graphemes for c in (g if _utf16_units(g) > UCS2_PART else [g])]
+        sizes = [_utf16_units(g) for g in graphemes]
+    offsets = list(accumulate((len(g) for g in graphemes), initial=0))
+    return [offsets[i] for i in _pack_starts(sizes, UCS2_PART)]

@@ -3,7 +3,9 @@ what the API itself says (GET /sendings, POST /sendings/calculate, the sandbox's
 """
 from __future__ import annotations
 
+import re
 import threading
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
 import pytest
@@ -89,11 +91,15 @@ def test_new_numbers_after_a_quote_go_back_offline(make_client):
     assert app.mode == "offline" and app.quote is None
 
 
-def test_exact_quote_error_is_shown_with_its_class(make_client):
+def test_exact_quote_waits_for_a_message_and_says_so_in_words(make_client, sandbox):
     app = sa.EstimatorApp(make_client(), numbers=phone_numbers(3, seed=15))
-    assert app.exact_quote() is None  # no message
-    assert isinstance(app.error, sa.ValidationError)
-    assert "ValidationError" in app.status.value and "message" in app.status.value
+    assert app.quote_button.disabled is True and "message" in app.quote_button.tooltip
+    sandbox.reset_stats()
+    assert app.exact_quote() is None  # from Python: refused before any request
+    assert isinstance(app.error, sa.ValidationError) and sandbox.stats() == {}
+    shown = re.sub(r"<[^>]+>", "", app.status.value)
+    assert "type a message first" in shown and "ValidationError" not in shown
+    app.set_message("Hi")
     assert app.quote_button.disabled is False
 
 
@@ -229,8 +235,7 @@ def test_an_edit_after_the_quote_requires_a_new_quote(make_client, sandbox, sand
 
 @pytest.mark.parametrize("field, value, error, text", [
     ("recipients_input", "37120000001\n12ab", sa.errors.InvalidRecipientsError, "12ab"),
-    ("schedule_input", "2001-01-01 00:00:00", sa.ValidationError, "in the past"),
-    ("schedule_input", "tomorrow", sa.ValidationError, "Y-m-d H:i:s"),
+    ("schedule_input", datetime(2001, 1, 1), sa.ValidationError, "in the past"),
     ("message_input", "", sa.ValidationError, "message"),
 ])
 def test_refusals_are_shown_with_their_class_and_nothing_is_posted(make_client, sandbox, fresh_token,
