@@ -5,6 +5,12 @@ fresh admin token) unless a token is given (``--token`` or SMSGIC_TOKEN), points
 SMSGIC_BASE_URL/SMSGIC_TOKEN/SMSGIC_SANDBOX_ADMIN_TOKEN at it, runs JupyterLab (or Voilà) on
 the notebooks, and stops the sandbox when JupyterLab exits.
 
+With ``--voila`` (``make dashboard``: notebooks/dashboard.ipynb, a page that only reads) Voilà
+gets this package's template (the lab template without its Font Awesome CDN links: the page
+asks no other host), and on a sandbox it started the launcher first sends the dashboard's demo
+history to the lab account, once, dated in the past (``demo.seed_lab_history``) -- viewing the
+page never sends and never moves the clock.
+
 Where the client's cache and ledger go: with a sandbox it started, ``<data>/cache`` --
 next to the sandbox database they describe (SMSGIC_CACHE_DIR).  The ledger names an account
 by base URL + token, and a fresh sandbox on the same port with the same demo token is the
