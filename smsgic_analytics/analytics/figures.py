@@ -62,11 +62,12 @@ def figure_title(fig: go.Figure) -> str:
     return (fig.layout.title.text or "") if fig.layout.title else ""
 
 
-def export_config(fig: go.Figure) -> dict[str, Any]:
-    """plotly.js ``config`` for ``fig``: the modebar's camera button downloads a PNG named
-    after the figure's title; sized by its container."""
+def export_config(fig: go.Figure | str) -> dict[str, Any]:
+    """plotly.js ``config`` for ``fig`` (or a figure's title): the modebar's camera button
+    downloads a PNG named after the title; sized by its container."""
+    title = fig if isinstance(fig, str) else figure_title(fig)
     return {"displaylogo": False, "responsive": True,
-            "toImageButtonOptions": {"format": "png", "filename": slug(figure_title(fig)), "scale": PNG_SCALE}}
+            "toImageButtonOptions": {"format": "png", "filename": slug(title), "scale": PNG_SCALE}}
 
 
 def figure_html(fig: go.Figure) -> str:

@@ -125,3 +125,14 @@ def test_png_export_is_named_after_the_figure_and_html_export_is_offline() -> No
     assert "<script src=" not in page.replace(" ", "") and 'src="http' not in page  # plotly.js inline: no fetch
     assert '"filename": "sendings-by-status"' in page or '"filename":"sendings-by-status"' in page
     assert len(page) > 1_000_000  # plotly.js itself is in the file
+
+
+def test_notebook_figures_download_pngs_named_after_them() -> None:
+    from smsgic_analytics.lab.notebook import _figure_renderer
+
+    fig = charts.status_over_time(pd.DataFrame({"created_at": pd.to_datetime(["2026-03-02"], utc=True),
+                                                "status": ["Sent"]}))
+    bundle = _figure_renderer(html=True).to_mimebundle(fig.to_dict())
+    config = bundle["application/vnd.plotly.v1+json"]["config"]
+    assert config["toImageButtonOptions"] == {"format": "png", "filename": "sendings-by-status", "scale": 2}
+    assert config["displaylogo"] is False and '"filename": "sendings-by-status"' in bundle["text/html"]
