@@ -58,9 +58,10 @@ dashboard: PORT ?= 8866
 lab: install
 	$(BIN)/smsgic-analytics lab --notebooks notebooks --data $(DATA) --port $(PORT) $(BROWSER_FLAG)
 
-# The status-and-spend dashboard (notebook 04) as a Voilà page against the sandbox.
+# The read-only status-and-spend dashboard (notebooks/dashboard.ipynb) as a Voilà page against the sandbox;
+# on a fresh sandbox the launcher first sends its demo history, once.
 dashboard: install
-	$(BIN)/smsgic-analytics lab --notebooks notebooks --data $(DATA) --voila notebooks/04_status_and_spend.ipynb --port $(PORT) $(BROWSER_FLAG)
+	$(BIN)/smsgic-analytics lab --notebooks notebooks --data $(DATA) --voila notebooks/dashboard.ipynb --port $(PORT) $(BROWSER_FLAG)
 
 # Executes every notebook headlessly into self-contained HTML under reports/.
 report: install

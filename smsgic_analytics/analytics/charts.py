@@ -20,6 +20,7 @@ value), and footnotes sit inside the bottom margin, which grows to hold them.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from decimal import Decimal
 from itertools import accumulate
@@ -35,6 +36,7 @@ from ..core.money import format_money, is_missing, parse_money, to_float
 from .figures import (
     BALANCE_COLOR,
     BAR_COLOR,
+    BUDGET_COLOR,
     ENCODING_COLORS,
     ENCODINGS,
     LEGEND_ABOVE,
@@ -51,10 +53,12 @@ from .figures import (
     chart_currency,
     cost_sums,
     empty_figure,
+    figure_html,
     is_default_mnc,
     is_empty,
     label_of,
     money_bar,
+    nice_axis,
     no_priced_rows,
     priced_rows,
     require_columns,
@@ -66,7 +70,7 @@ from .spend import FREQS, check_freq, period_start
 
 # --------------------------------------------------------------------------- costs
 
-__all__ = ["copy_costs", "cost_by_country", "cost_by_operator", "cost_treemap", "empty_figure", "quoted_cost_map", "rate_histogram", "rates_map", "segment_distribution", "spend_over_time", "status_over_time", "world_geojson"]
+__all__ = ["copy_costs", "cost_by_country", "cost_by_operator", "cost_treemap", "empty_figure", "figure_html", "forecast_chart", "quoted_cost_map", "rate_histogram", "rate_history_chart", "rates_map", "segment_distribution", "spend_over_time", "status_over_time", "world_geojson"]
 
 
 def cost_by_country(df: pd.DataFrame | None, currency: str | None = None, top: int = TOP) -> go.Figure:
@@ -194,7 +198,7 @@ def rate_histogram(rates_df: pd.DataFrame | None, currency: str | None = None, b
     # Shared bins: the two kinds are compared bar for bar.  Edges are exact decimals, floats to draw.
     size = (high - low) / bins if high > low else Decimal(1)
     fig = axes_figure(title, f"Rate per SMS part ({cur})", "Rates (count)")
-    fig.update_layout(barmode="overlay", legend_title_text="Row", legend=LEGEND_ABOVE)
+    fig.update_layout(barmode="overlay", legend_title_text="Row", legend=LEGEND_ABOVE, showlegend=True)
     for kind in (COUNTRY_DEFAULT, "operator"):
         xs = [float(r) for r, d in zip(rates, default) if d == (kind == COUNTRY_DEFAULT)]
         if xs:
@@ -231,6 +235,30 @@ def _period_bars(periods: Sequence[pd.Timestamp], freq: str) -> dict[str, list[i
             "width": [n * _BAR_FILL_PCT // 100 for n in lengths]}
 
 
+_MAX_DATE_TICKS = 8  # labels under a time axis at most: "04 Mar" fits about 8 times in a 570 px panel
+_TICK_PERIODS = {"D": (1, 2, 7, 14, 28, 56, 91, 182, 364), "W": (1, 2, 4, 8, 13, 26, 52), "M": (1, 2, 3, 6, 12, 24)}
+_TICK_FORMAT = {"D": "%d %b", "W": "%d %b", "M": "%b %Y"}
+
+
+def period_axis(times: Sequence[pd.Timestamp], freq: str) -> dict[str, Any]:
+    """x-axis settings for a chart of periods: one tick label per period (or per 2, 7, ...
+    periods when there are many), written under the middle of its period -- a daily bar gets a
+    day's label, never 6-hourly ones -- and the range from the first period's start to the last
+    one's end.  ``times`` may be any instants; each counts as the period it falls in."""
+    starts = sorted(set(period_start(pd.Series(list(times)), freq).dropna()))
+    if not starts:
+        return {}
+    first, last = starts[0], starts[-1]
+    end = last + (pd.DateOffset(months=1) if freq == "M" else pd.Timedelta(milliseconds=_period_ms(last, freq)))
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    count = months if freq == "M" else round((end - first) / pd.Timedelta(milliseconds=_period_ms(first, freq)))
+    every = next((k for k in _TICK_PERIODS[freq] if math.ceil(count / k) <= _MAX_DATE_TICKS), _TICK_PERIODS[freq][-1])
+    dtick: int | str = f"M{every}" if freq == "M" else every * _period_ms(first, freq)
+    return {"type": "date", "tickmode": "linear", "tick0": first.strftime("%Y-%m-%d"), "dtick": dtick,
+            "ticklabelmode": "period", "tickformat": _TICK_FORMAT[freq],
+            "range": [first.strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d")]}
+
+
 def _period_points(freq: str) -> dict[str, Any]:
     """Scatter attributes that draw a point given at a period's start in the middle of the period,
     over its bar; the data (and hover) keep the period start."""
@@ -255,7 +283,8 @@ def status_over_time(sendings_df: pd.DataFrame | None, freq: str = "D") -> go.Fi
     if df.empty:
         return empty_figure(title, f"{NO_DATA} ({undated} sending(s) without created_at)")
     fig = axes_figure(title, PERIOD_LABELS[freq], "Sendings (count)")
-    fig.update_layout(barmode="stack", legend_title_text="Status", legend=LEGEND_ABOVE)
+    # A legend even for one status: the colour alone does not say which status it is.
+    fig.update_layout(barmode="stack", legend_title_text="Status", legend=LEGEND_ABOVE, showlegend=True)
     counts = df.groupby(["period", "status"]).size().unstack(fill_value=0).sort_index()
     present = set(counts.columns)
     order = [s for s in spec.STATUSES if s in present] + sorted(present - set(spec.STATUSES))
@@ -263,16 +292,19 @@ def status_over_time(sendings_df: pd.DataFrame | None, freq: str = "D") -> go.Fi
     for status in order:
         fig.add_bar(x=periods, y=counts[status].astype(int).tolist(), name=status,
                     marker_color=STATUS_COLORS.get(status, OTHER_COLOR), **_period_bars(periods, freq))
+    fig.update_xaxes(**period_axis(periods, freq))
     return add_note(fig, f"{undated} sending(s) without created_at not shown" if undated else None)
 
 
 def spend_over_time(spend_df: pd.DataFrame | None, balance_df: pd.DataFrame | None = None,
-                    currency: str | None = None, freq: str = "D") -> go.Figure:
+                    currency: str | None = None, freq: str = "D", budget: Any = None) -> go.Figure:
     """Spend per period (bars), cumulative spend (line) and, when given, the balance (line,
-    right-hand axis).
+    right-hand axis, round ticks) and a budget (dashed line at the budget, on the spend axis:
+    where the cumulative spend crosses it, the budget is spent).
 
     From a ``Ledger.spend`` table (created_at or period, cost) and a
-    ``Ledger.balance_history`` table (taken_at, amount).  Sums are exact Decimals.
+    ``Ledger.balance_history`` table (taken_at, amount).  Sums are exact Decimals; ``budget``
+    is an amount in the same currency (Decimal, or text/float read by ``parse_money``).
     """
     check_freq(freq)
     title = "Spend over time"
@@ -280,18 +312,21 @@ def spend_over_time(spend_df: pd.DataFrame | None, balance_df: pd.DataFrame | No
     has_spend, has_balance = not is_empty(priced), not is_empty(balance_df)
     if not has_spend and not has_balance:
         return no_priced_rows(title, skipped) if skipped else empty_figure(title)
+    limit = None if is_missing(budget) else parse_money(budget, "spend_over_time budget", floats=True)
     cur = currency
     if has_spend:
         cur = chart_currency(priced, cur, "spend_over_time spend_df")
     if has_balance:
         cur = chart_currency(balance_df, cur, "spend_over_time balance_df")
     fig = make_subplots(specs=[[{"secondary_y": True}]]) if has_balance else go.Figure()
-    fig.update_layout(**base_layout(title), legend=LEGEND_ABOVE)
+    fig.update_layout(**base_layout(title), legend=LEGEND_ABOVE, showlegend=True)
     fig.update_xaxes(title_text=PERIOD_LABELS[freq], automargin=True)
     fig.update_yaxes(title_text=f"Spend ({cur})", automargin=True, secondary_y=False if has_balance else None)
     secondary = {"secondary_y": False} if has_balance else {}
+    instants: list[pd.Timestamp] = []
     if has_spend:
         periods, amounts = _spend_per_period(priced, col, freq)
+        instants += periods
         cumulative = list(accumulate(amounts))
         fig.add_trace(go.Bar(x=periods, y=[float(a) for a in amounts], name=f"Spend per {FREQS[freq]}",
                              customdata=[format_money(a) for a in amounts], marker_color=BAR_COLOR,
@@ -304,12 +339,23 @@ def spend_over_time(spend_df: pd.DataFrame | None, balance_df: pd.DataFrame | No
         require_columns(balance_df, ["taken_at"], "spend_over_time balance_df")
         balance = balance_df.sort_values("taken_at", kind="stable")
         values = balance["amount"].map(to_float)
-        fig.add_trace(go.Scatter(x=pd.to_datetime(balance["taken_at"], utc=True).tolist(), y=values.tolist(),
+        taken = pd.to_datetime(balance["taken_at"], utc=True).tolist()
+        instants += taken
+        fig.add_trace(go.Scatter(x=taken, y=values.tolist(),
                                  name="Balance", mode="lines+markers", line={"color": BALANCE_COLOR, "shape": "hv"},
                                  customdata=[format_money(a) for a in balance["amount"]],
                                  hovertemplate=f"%{{x}}<br>%{{customdata}} {cur}<extra></extra>"),
                       secondary_y=True)
-        fig.update_yaxes(title_text=f"Balance ({cur})", secondary_y=True, showgrid=False)
+        # Round, even ticks of its own (plotly would sync them to the spend axis: 445.6, 426.9, ...).
+        fig.update_yaxes(title_text=f"Balance ({cur})", secondary_y=True, showgrid=False,
+                         **nice_axis(float(values.min()), float(values.max())))
+    if limit is not None:
+        start, end = period_axis(instants, freq)["range"] if instants else (None, None)
+        fig.add_trace(go.Scatter(x=[start, end], y=[float(limit)] * 2, name="Budget", mode="lines",
+                                 line={"color": BUDGET_COLOR, "dash": "dash"},
+                                 customdata=[format_money(limit)] * 2,
+                                 hovertemplate=f"Budget %{{customdata}} {cur}<extra></extra>"), **secondary)
+    fig.update_xaxes(**period_axis(instants, freq))
     return add_note(fig, skipped_note(skipped))
 
 
@@ -345,7 +391,7 @@ def segment_distribution(counts_df: pd.DataFrame | None) -> go.Figure:
     order = [e for e in ENCODINGS if e in present] + sorted(present - set(ENCODINGS))
     xs = [int(s) for s in counts.index]
     fig = axes_figure(title, "Segments per message (SMS parts)", "Messages (count)")
-    fig.update_layout(barmode="group", legend_title_text="Encoding", legend=LEGEND_ABOVE)
+    fig.update_layout(barmode="group", legend_title_text="Encoding", legend=LEGEND_ABOVE, showlegend=True)
     for encoding in order:
         fig.add_bar(x=xs, y=counts[encoding].astype(int).tolist(), name=encoding,
                     marker_color=ENCODING_COLORS.get(encoding, OTHER_COLOR))

@@ -2,6 +2,8 @@
 was not drawn, the "No data" figure, and Decimal sums made floats only to draw."""
 from __future__ import annotations
 
+import math
+import re
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
@@ -16,6 +18,7 @@ TEMPLATE = "plotly_white"
 BAR_COLOR = "#2563EB"
 LINE_COLOR = "#111827"
 BALANCE_COLOR = "#059669"
+BUDGET_COLOR = "#DC2626"
 OTHER_COLOR = "#6B7280"
 LAND_COLOR = "#E5E7EB"
 NO_FETCH_ANCHOR = "offline map anchor"  # name of the maps' first, invisible trace (see _choropleth)
@@ -42,8 +45,60 @@ _NOTE_LINE_PX = 16
 _NOTE_GAP_PX = {"cartesian": 64, "other": 6}
 _BAR_PX = 26  # height per horizontal bar, so that labels never overlap
 LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0}
+# Tick steps of a value axis, times a power of ten: 445.6/426.9/408.1 become 410/420/430/440/450.
+NICE_STEPS = (1, 2, 2.5, 5, 10)
+TICKS_WANTED = 5  # about this many ticks on a value axis the chart sets itself
+# The modebar's own buttons export every figure: PNG drawn in the browser by plotly.js (no
+# server, no network), named after the figure; no plotly logo linking to plotly's site.
+PNG_SCALE = 2  # a sharp picture for slides
 
 
+def slug(text: str) -> str:
+    """``"Spend over time (GBP)"`` -> ``"spend-over-time-gbp"``: a file name for an export."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "figure"
+
+
+def figure_title(fig: go.Figure) -> str:
+    return (fig.layout.title.text or "") if fig.layout.title else ""
+
+
+def export_config(fig: go.Figure | str) -> dict[str, Any]:
+    """plotly.js ``config`` for ``fig`` (or a figure's title): the modebar's camera button
+    downloads a PNG named after the title; sized by its container."""
+    title = fig if isinstance(fig, str) else figure_title(fig)
+    return {"displaylogo": False, "responsive": True,
+            "toImageButtonOptions": {"format": "png", "filename": slug(title), "scale": PNG_SCALE}}
+
+
+def figure_html(fig: go.Figure) -> str:
+    """``fig`` as one self-contained HTML page: plotly.js inline (no CDN, opens offline), the
+    same modebar (PNG download) as in the notebook.
+
+    >>> page = figure_html(empty_figure("Spend"))  # doctest: +SKIP
+    """
+    return fig.to_html(include_plotlyjs=True, full_html=True, include_mathjax=False, config=export_config(fig),
+                       validate=False, default_width="100%", default_height="100%")
+
+
+def nice_axis(low: float, high: float, wanted: int = TICKS_WANTED) -> dict[str, Any]:
+    """Axis settings with evenly spaced round ticks that cover [low, high]: a step of 1, 2, 2.5
+    or 5 times a power of ten, the range from the tick at or below ``low`` to the one at or above
+    ``high`` (one step either side of a single value)."""
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise ValueError(f"nice_axis: need finite low <= high, got {low!r}, {high!r}")
+    span = high - low
+    if span == 0:
+        span = abs(low) / 50 or 1.0  # a flat line: a small window around it
+    raw = span / max(wanted - 1, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in NICE_STEPS if m * power >= raw * (1 - 1e-9))
+    start = math.floor(low / step + 1e-9) * step
+    end = math.ceil(high / step - 1e-9) * step
+    if end - start < step * 1.5:  # a single value: one step either side
+        start, end = start - step, end + step
+    digits = max(0, -math.floor(math.log10(step)) + (1 if step / power == 2.5 else 0))
+    start, end, step = round(start, digits), round(end, digits), round(step, digits)
+    return {"tickmode": "linear", "tick0": start, "dtick": step, "range": [start, end]}
 
 
 

@@ -13,7 +13,7 @@ Decimal('0.4397')
 from __future__ import annotations
 
 import re
-from decimal import ROUND_FLOOR, Context, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 from numbers import Integral
 from typing import Any, Iterable, Sequence
 
@@ -143,3 +143,12 @@ def format_money(amount: Decimal | None, currency: str | None = None, places: in
 def to_float(value: Any) -> float:
     """For charts only: an amount as a float (NaN when missing)."""
     return float("nan") if is_missing(value) else float(parse_money(value, "amount", floats=True))
+
+
+def round_money(value: Decimal, places: int = PLACES) -> Decimal:
+    """A computed amount (an average, a share) rounded half-even to the API's 4 decimals.
+
+    >>> round_money(Decimal(10) / Decimal(3))
+    Decimal('3.3333')
+    """
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)

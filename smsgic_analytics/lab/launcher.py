@@ -5,6 +5,12 @@ fresh admin token) unless a token is given (``--token`` or SMSGIC_TOKEN), points
 SMSGIC_BASE_URL/SMSGIC_TOKEN/SMSGIC_SANDBOX_ADMIN_TOKEN at it, runs JupyterLab (or Voilà) on
 the notebooks, and stops the sandbox when JupyterLab exits.
 
+With ``--voila`` (``make dashboard``: notebooks/dashboard.ipynb, a page that only reads) Voilà
+gets this package's template (the lab template without its Font Awesome CDN links: the page
+asks no other host), and on a sandbox it started the launcher first sends the dashboard's demo
+history to the lab account, once, dated in the past (``demo.seed_lab_history``) -- viewing the
+page never sends and never moves the clock.
+
 Where the client's cache and ledger go: with a sandbox it started, ``<data>/cache`` --
 next to the sandbox database they describe (SMSGIC_CACHE_DIR).  The ledger names an account
 by base URL + token, and a fresh sandbox on the same port with the same demo token is the
@@ -29,6 +35,10 @@ from ..core import spec
 from ..core.config import ENV_BASE_URL, ENV_CACHE_DIR, ENV_SANDBOX_ADMIN_TOKEN, ENV_TOKEN
 
 VOILA_PORT = 8866  # Voilà's own default
+# Voilà's "lab" template minus its Font Awesome links to a CDN (see the template): found through
+# JUPYTER_PATH, which the launcher gives Voilà.
+JUPYTER_DATA = Path(__file__).with_name("jupyter")
+VOILA_TEMPLATE = "smsgic"
 CACHE_FOLDER = "cache"  # under --data: the client's HTTP cache and ledger for the sandbox there
 
 
@@ -105,7 +115,8 @@ def api_environment(data: Path, token: str | None = None) -> Iterator[dict[str, 
 def lab_command(args: argparse.Namespace) -> list[str]:
     """The JupyterLab (or, with ``--voila``, Voilà) command line for ``args``."""
     if args.voila:
-        cmd = [sys.executable, "-m", "voila", args.voila, f"--port={args.port or VOILA_PORT}"]
+        cmd = [sys.executable, "-m", "voila", args.voila, f"--port={args.port or VOILA_PORT}",
+               f"--template={VOILA_TEMPLATE}"]
     else:
         cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={args.notebooks}"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -117,9 +128,30 @@ def lab_command(args: argparse.Namespace) -> list[str]:
     return cmd
 
 
+def voila_environment(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with this package's Jupyter data folder first on JUPYTER_PATH (its Voilà template)."""
+    paths = [str(JUPYTER_DATA), *filter(None, env.get("JUPYTER_PATH", "").split(os.pathsep))]
+    return {**env, "JUPYTER_PATH": os.pathsep.join(paths)}
+
+
+def seed_dashboard(env: dict[str, str]) -> None:
+    """Before ``make dashboard`` serves its read-only page: the demo history on the lab account
+    of the sandbox this launcher started, once (``demo.seed_lab_history``)."""
+    from .demo import seed_lab_history  # here: it needs the client and the sandbox's controls
+
+    ids = seed_lab_history(env[ENV_BASE_URL], env[ENV_TOKEN], env[ENV_SANDBOX_ADMIN_TOKEN], env[ENV_CACHE_DIR])
+    print(f"Dashboard demo history: {len(ids)} campaigns sent on the lab account, in the past" if ids else
+          "Dashboard demo history: the lab account has sendings already; nothing sent")
+
+
 def run_lab(args: argparse.Namespace) -> int:
     data = Path(args.data).resolve()
+    own_sandbox = not (args.token or os.environ.get(ENV_TOKEN))
     with api_environment(data, token=args.token) as env:
+        if args.voila:
+            env = voila_environment(env)
+            if own_sandbox:
+                seed_dashboard(env)
         child = subprocess.Popen(lab_command(args), env=env)
         # A SIGTERM to the launcher stops JupyterLab first, then (leaving this block) the sandbox.
         signal.signal(signal.SIGTERM, lambda *_: child.terminate())

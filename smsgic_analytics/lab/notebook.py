@@ -57,6 +57,8 @@ def _figure_renderer(html: bool) -> Any:
     import plotly.io as pio
     from plotly.io._base_renderers import PlotlyRenderer
 
+    from ..analytics.figures import export_config
+
     class FigureRenderer(PlotlyRenderer):
         def __init__(self) -> None:
             super().__init__(config={"displaylogo": False})
@@ -64,9 +66,12 @@ def _figure_renderer(html: bool) -> Any:
 
         def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
             bundle = super().to_mimebundle(fig_dict)
+            # The modebar's PNG download is named after the figure, not "newplot".
+            title = ((fig_dict.get("layout") or {}).get("title") or {}).get("text") or ""
+            bundle["application/vnd.plotly.v1+json"]["config"] = {**self.config, **export_config(title)}
             if html:
                 bundle["text/html"] = pio.to_html(
-                    fig_dict, config=self.config, full_html=False, include_plotlyjs=False,
+                    fig_dict, config={**self.config, **export_config(title)}, full_html=False, include_plotlyjs=False,
                     include_mathjax=False, div_id=f"smsgic-figure-{next(self._ids)}", validate=False)
             return bundle
 

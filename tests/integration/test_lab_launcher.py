@@ -13,6 +13,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import smsgic_analytics as sa
@@ -49,6 +50,39 @@ def test_the_dashboard_command_takes_the_same_switches() -> None:
     assert cmd[1:4] == ["-m", "voila", "notebooks/04.ipynb"]
     assert "--port=9124" in cmd and "--no-browser" in cmd
     assert "--port=8866" in lab.lab_command(_lab_args("--voila", "x.ipynb"))  # Voilà's usual port by default
+    assert "--template=smsgic" in cmd  # the lab template without its Font Awesome CDN links
+
+
+def test_the_voila_template_asks_no_other_host() -> None:
+    env = lab.voila_environment({"JUPYTER_PATH": "/elsewhere"})
+    first, rest = env["JUPYTER_PATH"].split(os.pathsep, 1)
+    assert rest == "/elsewhere"
+    template = Path(first) / "voila" / "templates" / "smsgic" / "index.html.j2"
+    text = template.read_text()
+    assert "extends 'voila/templates/lab/index.html.j2'" in text and "http" not in text.split("-#}", 1)[1]
+
+
+def test_the_dashboard_history_is_sent_once_in_the_past(user_cache: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from smsgic_analytics.lab.demo import seed_lab_history
+    from smsgic_analytics.sandbox import SandboxControl
+
+    with lab.api_environment(tmp_path / "data") as env:
+        control = SandboxControl(env["SMSGIC_BASE_URL"], admin_token=env["SMSGIC_SANDBOX_ADMIN_TOKEN"])
+        ahead = control.now() - datetime.now(UTC)
+        args = (env["SMSGIC_BASE_URL"], env["SMSGIC_TOKEN"], env["SMSGIC_SANDBOX_ADMIN_TOKEN"], env["SMSGIC_CACHE_DIR"])
+        first = seed_lab_history(*args)
+        assert len(first) == 5
+        assert seed_lab_history(*args) == []  # once: the account has its history
+        # the clock is where it was: running as far from wall time as before (seconds of work aside)
+        assert abs((control.now() - datetime.now(UTC)) - ahead).total_seconds() < 5
+        with _client(env) as client:
+            sendings = client.sendings()
+            assert sorted(sendings["id"]) == sorted(first)
+            assert (sendings["created_at"] < pd.Timestamp.now(tz="UTC")).all()
+            assert set(sendings["status"].astype(str)) <= {"Sent", "Failed"}  # all settled, scheduled ones too
+            assert client.spend()["priced"].all()  # the ledger in the data folder knows every cost
 
 
 def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,7 +104,7 @@ def test_make_lab_passes_a_port_and_the_no_browser_switch() -> None:
     line = dry_run("lab", "PORT=9125", "NO_BROWSER=1", "DATA=/tmp/x")
     assert "--port 9125" in line and "--no-browser" in line and "--data /tmp/x" in line
     dashboard = dry_run("dashboard", "NO_BROWSER=1")
-    assert "--voila notebooks/04_status_and_spend.ipynb" in dashboard
+    assert "--voila notebooks/dashboard.ipynb" in dashboard
     assert "--port 8866" in dashboard and "--no-browser" in dashboard
 
 

@@ -19,7 +19,9 @@ import pytest
 from smsgic_analytics.core import spec
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
-NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+# The numbered notebooks are reports; dashboard.ipynb is the page `make dashboard` serves (checked below).
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+DASHBOARD = NOTEBOOKS_DIR / "dashboard.ipynb"
 EXPECTED = ["01_estimate_campaign_cost", "02_explore_rates", "03_send_campaign", "04_status_and_spend",
             "05_audience_at_scale", "06_rates_and_budget", "07_copy_and_audience"]
 # The at-scale notebook works on files through Dask: the ipywidgets apps price in-memory uploads.
@@ -64,6 +66,25 @@ def notebook(request: pytest.FixtureRequest) -> tuple[Path, nbformat.NotebookNod
 
 def test_the_notebooks_are_there_and_nothing_else() -> None:
     assert _ids(NOTEBOOKS) == EXPECTED
+    assert _ids(sorted(NOTEBOOKS_DIR.glob("*.ipynb"))) == [*EXPECTED, "dashboard"]
+
+
+def test_the_dashboard_page_only_reads_and_shows_one_app() -> None:
+    """The Voilà page: a title, the quiet session, the app -- no send, no clock move, no error,
+    nothing secret or volatile in what it stores."""
+    raw = DASHBOARD.read_text(encoding="utf-8")
+    nb = nbformat.reads(raw, as_version=4)
+    nbformat.validate(nb)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    code = "\n".join(c.source for c in _code_cells(nb))
+    for forbidden in ("send(", "confirm=True", "advance(", "set_now(", "set_offset(", "demo_account=True"):
+        assert forbidden not in code, forbidden
+    outputs = [o for c in _code_cells(nb) for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
+    apps = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(apps) == 1 and "widgets" in nb.metadata
+    assert SANDBOX_TOKEN not in raw and not any(p.search(raw) for p in TOKEN_PATTERNS)
+    assert not any(p.search(_output_text(nb)) for p in VOLATILE_PATTERNS)
 
 
 def test_is_valid_nbformat_with_the_venv_kernel(notebook) -> None:
