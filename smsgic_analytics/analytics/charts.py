@@ -402,7 +402,6 @@ def segment_distribution(counts_df: pd.DataFrame | None) -> go.Figure:
 # -- money foresight: price over time, the month's forecast ---------------------------------------
 
 FORECAST_BAND_COLOR = "rgba(37, 99, 235, 0.15)"
-BUDGET_COLOR = "#DC2626"
 
 
 def rate_history_chart(history_df: pd.DataFrame | None, countries: Sequence[str] | None = None,

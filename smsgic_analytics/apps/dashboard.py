@@ -44,6 +44,7 @@ from ..core import spec
 from ..core.dates import format_instant
 from ..core.errors import SMSgicError
 from ..core.money import format_money, is_missing, parse_money, round_money
+from ..sending.budget import alert_level
 from .widgets import PLOTLY_MIME, App, error_html, figure_bundle, frame_html, note_html, table_html, tag
 
 if TYPE_CHECKING:
@@ -60,8 +61,9 @@ Budget = Any  # an amount (Decimal, text), None, or a function client -> amount 
 
 
 def find_budget(client: "Client") -> Decimal | None:
-    """The account's budget when the client keeps one (``client.budget()`` answering an amount,
-    or an object with ``.amount``), else None.  The dashboard's default ``budget=``."""
+    """The account's budget when the client keeps one (``client.budget()`` answering a
+    ``BudgetStatus`` (its ``.budget``), an object with ``.amount``, or an amount), else None.
+    The dashboard's default ``budget=``."""
     getter = getattr(client, "budget", None)
     if not callable(getter):
         return None
@@ -69,7 +71,7 @@ def find_budget(client: "Client") -> Decimal | None:
         value = getter()
     except (SMSgicError, LookupError):
         return None
-    return _amount(getattr(value, "amount", value))
+    return _amount(getattr(value, "budget", getattr(value, "amount", value)))
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -378,8 +380,10 @@ def _headline_html(h: dict[str, Any], currency: str, start: date | None, end: da
     ]
     if h["budget"] is not None:
         share = h["budget_share"]
+        level = alert_level(h["spend"], h["budget"])  # the sender's 50/80/100 % alerts, on the same rule
+        note = f"{_percent(share)} spent" if share is not None else ""
         cards.append(_card(f"Budget ({currency})", format_money(h["budget"]),
-                           f"{_percent(share)} spent" if share is not None else "", "budget"))
+                           f"{note} · {level} % alert" if level else note, "budget"))
     return f"<div style='display:flex;flex-wrap:wrap;gap:8px;margin:4px 0'>{''.join(cards)}</div>"
 
 

@@ -30,8 +30,8 @@ SendResult(sending_id=301, total=Decimal('0.4173'), currency='GBP', state='creat
 """
 from __future__ import annotations
 
-import logging
 import html
+import logging
 import threading
 import warnings
 from dataclasses import dataclass

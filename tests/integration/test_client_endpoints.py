@@ -4,11 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-import pandas as pd
-import pytest
-
 import api_doc
 import by_hand
+import pandas as pd
+import pytest
 
 import smsgic_analytics as sa
 from smsgic_analytics.api import frames

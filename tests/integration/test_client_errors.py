@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import socket
 
-import pytest
-
 import api_doc
 import by_hand
+import pytest
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec

@@ -5,9 +5,8 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_FLOOR, Decimal
 
-import requests
-
 import api_doc
+import requests
 
 from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import running

@@ -15,11 +15,10 @@ import sqlite3
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-import pytest
-import requests
-
 import api_doc
 import by_hand
+import pytest
+import requests
 
 from smsgic_analytics.core import spec
 

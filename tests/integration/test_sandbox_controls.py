@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import pytest
-import requests
-
 import api_doc
 import by_hand
+import pytest
+import requests
 
 from smsgic_analytics.core import spec
 from smsgic_analytics.core.config import ENV_SANDBOX_ADMIN_TOKEN

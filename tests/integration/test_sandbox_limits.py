@@ -15,11 +15,10 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-import pytest
-import requests
-
 import api_doc
 import by_hand
+import pytest
+import requests
 from by_hand import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_JSON_DEPTH, MAX_MESSAGE_CHARS
 from by_hand import REALISTIC_BODY_BYTES as LARGEST_REALISTIC_BODY
 from by_hand import REALISTIC_RECIPIENTS as SIZED_FOR_RECIPIENTS

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import by_hand
 import pytest
 import requests
-
-import by_hand
 
 from smsgic_analytics.core import spec
 from smsgic_analytics.sandbox import SandboxControlError

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-import requests
-
 import api_doc
 import by_hand
+import pytest
+import requests
 
 from smsgic_analytics.core import spec
 

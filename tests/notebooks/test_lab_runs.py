@@ -22,9 +22,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
-
 import api_doc
+import nbformat
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 import api_doc
 import by_hand
+import pytest
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec

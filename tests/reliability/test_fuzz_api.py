@@ -21,18 +21,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+import api_doc
+import by_hand
 import pytest
 import requests
 import schemathesis
+from by_hand import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-
-import api_doc
-import by_hand
-from by_hand import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 from smsgic_analytics.core import spec
 

@@ -46,7 +46,7 @@ def test_refreshed_stamp_is_the_sandbox_clock_and_moves_with_it(session) -> None
 
 def test_refreshed_stamp_falls_back_to_wall_time_without_a_ledger_clock(session) -> None:
     client, _ = session
-    app = sa.DashboardApp(client, refresh=False)
+    app = sa.DashboardApp(client, refresh=False, budget=None)  # the budget store reads the ledger's clock
     client.ledger.now = None  # a ledger without a clock (attribute shadowed on this instance only)
     before = datetime.now(UTC).replace(microsecond=0)
     app.refresh()
@@ -135,6 +135,12 @@ def test_a_budget_passed_in_or_kept_by_the_client(history) -> None:
     keeper = SimpleNamespace(budget=lambda: SimpleNamespace(amount=Decimal("75.5")))
     assert find_budget(keeper) == Decimal("75.5")
     assert find_budget(SimpleNamespace(budget=lambda: None)) is None
+    client.set_budget(month="40")  # the client's own budget store (issue 20)
+    kept = sa.DashboardApp(client)
+    assert kept.budget == Decimal("40.0000") and find_budget(client) == Decimal("40")
+    share = kept.headline["spend"] / Decimal("40")
+    level = max([lv for lv in (50, 80, 100) if share * 100 >= lv], default=0)
+    assert (f"{level} % alert" in kept.headline_view.value) == bool(level)
 
 
 def test_charts_export_as_one_offline_page(history, tmp_path) -> None:

@@ -20,8 +20,14 @@ from smsgic_analytics.api.limiter import EndpointBuckets, budget_path
 from smsgic_analytics.api.policy import SAFE_TO_REPEAT
 from smsgic_analytics.api.responses import error_for, transport_error
 from smsgic_analytics.core import spec
-from smsgic_analytics.core.config import ACCOUNT_KEY_RE, ENV_STATE_DIR, Settings, account_identity, account_key, \
-    spelled_account_key
+from smsgic_analytics.core.config import (
+    ACCOUNT_KEY_RE,
+    ENV_STATE_DIR,
+    Settings,
+    account_identity,
+    account_key,
+    spelled_account_key,
+)
 from smsgic_analytics.sending.guard import AccountLock, lock_path
 from smsgic_analytics.sending.ledger import LEDGER_FILENAME, Ledger
 from smsgic_analytics.sending.plan import Plan, PlanInputs, changes
