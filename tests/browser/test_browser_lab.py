@@ -106,7 +106,8 @@ def test_estimator_in_jupyterlab_counts_prices_and_quotes(lab: str, token: str, 
     table = page.locator(".smsgic-estimator-table table")
     table.wait_for(state="visible")
     assert table.locator("tbody tr").count() > 5  # a row per country and operator
-    assert "Cost by country (exact quote)" in page.locator(".smsgic-estimator-chart").inner_text()
+    # the chart is drawn after the totals (its own output area): wait for it, as for the totals
+    expect_text(page.locator(".smsgic-estimator-chart"), "Cost by country (exact quote)")
     assert page.locator(".smsgic-estimator-chart .main-svg").count() > 0
 
     # after the quote, an edit is re-priced locally from it (what-if), exactly half for one part
