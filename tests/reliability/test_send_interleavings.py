@@ -283,19 +283,26 @@ class World:
             price = reference_quote(self.url, self.token, text, audience)["total"]
             wait_for(lambda: Path(cfg["ready"]).exists() or child.poll() is not None, 120, "the other kernel")
             c_before = self.ledger_ids(self.notebooks["C"]) if "C" in self.notebooks else set()
-            a_before, listed = self.ledger_ids(a), len(server_sendings(self.url, self.token))
+            # What the server will list without the race: every send that commits, including a
+            # slow one still in flight (it may land during the race: found by drawing it so).
+            a_before, committed = self.ledger_ids(a), self.committed()
             Path(cfg["go"]).touch()
+            a_sent = True
             try:
                 campaign.run(confirm=True)
             except sa.DuplicateSendError:
-                pass
+                a_sent = False
             child.wait(timeout=120)
         finally:
             if child.poll() is None:
                 child.kill()
         out = json.loads(Path(cfg["out"]).read_text())
         assert out["outcome"] in ("sent", "DuplicateSendError"), out
-        assert len(server_sendings(self.url, self.token)) - listed <= 1, "two processes both sent one campaign"
+        sent = a_sent + (out["outcome"] == "sent")
+        assert sent <= 1, "two processes both sent one campaign"
+        wait_for(lambda: len(server_sendings(self.url, self.token)) >= committed + sent, 60, "the slow requests to land")
+        self.in_flight.clear()
+        assert len(server_sendings(self.url, self.token)) == committed + sent, "a sending nobody reported"
         self.record(a, self.ledger_ids(a) - a_before, True, price)
         c = self.notebooks.get("C") or self.open_notebook("C", self.urls["B"], 7)
         self.record(c, self.ledger_ids(c) - c_before, True, price)
@@ -323,11 +330,16 @@ class World:
         self.clock.advance(seconds)
         self.control.advance(seconds)
 
+    def committed(self) -> int:
+        """How many sendings this server lists once every request has landed: one per send that
+        commits (the sends' truth, whatever their ledgers know)."""
+        return sum(done for nb in self.notebooks.values() for i, done in nb.truth.items()
+                   if nb.server[i] == self.servers)
+
     def settle_requests(self) -> None:
         """Wait until every request that commits has committed: the server lists one sending per
         committed send (a slow one lands late; on busy cores later than its LATENCY)."""
-        committed = sum(done for nb in self.notebooks.values() for i, done in nb.truth.items()
-                        if nb.server[i] == self.servers)
+        committed = self.committed()
         wait_for(lambda: len(server_sendings(self.url, self.token)) >= committed, 60, "the slow requests to land")
         self.in_flight.clear()
 
