@@ -23,14 +23,14 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
 from ..core.dates import as_utc, format_instant, parse_scheduled_at
 from ..core.errors import BudgetExceededError, ValidationError
 from ..core.money import format_money, parse_money
-from .ledger import BUSY_TIMEOUT_MS, Ledger
+from .ledger import Ledger
 from .state import LIVE_STATES, SPENT_STATES
 
 EVERY_MONTH = "*"
@@ -147,25 +147,12 @@ class Budgets:
     def __repr__(self) -> str:
         return f"Budgets({str(self.ledger.path)!r})"
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.ledger.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            yield conn
-        finally:
-            conn.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        # the ledger's own connections: one file, one set of pragmas (busy timeout, durability)
+        return self.ledger._connect()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self.ledger._write()
 
     def set(self, account: str, *, month: Any = None, campaign: Any = None, period: Any = None) -> BudgetStatus:
         """Set the monthly budget and/or the per-campaign cap (amounts in the account's currency;
