@@ -12,6 +12,7 @@ number are merged and listed with the row they repeat.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable, Literal
 
 import numpy as np
@@ -19,34 +20,46 @@ import pandas as pd
 
 from ..core.display import MAX_LISTED
 from ..core.errors import InvalidRecipientsError
-from ..numbers.normalize import normalize_numbers
+from ..numbers.digits import as_bytes, as_text, keys, matrix
+from ..numbers.normalize import normalize_digits
 
 OnInvalid = Literal["raise", "report"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Recipients:
     """The outcome of :func:`normalize_recipients`.
 
-    ``numbers``: valid, unique, normalised numbers in first-seen order.
+    ``numbers``: valid, unique, normalised numbers in first-seen order (``digits``: the same
+    as the engine's ``S20`` byte column, ``numbers.digits``).
     ``invalid``: DataFrame[index, value, reason], one row per rejected input row.
     ``duplicates``: DataFrame[index, value, number, first_index], one row per repeat.
     ``total``: how many rows came in (= valid unique + duplicates + invalid).
     ``positions``: the input position (0-based) of each of ``numbers``: its first row.
     """
 
-    numbers: tuple[str, ...]
+    digits: np.ndarray = field(repr=False)
     invalid: pd.DataFrame
     duplicates: pd.DataFrame
     total: int
-    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False)
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+
+    @classmethod
+    def of(cls, numbers: Iterable[str], **fields: Any) -> Recipients:
+        """Recipients from ``numbers`` as text (normalised digits)."""
+        return cls(digits=as_bytes(list(numbers)), **fields)
+
+    @cached_property
+    def numbers(self) -> tuple[str, ...]:
+        """The numbers as ``str`` (made on first use: the pricing engine does not need them)."""
+        return tuple(as_text(self.digits).tolist())
 
     def __len__(self) -> int:
-        return len(self.numbers)
+        return len(self.digits)
 
     def summary(self) -> str:
         """One line: how many rows were kept, merged and rejected."""
-        return (f"{self.total} rows: {len(self.numbers)} unique valid numbers, "
+        return (f"{self.total} rows: {len(self.digits)} unique valid numbers, "
                 f"{len(self.duplicates)} duplicates, {len(self.invalid)} invalid")
 
     def raise_for_invalid(self) -> None:
@@ -78,26 +91,25 @@ def normalize_recipients(values: Any, *, on_invalid: OnInvalid = "raise",
     """
     if on_invalid not in ("raise", "report"):
         raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
-    labels, items, column = _indexed(values)
-    digits, reasons = normalize_numbers(column, default_region)  # an int64 column stays one (vectorised)
-    refused = pd.notna(np.asarray(reasons, dtype=object))
+    labels, column = _indexed(values)
+    digits, reasons = normalize_digits(column, default_region)  # an int64 column stays one (vectorised)
+    refused = matrix(digits)[:, 0] == 0  # a kept number has digits; a refused row has none
     kept = np.flatnonzero(~refused)
-    # Duplicates by a hash factorize (codes in first-seen order): a row is a number's first
-    # copy exactly when its code is above every code before it.
-    codes, uniques = pd.factorize(np.asarray(digits, dtype=object)[kept])
-    first = np.ones(len(codes), dtype=bool)
-    if len(codes) > 1:
-        first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    first, copied = _first_copies(digits, kept)
     positions = kept[first]
     bad, again = np.flatnonzero(refused), kept[~first]
+
+    def labels_at(rows: np.ndarray) -> np.ndarray:
+        return labels.take(rows).to_numpy(dtype=object)
+
     result = Recipients(
-        numbers=tuple(np.asarray(uniques, dtype=object).tolist()),
-        invalid=_frame({"index": (labels[bad], object), "value": (items[bad], object),
-                        "reason": (np.asarray(reasons, dtype=object)[bad], "string")}),
-        duplicates=_frame({"index": (labels[again], object), "value": (items[again], object),
-                           "number": (np.asarray(digits, dtype=object)[again], "string"),
-                           "first_index": (labels[positions[codes[~first]]], object)}),
-        total=len(items),
+        digits=digits[positions],
+        invalid=_frame({"index": (labels_at(bad), object), "value": (_values_at(column, bad), object),
+                        "reason": (reasons[bad], "string")}),
+        duplicates=_frame({"index": (labels_at(again), object), "value": (_values_at(column, again), object),
+                           "number": (as_text(digits[again]), "string"),
+                           "first_index": (labels_at(kept[copied]), object)}),
+        total=len(digits),
         positions=positions.astype(np.int64),
     )
     if on_invalid == "raise":
@@ -105,28 +117,74 @@ def normalize_recipients(values: Any, *, on_invalid: OnInvalid = "raise",
     return result
 
 
+def _first_copies(digits: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Over the ``kept`` rows of ``digits``: (is each its number's first copy, for every later
+    copy the position in ``kept`` of its first copy).
+
+    By the numbers' decimal values (uint64; their text when a 20-digit number is too big for
+    one): a hash ``duplicated`` over all rows, then a lookup among the few numbers that repeat
+    -- no table of every number is kept."""
+    values = keys(digits)
+    values = as_text(digits[kept]) if values is None else values[kept]
+    column = pd.Series(values, copy=False)
+    first = ~(_repeats(values) if values.dtype == np.uint64 else column.duplicated().to_numpy())
+    again = column[~first]
+    repeated = np.flatnonzero(first & column.isin(again.unique()).to_numpy())
+    copied = repeated[pd.Index(column.iloc[repeated]).get_indexer(again)]
+    return first, copied
+
+
+_BUCKET = 1 << 17  # keys per hash table: small enough to stay in the CPU cache
+
+
+def _repeats(values: np.ndarray) -> np.ndarray:
+    """``pd.Series(values).duplicated()`` for uint64 keys, in cache-sized buckets: one hash table
+    over millions of keys misses the cache on every probe (4x slower per key at 4M than at
+    1M).  A key's bucket comes from its bits, so every copy of a number lands in one bucket,
+    and a stable partition keeps the input order inside it: "first copy" means the same."""
+    n = len(values)
+    if n <= _BUCKET:
+        return pd.Series(values, copy=False).duplicated().to_numpy()
+    bits = int(np.ceil(np.log2(n / _BUCKET)))
+    bucket = ((values * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.uint16)  # Fibonacci hash
+    order = np.argsort(bucket, kind="stable")  # a radix sort for 16-bit keys: linear
+    ordered = values[order]
+    bounds = np.searchsorted(bucket[order], np.arange((1 << bits) + 1))
+    repeated = np.empty(n, dtype=bool)
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        repeated[lo:hi] = pd.Series(ordered[lo:hi], copy=False).duplicated().to_numpy()
+    out = np.empty(n, dtype=bool)
+    out[order] = repeated
+    return out
+
+
 def _frame(columns: dict[str, tuple[np.ndarray, Any]]) -> pd.DataFrame:
     """Columns -> DataFrame; object columns keep original values (None, ints) as they came."""
     return pd.DataFrame({name: pd.Series(values, dtype=dtype) for name, (values, dtype) in columns.items()})
 
 
-def _indexed(values: Any) -> tuple[np.ndarray, np.ndarray, Any]:
-    """(labels, values, column) -- labels and values as object arrays: a Series keeps its
-    labels, anything else is numbered from 0; ``column`` is what the normaliser gets (a
-    Series or array keeps its dtype)."""
+def _indexed(values: Any) -> tuple[pd.Index, Any]:
+    """(labels, column): a Series keeps its labels, anything else is numbered from 0;
+    ``column`` is what the normaliser gets (a Series or array keeps its dtype)."""
     if isinstance(values, pd.DataFrame):
         raise TypeError("pass one column of numbers (a Series), not a whole DataFrame")
     if isinstance(values, (pd.Series, pd.Index)):
         series = pd.Series(values)
-        return series.index.to_numpy(dtype=object), _objects(series.tolist()), series
+        return series.index, series
     if isinstance(values, (str, bytes, int)) or not isinstance(values, Iterable):
         values = [values]  # one number on its own, not its characters one by one
     if isinstance(values, np.ndarray) and values.ndim == 1:
-        return np.arange(len(values)).astype(object), _objects(values.tolist()), values
+        return pd.RangeIndex(len(values)), values
     items = list(values)
-    return np.arange(len(items)).astype(object), _objects(items), items
+    return pd.RangeIndex(len(items)), items
 
 
-def _objects(items: list[Any]) -> np.ndarray:
-    """A 1-d object array of the items as they are (a tuple or list item stays one cell)."""
-    return np.fromiter(items, dtype=object, count=len(items))
+def _values_at(column: Any, rows: np.ndarray) -> np.ndarray:
+    """The input values at ``rows``, as they came (a tuple or list item stays one cell)."""
+    if isinstance(column, pd.Series):
+        picked = column.iloc[rows].tolist()
+    elif isinstance(column, np.ndarray):
+        picked = column[rows].tolist()
+    else:
+        picked = [column[i] for i in rows.tolist()]
+    return np.fromiter(picked, dtype=object, count=len(picked))

@@ -47,11 +47,13 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 import phonenumbers
+import pyarrow as pa
 from phonenumbers import carrier
 
 from . import mccmnc
-from .normalize import normalize_numbers
-from .tables import MAX_DIGITS, NON_GEO, NumberingTables, build_tables, cache_path, country_name, load_tables
+from .digits import as_arrow, as_bytes, digit_matrix
+from .normalize import normalize_digits
+from .tables import NON_GEO, NumberingTables, build_tables, cache_path, country_name, load_tables
 
 __all__ = [
     "classify",
@@ -64,9 +66,6 @@ __all__ = [
     "cache_path",
     "CAMPAIGN_MIX",
 ]
-
-_PAD = 10  # digit-matrix value after the end of a number
-
 
 # --- public tables -------------------------------------------------------------------------
 
@@ -123,7 +122,7 @@ def _as_strings(df: pd.DataFrame) -> pd.DataFrame:
 
 # --- classify ------------------------------------------------------------------------------
 
-_CHUNK = 1 << 18  # rows per vectorised pass: bounds the temporary arrays' memory
+_CHUNK = 1 << 16  # rows per vectorised pass: bounds the temporary arrays' memory
 
 
 def classify(numbers: pd.Series | Sequence[Any], exact: bool = False,
@@ -145,11 +144,11 @@ def classify(numbers: pd.Series | Sequence[Any], exact: bool = False,
     """
     index = numbers.index if isinstance(numbers, pd.Series) else None
     if normalized:
-        digits = np.array(list(numbers), dtype=object)
-        reasons = np.full(len(digits), None, dtype=object)
+        digits = as_bytes(numbers if isinstance(numbers, (np.ndarray, pd.Series)) else list(numbers))
+        reasons = None  # normalised numbers: none refused
     else:
-        digits, reasons = normalize_numbers(numbers if isinstance(numbers, pd.Series) else list(numbers),
-                                            default_region)
+        digits, reasons = normalize_digits(numbers if isinstance(numbers, pd.Series) else list(numbers),
+                                           default_region)
     t = load_tables()
     n = len(digits)
     valid = np.zeros(n, dtype=bool)
@@ -159,29 +158,19 @@ def classify(numbers: pd.Series | Sequence[Any], exact: bool = False,
     for lo in range(0, n, _CHUNK):
         hi = min(lo + _CHUNK, n)
         chunk = digits[lo:hi]
-        matrix, length = _digit_matrix(chunk)
+        matrix, length = digit_matrix(chunk)
         lab, ops = _run_tables(t, matrix, length)
         region[lo:hi] = t.label_region[lab]
         valid[lo:hi] = t.label_valid[lab]
         op[lo:hi] = np.where(t.label_mobile[lab], ops, -1)
         ask = (length > 0) & (t.label_exact[lab] | exact)
         for i in np.flatnonzero(ask).tolist():
-            v, r, o = _exact_one(chunk[i])
+            v, r, o = _exact_one(chunk[i].decode("ascii"))
             valid[lo + i], region[lo + i] = v, ridx[r] if r else -1
             if o is not None and o not in oidx:  # phonenumbers' own data: cannot happen
                 raise RuntimeError(f"row {lo + i}: operator {o!r} is missing from the carrier tables")
             op[lo + i] = oidx[o] if o else -1
     return _frame(digits, reasons, valid, region, op, t, index)
-
-
-def _digit_matrix(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(MAX_DIGITS, n) uint8 digits, ``_PAD`` after each number's end, and each number's length
-    (0 for a refused row).  Normalised numbers are 8-20 ASCII digits: MAX_DIGITS holds them all."""
-    text = ["" if d is None else d for d in digits.tolist()]
-    codes = np.array(text, dtype=f"S{MAX_DIGITS}").view(np.uint8).reshape(len(text), MAX_DIGITS)
-    present = codes != 0
-    matrix = np.where(present, codes - np.uint8(48), np.uint8(_PAD)).T
-    return np.ascontiguousarray(matrix), present.sum(axis=1)
 
 
 def _run_tables(t: NumberingTables, digits: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -219,34 +208,41 @@ def _exact_one(digits: str) -> tuple[bool, str | None, str | None]:
 
 def _frame(
     numbers: np.ndarray,
-    reasons: np.ndarray,
+    reasons: np.ndarray | None,
     valid: np.ndarray,
     region: np.ndarray,
     op: np.ndarray,
     t: NumberingTables,
     index: pd.Index | None,
 ) -> pd.DataFrame:
+    number = as_arrow(numbers)  # first: the largest column, made while the fewest temporaries live
     # "001" (non-geographic: +800, +882...) is no country: its rows show region missing.
     geo = np.array([r != NON_GEO for r in t.regions] + [False])
-    region = np.where(geo[region], region, -1)
+    region = np.where(geo[region], region, -1).astype(np.int32)
     mcc = np.where(region >= 0, t.region_mcc[region], -1).astype(np.int32)
     mnc = np.full(len(region), -1, dtype=np.int32)
     has_op = (op >= 0) & (region >= 0)
     mcc[has_op] = t.pair_mcc[region[has_op], op[has_op]]
     mnc[has_op] = t.pair_mnc[region[has_op], op[has_op]]
-    return pd.DataFrame(
-        {
-            "number": pd.array(numbers, dtype="string"),
-            "valid": valid,
-            "region": _cat(region, t.regions),
-            "country": _cat(region, t.country_names),
-            "operator": _cat(op, t.operators),
-            "mcc": _cat(mcc, t.mccs),
-            "mnc": _cat(mnc, t.mncs),
-            "reason": pd.array(reasons, dtype="string"),
-        },
-        index=index,
-    )
+    columns = {
+        "number": number,
+        "valid": valid,
+        "region": _cat(region, t.regions),
+        "country": _cat(region, t.country_names),
+        "operator": _cat(op, t.operators),
+        "mcc": _cat(mcc, t.mccs),
+        "mnc": _cat(mnc, t.mncs),
+        "reason": _text(reasons, len(numbers)),
+    }
+    return pd.DataFrame(columns, index=index)
+
+
+def _text(values: np.ndarray | None, n: int) -> pd.arrays.ArrowStringArray:
+    """An object array of str / None (None: n missing values) as a pandas ``string`` (Arrow)
+    array, made by Arrow."""
+    if values is None:
+        return pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string()))
+    return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string(), from_pandas=True))
 
 
 def _cat(codes: np.ndarray, categories: list[str]) -> pd.Categorical:

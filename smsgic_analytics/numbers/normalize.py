@@ -46,13 +46,15 @@ import re
 import unicodedata
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 import phonenumbers
+import pyarrow as pa
 
 from ..core import spec
+from .digits import DTYPE, WIDTH, as_bytes, as_text, matrix
 
 MIN_DIGITS, MAX_DIGITS = spec.RECIPIENT_MIN_DIGITS, spec.RECIPIENT_MAX_DIGITS
 
@@ -216,11 +218,8 @@ def _national(digits: str, region: str) -> tuple[str | None, str | None]:
 # ASCII characters the fast path removes; rows with any other formatting go one by one.
 _STRIP = np.zeros(256, dtype=bool)
 _STRIP[[ord(c) for c in " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f-()/"]] = True
-# Rows holding these take the exact path: "." and "e"/"E" may be a float's rendering.
-_ONE_BY_ONE = np.zeros(256, dtype=bool)
-_ONE_BY_ONE[[ord(c) for c in ".eE"]] = True
 _WIDE = 40  # longer texts take the exact path (they are refused anyway, with a reason)
-_CHUNK = 1 << 18  # rows per vectorised pass: bounds the temporary arrays' memory
+_CHUNK = 1 << 16  # rows per vectorised pass: bounds the temporary arrays' memory
 _PLUS, _ZERO, _NINE = ord("+"), ord("0"), ord("9")
 
 
@@ -235,16 +234,28 @@ def normalize_numbers(values: Sequence[Any] | pd.Series | np.ndarray,
     >>> normalize_numbers(["+44 7400 123456", "n/a"])[0].tolist()
     ['447400123456', None]
     """
+    digits, reasons = normalize_digits(values, default_region)
+    return as_text(digits), reasons
+
+
+def normalize_digits(values: Sequence[Any] | pd.Series | np.ndarray,
+                     default_region: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``normalize_numbers`` as the pricing engine wants it: (digits, reasons) with ``digits`` a
+    numpy ``S20`` column (``numbers.digits``; ``b""`` where ``reasons`` says why not), so no
+    Python string is made per number.  Text columns go through Arrow (an Arrow-backed pandas
+    ``string``/``str`` column as it is)."""
     region = _region(default_region)
     if _integer_dtype(values):  # a whole int64 / Int64 column: one answer per distinct value
-        return _from_integers(values)
-    items = values.tolist() if isinstance(values, (pd.Series, pd.Index, np.ndarray)) else list(values)
-    n = len(items)
-    digits = np.full(n, None, dtype=object)
+        digits, reasons = _from_integers(values)
+        return as_bytes(digits), reasons
+    if not isinstance(values, (pd.Series, pd.Index, np.ndarray, list, tuple)):
+        values = list(values)
+    n = len(values)
+    digits = np.zeros(n, dtype=DTYPE)
     reasons = np.full(n, None, dtype=object)
-    for lo in range(0, n, _CHUNK):
-        hi = min(lo + _CHUNK, n)
-        _normalize_chunk(items[lo:hi], region, digits[lo:hi], reasons[lo:hi])
+    for lo, text, others in _blocks(values):
+        hi = lo + len(text)
+        _normalize_chunk(text, others, region, digits[lo:hi], reasons[lo:hi])
     return digits, reasons
 
 
@@ -266,52 +277,90 @@ def _from_integers(values: Any) -> tuple[np.ndarray, np.ndarray]:
     return digits[codes], reasons[codes]
 
 
-def _normalize_chunk(items: list[Any], region: str | None, digits: np.ndarray, reasons: np.ndarray) -> None:
-    """Fill ``digits``/``reasons`` (views) for one block of values."""
-    n = len(items)
-    if set(map(type, items)) <= {str}:  # the usual column: all text, one C-speed pass to know it
-        text, exact = items, np.zeros(n, dtype=bool)
+def _blocks(values: Any) -> Iterator[tuple[int, pa.StringArray, np.ndarray | None]]:
+    """(first row, the block's text as an Arrow string array, None) per block of ``_CHUNK`` rows
+    -- or, in a block where some values are not text, (first row, text with nulls there, an
+    object array of the block's values: the exact path reads those).  Converted block by block,
+    so the Arrow copy of an object column never exists whole."""
+    if isinstance(values, (pd.Series, pd.Index)) and isinstance(values.dtype, pd.StringDtype):
+        array = pa.array(values.array, from_pandas=True)  # Arrow-backed: no copy
+        array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            array = array.cast(pa.large_string())
+        for lo in range(0, len(array), _CHUNK):
+            yield lo, array.slice(lo, _CHUNK), None
+        return
+    if isinstance(values, (pd.Series, pd.Index, np.ndarray)) and values.dtype == object:
+        held = np.asarray(values, dtype=object).ravel()
     else:
-        text = [v if type(v) is str else "" for v in items]
-        exact = np.fromiter((type(v) is not str for v in items), dtype=bool, count=n)
+        items = values.tolist() if isinstance(values, (pd.Series, pd.Index, np.ndarray)) else list(values)
+        held = np.fromiter(items, dtype=object, count=len(items))
+    text = pd.api.types.infer_dtype(held, skipna=False) == "string"  # the usual column: all text
+    for lo in range(0, len(held), _CHUNK):
+        block = held[lo:lo + _CHUNK]
+        if text:
+            try:
+                yield lo, pa.array(block, type=pa.string()), None
+                continue
+            except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate: not UTF-8
+                pass
+        yield lo, pa.array([v if type(v) is str and v.isascii() else None for v in block.tolist()],
+                           type=pa.string()), block
+
+
+# Bytes that send a value to the exact path: non-ASCII (UTF-8), NUL, and "." / "e" / "E" (a
+# float's rendering?).  ``_STRIP``: bytes the fast path removes (ASCII formatting).
+_ODD = np.zeros(256, dtype=bool)
+_ODD[128:] = _ODD[0] = True
+_ODD[[ord(c) for c in ".eE"]] = True
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[_ZERO:_NINE + 1] = True
+
+
+def _rows_of(positions: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The value each byte position belongs to."""
+    return np.searchsorted(offsets, positions, side="right") - 1
+
+
+def _normalize_chunk(text: pa.StringArray | pa.LargeStringArray, others: np.ndarray | None, region: str | None,
+                     digits: np.ndarray, reasons: np.ndarray) -> None:
+    """Fill ``digits`` (an S20 view) and ``reasons`` (a view) for one block of values.
+
+    Works on the block's UTF-8 bytes as one flat buffer (Arrow's layout: bytes + offsets):
+    formatting is removed by compressing the buffer, a ``+`` / ``00`` prefix by moving a
+    value's start, and per-value counts come from cumulative sums -- no per-row Python and no
+    2-D scans."""
+    n = len(text)
+    wide = np.dtype(np.int64 if pa.types.is_large_string(text.type) else np.int32)
+    offsets = np.frombuffer(text.buffers()[1], dtype=wide, count=n + 1, offset=wide.itemsize * text.offset)
+    buffer = text.buffers()[2]
+    first_byte, last_byte = int(offsets[0]), int(offsets[-1])
+    raw = np.frombuffer(buffer, dtype=np.uint8)[first_byte:last_byte] if buffer is not None else np.zeros(0, np.uint8)
+    count = np.int32 if last_byte - first_byte < 2**31 - 1 else np.int64  # positions in this block's bytes
+    offsets = (offsets - first_byte).astype(count)
+    exact = np.asarray(text.is_null().to_numpy(zero_copy_only=False), dtype=bool) if text.null_count \
+        else np.zeros(n, dtype=bool)
     done = np.zeros(n, dtype=bool)  # integers: decided by their value, once per distinct value
-    others = np.flatnonzero(exact).tolist()
-    ints = [i for i in others if isinstance(items[i], numbers.Integral) and not isinstance(items[i], (bool, np.bool_))]
-    if ints:
-        column = np.empty(len(ints), dtype=object)
-        column[:] = [items[i] for i in ints]
-        done[ints] = True
-        digits[ints], reasons[ints] = _from_integers(column)
-    lens = np.fromiter(map(len, text), dtype=np.int64, count=n)
-    exact |= lens > _WIDE
-    width = max(int(lens[~exact].max()) if (~exact).any() else 0, 2)
-    short = [("" if e else s) for s, e in zip(text, exact)] if exact.any() else text
-    codes = np.array(short, dtype=f"<U{width}").view(np.uint32).reshape(n, width)
-    present = codes != 0
-    # Non-ASCII, embedded NULs, dots and exponents, "(0)": the exact path decides those.
-    exact |= (codes > 127).any(axis=1) | (present.sum(axis=1) != np.where(exact, 0, lens))
-    m = codes.astype(np.uint8)
-    del codes
-    m[exact] = 0
-    exact |= _ONE_BY_ONE[m].any(axis=1) | ((m[:, :-2] == ord("(")) & (m[:, 1:-1] == _ZERO)
-                                          & (m[:, 2:] == ord(")"))).any(axis=1)
-    m[exact] = 0
-    strip = _STRIP[m]
-    changed = strip.any(axis=1)
-    m = _pack(m, strip)
-    del strip
-    plus = m == _PLUS
-    lead_plus = plus[:, 0]
-    # A '+' anywhere but first, or none left after it: the exact path words the reason.
-    exact |= plus.sum(axis=1) > lead_plus
-    m = _shift(m, lead_plus, 1)
-    zz = ~lead_plus & (m[:, 0] == _ZERO) & (m[:, 1] == _ZERO)
-    m = _shift(m, zz, 2)
-    changed |= lead_plus | zz
-    present = m != 0
-    length = present.sum(axis=1)
-    non_digit = (present & ((m < _ZERO) | (m > _NINE))).any(axis=1)
-    starts_zero = m[:, 0] == _ZERO
+    exact |= np.diff(offsets) > _WIDE
+    exact[_rows_of(np.flatnonzero(_ODD[raw]), offsets)] = True
+    opening = np.flatnonzero(raw[:-2] == ord("("))  # "(0)": the trunk digit, the exact path drops it
+    exact[_rows_of(opening[(raw[opening + 1] == _ZERO) & (raw[opening + 2] == ord(")"))], offsets)] = True
+    keep = ~_STRIP[raw]
+    kept = np.zeros(len(raw) + 1, dtype=count)
+    np.cumsum(keep, out=kept[1:])
+    bounds = kept[offsets]  # each value's start and end in the compressed buffer
+    start, end = bounds[:-1], bounds[1:]
+    packed = np.concatenate([raw[keep], np.zeros(WIDTH + 2, dtype=np.uint8)])
+    size = end - start
+    lead_plus = (size > 0) & (packed[start] == _PLUS)
+    start = start + lead_plus
+    zz = ~lead_plus & (size >= 2) & (packed[start] == _ZERO) & (packed[start + 1] == _ZERO)
+    start = start + 2 * zz
+    length = end - start
+    other = np.zeros(len(packed) + 1, dtype=count)  # non-digits (a "+" inside included)
+    np.cumsum(~_DIGIT[packed], out=other[1:])
+    non_digit = (other[end] - other[start]) > 0
+    starts_zero = (length > 0) & (packed[start] == _ZERO)
     national = starts_zero & ~lead_plus & ~zz
     exact |= non_digit | (length == 0) | (starts_zero & (lead_plus | zz)) | (national & (region is not None))
     refused_national = national & ~exact
@@ -320,40 +369,36 @@ def _normalize_chunk(items: list[Any], region: str | None, digits: np.ndarray, r
     for i in np.flatnonzero(fast & ((length < MIN_DIGITS) | (length > MAX_DIGITS))).tolist():
         reasons[i] = _too_short_or_long(int(length[i]))
         fast[i] = False
-    # Text that was digits already is its own answer; only rewritten rows are decoded back.
-    same = np.flatnonzero(fast & ~changed)
-    if len(same):
-        digits[same] = np.asarray(text, dtype=object)[same]
-    rows = np.flatnonzero(fast & changed)
-    if len(rows):
-        digits[rows] = m[rows].view(f"S{m.shape[1]}").ravel().astype(f"<U{m.shape[1]}").astype(object)
-    for i in np.flatnonzero(exact & ~done).tolist():
-        digits[i], reasons[i] = normalize_number(items[i], region)
+    out = matrix(digits)
+    take = np.where(fast, length, 0)
+    blank = len(packed) - 1  # a NUL byte
+    for j in range(int(take.max(initial=0))):
+        out[:, j] = packed[np.where(j < take, start + j, blank)]
+    if others is not None:
+        ints = [i for i in np.flatnonzero(exact).tolist()
+                if isinstance(others[i], numbers.Integral) and not isinstance(others[i], (bool, np.bool_))]
+        if ints:
+            done[ints] = True
+            found, why = _from_integers(others[ints])
+            digits[ints], reasons[ints] = as_bytes(found), why
+    _exact_rows(np.flatnonzero(exact & ~done), text, others, region, digits, reasons)
 
 
-def _pack(m: np.ndarray, drop: np.ndarray) -> np.ndarray:
-    """Each row's kept bytes moved to the left (NUL padding after them); rows with nothing
-    to drop are left alone.  Flat 1-D operations: fast for a million rows."""
-    changed = drop.any(axis=1)
-    if not changed.any():
-        return m
-    rows = np.flatnonzero(changed)
-    sub = m[rows]
-    keep = ~drop[rows] & (sub != 0)
-    counts = keep.sum(axis=1)
-    kept = sub[keep]
-    width = m.shape[1]
-    starts = np.cumsum(counts) - counts
-    offset = np.arange(len(kept)) - np.repeat(starts, counts)
-    packed = np.zeros(sub.size, dtype=np.uint8)
-    packed[np.repeat(np.arange(len(rows)) * width, counts) + offset] = kept
-    m[rows] = packed.reshape(len(rows), width)
-    return m
-
-
-def _shift(m: np.ndarray, rows: np.ndarray, by: int) -> np.ndarray:
-    """Drop the first ``by`` bytes of the selected rows."""
-    if rows.any():
-        m[rows, :-by] = m[rows, by:]
-        m[rows, -by:] = 0
-    return m
+def _exact_rows(rows: np.ndarray, text: pa.StringArray, others: np.ndarray | None, region: str | None,
+                digits: np.ndarray, reasons: np.ndarray) -> None:
+    """``normalize_number`` for the rows the vectorised pass left; a text value is decided once
+    however often it repeats (junk such as "n/a" usually does)."""
+    if not len(rows):
+        return
+    values = others[rows].tolist() if others is not None else text.take(pa.array(rows)).to_pylist()
+    seen: dict[str, tuple[str | None, str | None]] = {}
+    for i, value in zip(rows.tolist(), values):
+        if type(value) is str:
+            answer = seen.get(value)
+            if answer is None:
+                answer = seen[value] = normalize_number(value, region)
+        else:
+            answer = normalize_number(value, region)
+        found, reasons[i] = answer
+        if found is not None:
+            digits[i] = found.encode("ascii")

@@ -454,8 +454,8 @@ def dask_recipients(values: Any, *, column: str | None = None, default_region: s
     kept_frame = kept_frame.sort_values("pos", kind="stable")
     invalid_frame = invalid_frame.sort_values("pos", kind="stable")
     dup_frame = dup_frame.sort_values("pos", kind="stable")
-    return Recipients(
-        numbers=tuple(kept_frame["number"].tolist()),
+    return Recipients.of(
+        kept_frame["number"].tolist(),
         invalid=pd.DataFrame({"index": pd.Series(invalid_frame["label"].tolist(), dtype=object),
                               "value": pd.Series(invalid_frame["value"].astype(object).tolist(), dtype=object),
                               "reason": pd.Series(invalid_frame["reason"].tolist(), dtype="string")}),

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from ..audience.recipients import normalize_recipients
+from ..audience.recipients import Recipients, normalize_recipients
 from ..core import spec
 from ..core.display import COUNTRY_DEFAULT, MAX_LISTED, card, readable, warn
 from ..core.errors import ValidationError
@@ -169,21 +169,35 @@ def summarise_units(groups: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 class Priced(NamedTuple):
     """Numbers placed and priced by ``price_numbers``: one entry per number, in order, and the
-    classes they fall in (numbers of one class share a place, basis and rates)."""
+    classes they fall in (numbers of one class share a place, basis and rates).  Per-number
+    basis, rates and reasons are taken from the classes on demand (they are not kept)."""
 
     placed: pd.DataFrame  # classify() of the numbers: number, valid, region, country, operator, mcc, mnc, reason
-    basis: np.ndarray  # int8 index into BASES
-    rates: np.ndarray  # [3, n] int64 low / expected / high rate units (-1: unplaced)
-    reasons: np.ndarray  # object: why the number is unplaced (None where it is priced)
-    codes: np.ndarray  # int64 class of each number
+    codes: np.ndarray  # class of each number (int32)
     classes: pd.DataFrame  # one row per class: region, country, operator, mcc, mnc, basis, rate units, reason
 
+    @property
+    def basis(self) -> np.ndarray:
+        """int8 index into BASES, per number."""
+        return self.classes["basis"].to_numpy(np.int8)[self.codes]
 
-def price_numbers(numbers: Sequence[str], table: RateTable) -> Priced:
+    @property
+    def rates(self) -> np.ndarray:
+        """[3, n] int64 low / expected / high rate units per number (-1: unplaced)."""
+        return self.classes[["rate_low", "rate_expected", "rate_high"]].to_numpy(np.int64).T[:, self.codes]
+
+    @property
+    def reasons(self) -> np.ndarray:
+        """Why each number is unplaced (None where it is priced), object."""
+        return self.classes["reason"].to_numpy(dtype=object)[self.codes]
+
+
+def price_numbers(numbers: Sequence[str] | np.ndarray, table: RateTable) -> Priced:
     """Place normalised numbers (``classify``) and price them from ``table``: the per-number
     kernel both the in-memory estimate and the Dask one (``pricing.distributed``) run.  The
     rates are looked up once per class (a few thousand), then taken per number."""
-    placed = classify(list(numbers), normalized=True)  # recipients are normalised already
+    placed = classify(numbers if isinstance(numbers, np.ndarray) else list(numbers),
+                      normalized=True)  # recipients are normalised already (an S20 column: numbers.digits)
     codes, classes = _classes(placed[_CLASS_COLUMNS])
     # categorical columns give NaN for missing: anything but text is missing
     priced = [_price_class(table, *(v if isinstance(v, str) else None for v in c))
@@ -194,7 +208,7 @@ def price_numbers(numbers: Sequence[str], table: RateTable) -> Priced:
     class_reason = np.fromiter((p[2] for p in priced), dtype=object, count=k)
     classes = classes.assign(basis=class_basis, rate_low=class_rates[0], rate_expected=class_rates[1],
                              rate_high=class_rates[2], reason=class_reason)
-    return Priced(placed, class_basis[codes], class_rates[:, codes], class_reason[codes], codes, classes)
+    return Priced(placed, codes, classes)
 
 
 def empty_text_error(count: int, numbers: Sequence[str]) -> ValidationError:
@@ -227,16 +241,18 @@ def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rat
     labels, values = values.index, values.reset_index(drop=True)
     people = normalize_recipients(values, on_invalid="report", default_region=default_region)
     positions = people.positions  # input row of each recipient (normalize_recipients keeps first-seen order)
-    sms = _sms(message, data, people.numbers, positions, len(values), default_region)
-    priced = price_numbers(people.numbers, table)
+    invalid, duplicates = people.invalid, people.duplicates
+    sms = _sms(message, data, people, len(values), default_region)
+    priced = price_numbers(people.digits, table)
+    del people  # its digits (20 bytes a number) are in priced.placed now, as Arrow text
     groups = _groups(priced, sms)
     totals = Totals(*(units_to_money(sum(int(u) for u in groups[name].tolist())) for name in _MONEY))
     text = message if isinstance(message, str) else None
     return OfflineEstimate(
         message=text,
         rows=_rows(priced, sms),
-        unplaced=_unplaced(people.invalid, values, labels, priced, positions),
-        duplicates=_relabel(people.duplicates, labels, ["index", "first_index"]),
+        unplaced=_unplaced(invalid, values, labels, priced, positions),
+        duplicates=_relabel(duplicates, labels, ["index", "first_index"]),
         totals=totals,
         currency=table.currency,
         groups=groups,
@@ -278,15 +294,15 @@ def _as_list(numbers: Any) -> list[Any]:
     return list(numbers)
 
 
-def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions: list[int], size: int,
+def _sms(message: Any, data: pd.DataFrame | None, people: Recipients, size: int,
          default_region: str | None = None) -> np.ndarray:
     """SMS parts per kept recipient."""
-    n = len(kept)
+    n, positions = len(people), people.positions
     if data is not None:
         if not isinstance(message, str):
             raise TypeError("with data=, message is a str.format template such as 'Hi {name}'")
-        texts = fill_template(message, align(data, kept, list(positions), size=size, default_region=default_region)
-                              ).reset_index(drop=True)
+        texts = fill_template(message, align(data, people.numbers, list(positions), size=size,
+                                             default_region=default_region)).reset_index(drop=True)
     elif isinstance(message, str):
         return np.full(n, message_segments(message), dtype=np.int64)
     else:
@@ -294,9 +310,9 @@ def _sms(message: Any, data: pd.DataFrame | None, kept: Sequence[str], positions
         if len(per_row) != size:
             raise ValueError(f"message has {len(per_row)} texts for {size} numbers: one text per number, in order")
         texts = per_row.reset_index(drop=True).iloc[positions].reset_index(drop=True)
-    empty = np.flatnonzero(texts.map(lambda t: isinstance(t, str) and t == "").to_numpy(bool))
+    empty = np.flatnonzero(np.asarray(texts.to_numpy(dtype=object) == "", dtype=bool))
     if len(empty):
-        raise empty_text_error(len(empty), [kept[i] for i in empty[:MAX_LISTED]])
+        raise empty_text_error(len(empty), [people.numbers[i] for i in empty[:MAX_LISTED]])
     return segment_counts(texts)["segments"].to_numpy(np.int64)
 
 
@@ -306,18 +322,25 @@ def _classes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     classify's columns are categoricals: their integer codes are combined into one int64 and
     factorized by hash (no sort); any other columns are factorized as a MultiIndex."""
     if not len(keys):
-        return np.zeros(0, dtype=np.int64), keys.iloc[:0].reset_index(drop=True)
+        return np.zeros(0, dtype=np.int32), keys.iloc[:0].reset_index(drop=True)
     columns = [keys[c] for c in keys.columns]
     sizes = [len(c.cat.categories) + 1 if isinstance(c.dtype, pd.CategoricalDtype) else 0 for c in columns]
     if all(sizes) and float(np.prod(sizes, dtype=np.float64)) < 2**62:
-        flat = np.ravel_multi_index([c.cat.codes.to_numpy(np.int64) + 1 for c in columns], sizes)
-        codes = pd.factorize(flat)[0]
+        flat = np.zeros(len(keys), dtype=np.int64)  # mixed-radix number of the codes, one column at a time
+        for column, size in zip(columns, sizes):
+            flat *= size
+            flat += column.cat.codes.to_numpy()
+            flat += 1
+        # a few thousand classes: a table sized for them, not for every row (pandas' default)
+        codes = pd.factorize(flat, size_hint=min(len(flat), 1 << 12))[0]
+        del flat
     else:
         values = keys.astype(object)
         codes = pd.MultiIndex.from_frame(values.where(values.notna(), None)).factorize()[0]
-    codes = codes.astype(np.int64)
+    codes = codes.astype(np.int32)  # classes number a few thousand; half the memory of int64
+    seen = np.maximum.accumulate(codes)
     first = np.ones(len(codes), dtype=bool)  # first-seen codes: a first row is above all before it
-    first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    np.greater(codes[1:], seen[:-1], out=first[1:])
     return codes, keys.iloc[np.flatnonzero(first)].reset_index(drop=True)
 
 
@@ -345,29 +368,45 @@ def _price_class(table: RateTable, region: str | None, country: str | None, mcc:
 
 
 def _rows(priced: Priced, sms: np.ndarray) -> pd.DataFrame:
-    """The per-number rows: Decimal money made once per class (rates) or per distinct cost."""
-    ok = priced.basis < 3
-    frame = priced.placed[["number", "region", "country", "operator", "mcc", "mnc"]].copy()
-    frame["sms"] = sms
+    """The per-number rows: Decimal money made once per class (rates) or per distinct cost.
+
+    Columns go in one by one as Series with their dtype said (object, int64): pandas neither
+    copies nor scans them (a bare object array set into a frame is copied and inspected, and
+    DataFrame(dict) copies same-dtype columns into one block: +40 MB each at 1M)."""
+    placed = priced.placed
+    index = placed.index
+    codes = priced.codes
+
+    def column(values: np.ndarray, dtype: Any) -> pd.Series:
+        return pd.Series(values, index=index, dtype=dtype, copy=False)
+
+    columns: dict[str, Any] = {name: placed[name] for name in ("number", "region", "country", "operator", "mcc", "mnc")}
+    columns["sms"] = column(np.asarray(sms, dtype=np.int64), np.int64)
     one_text = len(sms) and int(sms.max()) == int(sms.min())
-    for k, name in enumerate(_MONEY):
+    class_ok = priced.classes["basis"].to_numpy() < 3
+    for name in _MONEY:
         class_rate = priced.classes[f"rate_{name}"].to_numpy(np.int64)
-        frame[f"rate_{name}"] = money_column(class_rate)[priced.codes] if len(sms) else money_column(class_rate)
+        columns[f"rate_{name}"] = column(money_column(class_rate)[codes] if len(sms) else money_column(class_rate),
+                                         object)
+    for name in _MONEY:
+        class_rate = priced.classes[f"rate_{name}"].to_numpy(np.int64)
         if one_text:  # every number of a class costs the same
-            class_cost = np.where(priced.classes["basis"].to_numpy() < 3, class_rate * int(sms[0]), -1)
-            frame[name] = money_column(class_cost)[priced.codes]
+            cost = money_column(np.where(class_ok, class_rate * int(sms[0]), -1))[codes]
         else:
-            frame[name] = money_column(np.where(ok, priced.rates[k] * sms, -1))
-    frame["basis"] = pd.Categorical.from_codes(priced.basis.astype(np.int8), dtype=BASIS_DTYPE)
-    return frame[ROWS_COLUMNS]
+            cost = money_column(np.where(class_ok[codes], class_rate[codes] * sms, -1))
+        columns[name] = column(cost, object)
+    columns["basis"] = column(pd.Categorical.from_codes(priced.basis, dtype=BASIS_DTYPE), BASIS_DTYPE)
+    frame = pd.DataFrame(index=index)
+    for name in ROWS_COLUMNS:  # one block per column: DataFrame(dict) would copy the object columns into one
+        frame[name] = columns[name]
+    return frame
 
 
 def _relabel(frame: pd.DataFrame, labels: pd.Index, columns: list[str]) -> pd.DataFrame:
     """Positions (as normalize_recipients saw them) back to the caller's Series labels."""
     out = frame.copy()
-    objects = labels.to_numpy(dtype=object)
     for column in columns:
-        out[column] = pd.Series(objects[frame[column].to_numpy(np.int64)], dtype=object)
+        out[column] = pd.Series(labels.take(frame[column].to_numpy(np.int64)).to_numpy(dtype=object), dtype=object)
     return out
 
 
@@ -375,8 +414,7 @@ def _unplaced(invalid: pd.DataFrame, values: pd.Series, labels: pd.Index, priced
               positions: np.ndarray) -> pd.DataFrame:
     """Every input row not priced, with its reason: the refused rows, then the numbers the
     table cannot place (built column by column)."""
-    objects = labels.to_numpy(dtype=object)
-    which = np.flatnonzero(priced.basis == 3)
+    which = np.flatnonzero((priced.classes["basis"].to_numpy() == 3)[priced.codes])
     rows = positions[which]
 
     def text(name: str) -> np.ndarray:
@@ -386,12 +424,12 @@ def _unplaced(invalid: pd.DataFrame, values: pd.Series, labels: pd.Index, priced
     bad = invalid["index"].to_numpy(np.int64)
     none = np.full(len(bad), None, dtype=object)
     columns = {
-        "index": np.concatenate([objects[bad], objects[rows]]),
-        "value": np.concatenate([invalid["value"].to_numpy(dtype=object), values.to_numpy(dtype=object)[rows]]),
+        "index": np.concatenate([labels.take(bad).to_numpy(dtype=object), labels.take(rows).to_numpy(dtype=object)]),
+        "value": np.concatenate([invalid["value"].to_numpy(dtype=object), values.iloc[rows].to_numpy(dtype=object)]),
         "number": np.concatenate([none, text("number")]),
         "region": np.concatenate([none, text("region")]),
         "country": np.concatenate([none, text("country")]),
-        "reason": np.concatenate([invalid["reason"].astype(object).to_numpy(dtype=object), priced.reasons[which]]),
+        "reason": np.concatenate([invalid["reason"].astype(object).to_numpy(dtype=object), priced.classes["reason"].to_numpy(dtype=object)[priced.codes[which]]]),
     }
     dtypes = [object, object, "string", "string", "string", "string"]
     return pd.DataFrame({name: pd.Series(columns[name], dtype=dtype) for name, dtype in zip(UNPLACED_COLUMNS, dtypes)})
