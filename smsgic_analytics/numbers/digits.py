@@ -34,7 +34,7 @@ def as_bytes(numbers: Sequence[Any] | np.ndarray) -> np.ndarray:
     if isinstance(numbers, np.ndarray) and numbers.dtype == DTYPE:
         return numbers
     if isinstance(numbers, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray)):
-        numbers = pd.Series(numbers).astype(object).where(pd.notna(numbers), None).tolist()
+        return np.asarray(pd.Series(numbers).to_numpy(dtype=object, na_value=""), dtype=DTYPE)
     return np.array(["" if n is None else n for n in numbers], dtype=DTYPE)
 
 

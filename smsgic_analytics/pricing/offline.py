@@ -21,6 +21,13 @@ unplaced            no country, or a country the table has no rates for: no cost
 Costs are ``rate x sms``: sms from ``segments(message)`` (one text) or ``segment_counts`` (one
 text per recipient).  All money is integer ten-thousandths until the Decimal columns are
 made, so totals are exact.
+
+The engine (shared by the Dask path, which maps it over partitions, and the copy lab): cells
+-> an ``S20`` byte column (``normalize_digits``, through Arrow, no Python string per number)
+-> first copies by uint64 keys (``normalize_recipients``) -> places from the bytes
+(``classify``) -> classes (a factorize of the category codes: a few thousand) -> rates per
+class -> integer units per class with ``np.bincount`` -> one Decimal per class or group.
+Per-number Decimal columns are takes of per-class Decimals.
 """
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ import pandas as pd
 from ..audience.read import ROW
 from ..core.display import MAX_LISTED
 from ..core.money import PLACES, money_column
-from ..numbers.normalize import normalize_numbers
+from ..numbers.digits import as_arrow, as_bytes, matrix
+from ..numbers.normalize import normalize_digits
 from ..text.counts import segment_counts
 from ..text.templates import fill_template, placeholders
 from .offline import (
@@ -64,8 +65,8 @@ def prepare_partition(part: pd.DataFrame, phone: Any, template: str | None, sms:
     n = len(part)
     if n >= 1 << _POS_BITS:
         raise ValueError(f"a partition of {n} rows is too big to number; repartition the audience")
-    digits, reasons = normalize_numbers(part[phone], default_region)
-    valid = np.fromiter((r is None for r in reasons), dtype=bool, count=n)
+    digits, reasons = normalize_digits(part[phone], default_region)  # the engine's byte column
+    valid = matrix(digits)[:, 0] != 0
     parts = np.zeros(n, dtype=np.int64)
     if sms is not None:
         parts[valid] = sms
@@ -75,17 +76,18 @@ def prepare_partition(part: pd.DataFrame, phone: Any, template: str | None, sms:
     pos = (np.int64(number) << _POS_BITS) + np.arange(n, dtype=np.int64)
     # The shuffle key: the number; a refused row gets a key of its own ("~" + pos: never a
     # number), so it travels with the rest and every partition has exactly one consumer.
-    key = digits.copy()
+    number = as_arrow(digits)
+    key = number.copy()
     if not valid.all():
         key[~valid] = np.char.add("~", pos[~valid].astype(str)).astype(object)
     return pd.DataFrame({
         "pos": pos,
         "label": part.index.to_numpy(),
         "value": _as_text(part[phone]),
-        "number": pd.array(digits, dtype="string"),
+        "number": number,
         "reason": pd.array(reasons, dtype="string"),
         "sms": parts,
-        "key": pd.array(key, dtype="string"),
+        "key": key,
     })
 
 
@@ -145,7 +147,7 @@ def price_partition(part: pd.DataFrame, table: RateTable) -> pd.DataFrame:
     """A shuffled partition -> its recipients placed and priced: pos, label, value, number, sms,
     region, country, operator, mcc, mnc, basis (int8), reason (unplaced), rate_* and cost units."""
     kept = kept_partition(part).reset_index(drop=True)
-    priced = price_numbers(kept["number"].tolist(), table)
+    priced = price_numbers(as_bytes(kept["number"]), table)
     placed, basis, rates = priced.placed, priced.basis, priced.rates
     sms = kept["sms"].to_numpy(np.int64)
     if len(kept) and int(rates.max(initial=0)) * max(int(sms.max(initial=0)), 0) > _INT64_MAX:
