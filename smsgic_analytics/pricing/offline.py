@@ -179,7 +179,7 @@ class Priced(NamedTuple):
     classes they fall in (numbers of one class share a place, basis and rates).  Per-number
     basis, rates and reasons are taken from the classes on demand (they are not kept)."""
 
-    placed: pd.DataFrame  # classify() of the numbers: number, valid, region, country, operator, mcc, mnc, reason
+    placed: pd.DataFrame  # classify() of the numbers: number, region, country, operator, mcc, mnc
     codes: np.ndarray  # class of each number (int32)
     classes: pd.DataFrame  # one row per class: region, country, operator, mcc, mnc, basis, rate units, reason
 
@@ -205,6 +205,7 @@ def price_numbers(numbers: Sequence[str] | np.ndarray, table: RateTable) -> Pric
     rates are looked up once per class (a few thousand), then taken per number."""
     placed = classify(numbers if isinstance(numbers, np.ndarray) else list(numbers),
                       normalized=True)  # recipients are normalised already (an S20 column: numbers.digits)
+    placed = placed.drop(columns=["valid", "reason"])  # nothing refused here; the table decides "placed"
     codes, classes = _classes(placed[_CLASS_COLUMNS])
     # categorical columns give NaN for missing: anything but text is missing
     priced = [_price_class(table, *(v if isinstance(v, str) else None for v in c))
