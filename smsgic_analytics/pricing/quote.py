@@ -73,7 +73,8 @@ class Quote:
     """The price of ``message`` to every valid recipient, exact to the API's last digit.
 
     ``numbers``: one row per priced recipient [number, destination, country, operator, sms,
-    rate, total] (``rate``/``total`` are Decimal).  ``destinations``: one row per destination
+    rate, total] (``rate``/``total`` are Decimal, one object per distinct rate; ``destination`` and
+    ``country`` are categorical).  ``destinations``: one row per destination
     [destination, country, operator, numbers, sms_count, price, total].  ``sms_count``,
     ``subtotal``, ``tax``, ``total`` sum the API's ``info`` over all chunks.  ``invalid`` and
     ``duplicates`` list the input rows that were not priced, with reasons.

@@ -12,7 +12,10 @@ Tax: the API's tax rule is not documented, so the quote's tax ratio (tax / subto
 gives back the quote's own numbers, destinations and totals exactly.
 
 The destinations are regrouped by (destination, rate), so ``price`` is the per-number rate
-(the API's destination price is that rate too).
+(the API's destination price is that rate too).  No string or Decimal is hashed per row: a
+categorical ``destination`` (``Quote.build`` writes one) gives its codes, and rows are grouped by the
+rate object they hold (``Quote.build`` interns one per distinct rate), then those few objects by
+value -- any frame works, the representation only makes it fast.
 """
 from __future__ import annotations
 
@@ -134,7 +137,7 @@ def _rate_units(rates: pd.Series) -> tuple[np.ndarray, int, list[int]]:
     objects = rates.to_numpy()[first]
     missing = [j for j, value in enumerate(objects.tolist()) if is_missing(value)]
     if missing:
-        row = rates.index[int(min(first[j] for j in missing))]
+        row = rates.index[[int(min(first[j] for j in missing))]].tolist()[0]
         raise ValueError(f"quote.numbers row {row!r}: rate is missing")
     by_value, uniques = pd.factorize(objects)  # a few objects: equal values merge, first seen kept
     codes = by_value.astype(np.int64)[codes]
