@@ -152,7 +152,7 @@ class Quote:
         """Check every chunk's answer against what was asked, then merge them into one Quote."""
         known = _longest_first(countries)
         rows: dict[str, tuple[str, int, Decimal, Decimal]] = {}
-        rates: dict[Any, Decimal] = {}  # one Decimal object per distinct rate (re-pricing groups by object)
+        rates: dict[str, Decimal] = {}  # one Decimal object per distinct rate (re-pricing groups by object)
         groups: dict[tuple[str, Decimal], list[Any]] = {}  # (destination, price) -> [numbers, sms, total]
         sms_count, subtotal, tax, total = 0, Decimal(0), Decimal(0), Decimal(0)
         for i, (chunk, response) in enumerate(zip(chunks, responses, strict=True)):
@@ -202,7 +202,7 @@ def _unpack(response: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any],
 
 
 def _chunk_rows(chunk: Sequence[str], destinations: list[Any], groups: dict[tuple[str, Decimal], list[Any]],
-                where: str, rates: dict[Any, Decimal]) -> dict[str, tuple[str, int, Decimal, Decimal]]:
+                where: str, rates: dict[str, Decimal]) -> dict[str, tuple[str, int, Decimal, Decimal]]:
     """number -> (destination, sms, rate, total) for one chunk, checked against the request.
 
     The API returns ``phone_number`` as a JSON integer, so leading zeros are gone; the
@@ -232,7 +232,7 @@ def _chunk_rows(chunk: Sequence[str], destinations: list[Any], groups: dict[tupl
                 sms = _count(sms, f"{d_where}.numbers[{n_i}].sms")
             if type(rate) is not Decimal:
                 rate = money(rate, f"{d_where}.numbers[{n_i}].rate")
-            rate = rates.setdefault(rate.as_tuple(), rate)  # interned by digits: 0.1 and 0.10 stay apart
+            rate = rates.setdefault(str(rate), rate)  # interned by its exact text: 0.1 and 0.10 stay apart
             if type(total) is not Decimal:
                 total = money(total, f"{d_where}.numbers[{n_i}].total")
             rows[number] = (name, sms, rate, total)
