@@ -422,7 +422,7 @@ def with_rates(quote: Any, card: pd.DataFrame) -> Any:
     destination = [d if op else f"{c} " for d, c, op in zip(numbers["destination"], numbers["country"], is_operator)]
     new = numbers.assign(rate=pd.Series([price[k] for k in keys], index=numbers.index, dtype=object),
                          operator=operator.astype("string"),
-                         destination=pd.Series(destination, index=numbers.index, dtype="string"))
+                         destination=pd.Series(destination, index=numbers.index, dtype="category"))
     return dataclasses.replace(quote, numbers=new)
 
 

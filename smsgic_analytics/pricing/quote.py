@@ -73,7 +73,8 @@ class Quote:
     """The price of ``message`` to every valid recipient, exact to the API's last digit.
 
     ``numbers``: one row per priced recipient [number, destination, country, operator, sms,
-    rate, total] (``rate``/``total`` are Decimal).  ``destinations``: one row per destination
+    rate, total] (``rate``/``total`` are Decimal, one object per distinct rate; ``destination`` and
+    ``country`` are categorical).  ``destinations``: one row per destination
     [destination, country, operator, numbers, sms_count, price, total].  ``sms_count``,
     ``subtotal``, ``tax``, ``total`` sum the API's ``info`` over all chunks.  ``invalid`` and
     ``duplicates`` list the input rows that were not priced, with reasons.
@@ -151,12 +152,13 @@ class Quote:
         """Check every chunk's answer against what was asked, then merge them into one Quote."""
         known = _longest_first(countries)
         rows: dict[str, tuple[str, int, Decimal, Decimal]] = {}
+        rates: dict[str, Decimal] = {}  # one Decimal object per distinct rate (re-pricing groups by object)
         groups: dict[tuple[str, Decimal], list[Any]] = {}  # (destination, price) -> [numbers, sms, total]
         sms_count, subtotal, tax, total = 0, Decimal(0), Decimal(0), Decimal(0)
         for i, (chunk, response) in enumerate(zip(chunks, responses, strict=True)):
             where = f"calculate chunk {i + 1} of {len(chunks)}"
             info, destinations = _unpack(response, where)
-            chunk_rows = _chunk_rows(chunk, destinations, groups, where)
+            chunk_rows = _chunk_rows(chunk, destinations, groups, where, rates)
             c_sms = _count(info.get("sms_count"), f"{where}: info.sms_count")
             c_sub = money(info.get("subtotal"), f"{where}: info.subtotal")
             c_tax = money(info.get("tax"), f"{where}: info.tax")
@@ -175,7 +177,8 @@ class Quote:
         split = {d: split_destination(d, known) for d, _ in groups}
         numbers = pd.DataFrame({
             "number": pd.Series(order, dtype="string"),
-            "destination": pd.Series([rows[n][0] for n in order], dtype="string"),
+            # categorical (as ``country``): the few distinct destinations once, and codes re-pricing groups by
+            "destination": pd.Series([rows[n][0] for n in order], dtype="category"),
             "country": pd.Series([split[rows[n][0]][0] for n in order], dtype="category"),
             "operator": pd.Series([split[rows[n][0]][1] for n in order], dtype="string"),
             "sms": pd.Series([rows[n][1] for n in order], dtype="int64"),
@@ -199,7 +202,7 @@ def _unpack(response: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any],
 
 
 def _chunk_rows(chunk: Sequence[str], destinations: list[Any], groups: dict[tuple[str, Decimal], list[Any]],
-                where: str) -> dict[str, tuple[str, int, Decimal, Decimal]]:
+                where: str, rates: dict[str, Decimal]) -> dict[str, tuple[str, int, Decimal, Decimal]]:
     """number -> (destination, sms, rate, total) for one chunk, checked against the request.
 
     The API returns ``phone_number`` as a JSON integer, so leading zeros are gone; the
@@ -229,6 +232,7 @@ def _chunk_rows(chunk: Sequence[str], destinations: list[Any], groups: dict[tupl
                 sms = _count(sms, f"{d_where}.numbers[{n_i}].sms")
             if type(rate) is not Decimal:
                 rate = money(rate, f"{d_where}.numbers[{n_i}].rate")
+            rate = rates.setdefault(str(rate), rate)  # interned by its exact text: 0.1 and 0.10 stay apart
             if type(total) is not Decimal:
                 total = money(total, f"{d_where}.numbers[{n_i}].total")
             rows[number] = (name, sms, rate, total)

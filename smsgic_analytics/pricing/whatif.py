@@ -12,10 +12,14 @@ Tax: the API's tax rule is not documented, so the quote's tax ratio (tax / subto
 gives back the quote's own numbers, destinations and totals exactly.
 
 The destinations are regrouped by (destination, rate), so ``price`` is the per-number rate
-(the API's destination price is that rate too).
+(the API's destination price is that rate too).  No string or Decimal is hashed per row: a
+categorical ``destination`` (``Quote.build`` writes one) gives its codes, and rows are grouped by the
+rate object they hold (``Quote.build`` interns one per distinct rate), then those few objects by
+value -- any frame works, the representation only makes it fast.
 """
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol, TypeVar
@@ -27,7 +31,7 @@ from ..core import spec
 from ..core.display import MAX_LISTED
 from ..core.errors import ValidationError
 from ..core.money import PLACES as RATE_PLACES
-from ..core.money import money_column, parse_money, units_to_money
+from ..core.money import is_missing, money_column, parse_money, units_to_money
 from ..text.counts import segment_counts
 from ..text.segments import segments
 from ..text.templates import align, fill_template
@@ -124,11 +128,19 @@ def _sms(quote: Quote, message: str | None, template: str | None, data: pd.DataF
 
 
 def _rate_units(rates: pd.Series) -> tuple[np.ndarray, int, list[int]]:
-    """(code per row, scale, integer units per distinct rate): rate = units / scale exactly."""
-    codes, uniques = pd.factorize(rates, use_na_sentinel=True)
-    if (codes < 0).any():
-        row = rates.index[int(np.flatnonzero(codes < 0)[0])]
+    """(code per row, scale, integer units per distinct rate): rate = units / scale exactly.
+
+    Rows are grouped first by the rate *object* they hold (``Quote.build`` interns the API's rates,
+    one Decimal object per distinct rate), then those few objects by value: equal rates held by
+    different objects share a code, as with a value factorize, but no Decimal is hashed per row."""
+    codes, first = _object_codes(rates.to_numpy())
+    objects = rates.to_numpy()[first]
+    missing = [j for j, value in enumerate(objects.tolist()) if is_missing(value)]
+    if missing:
+        row = rates.index[[int(min(first[j] for j in missing))]].tolist()[0]
         raise ValueError(f"quote.numbers row {row!r}: rate is missing")
+    by_value, uniques = pd.factorize(objects)  # a few objects: equal values merge, first seen kept
+    codes = by_value.astype(np.int64)[codes]
     decimals = []
     for value in np.asarray(uniques, dtype=object).tolist():
         rate = parse_money(value, "quote.numbers: rate")
@@ -137,7 +149,30 @@ def _rate_units(rates: pd.Series) -> tuple[np.ndarray, int, list[int]]:
         decimals.append(rate)
     places = max([RATE_PLACES] + [-int(r.as_tuple().exponent) for r in decimals])
     scale = 10**places
-    return codes.astype(np.int64), scale, [int(r.scaleb(places)) for r in decimals]
+    return codes, scale, [int(r.scaleb(places)) for r in decimals]
+
+
+def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, first row of each code) grouping an object column by identity: the rows'
+    object addresses, read from the array's own buffer while it holds them, factorized as int64
+    (no per-row Python call).  Other dtypes: a plain value factorize."""
+    if values.dtype != object or not len(values) or values.itemsize != ctypes.sizeof(ctypes.c_ssize_t):
+        codes, _ = pd.factorize(values, use_na_sentinel=False)
+    else:
+        held = np.ascontiguousarray(values)  # keeps every object alive while its address is read
+        addresses = np.ctypeslib.as_array((ctypes.c_ssize_t * len(held)).from_address(held.ctypes.data)).copy()
+        codes, _ = pd.factorize(addresses)
+    codes = codes.astype(np.int64)
+    return codes, _first_rows(codes)
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first row of each code of a first-seen factorize (codes 0, 1, 2... in row order): a
+    row opens a code when it exceeds every code before it."""
+    opens = np.ones(len(codes), dtype=bool)
+    if len(codes) > 1:
+        opens[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    return np.flatnonzero(opens)
 
 
 def _fits(rate_units: list[int], sms: int, rows: int) -> bool:
@@ -172,7 +207,7 @@ def _group_sum(groups: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
 def _destinations(numbers: pd.DataFrame, codes: np.ndarray, rate_units: list[int], scale: int,
                   row_units: np.ndarray | None, columns: list[str], one_sms: int | None = None) -> pd.DataFrame:
     """One row per (destination, rate), sorted as ``Quote`` sorts them (biggest total first)."""
-    dest_codes, dest_names = pd.factorize(numbers["destination"], use_na_sentinel=False)
+    dest_codes, dest_names = _destination_codes(numbers["destination"])
     key = dest_codes.astype(np.int64) * max(len(rate_units), 1) + codes
     span = len(dest_names) * max(len(rate_units), 1)
     if span <= 2 * len(key) + 4096:  # few (destination, rate) pairs: count them densely, no hashing
@@ -182,10 +217,7 @@ def _destinations(numbers: pd.DataFrame, codes: np.ndarray, rate_units: list[int
         first, slots, size = first_of[present], key, span
     else:  # groups by hash (no sort), first-seen order: a row opens a group when its code is new
         slots = pd.factorize(key)[0].astype(np.int64)
-        opens = np.ones(len(slots), dtype=bool)
-        if len(slots) > 1:
-            opens[1:] = slots[1:] > np.maximum.accumulate(slots)[:-1]
-        first = np.flatnonzero(opens)
+        first = _first_rows(slots)
         present, size = np.arange(len(first)), len(first)
     groups = len(first)
     count = np.bincount(slots, minlength=size)[present]
@@ -198,10 +230,12 @@ def _destinations(numbers: pd.DataFrame, codes: np.ndarray, rate_units: list[int
         assert row_units is not None
         total_units = _group_sum(slots, row_units, size)[present].tolist()
     names = np.asarray(dest_names, dtype=object)[dest_codes[first]]
+    destination_dtype = "string" if isinstance(numbers["destination"].dtype, pd.CategoricalDtype) \
+        else numbers["destination"].dtype  # a table of destinations is plain text, as Quote.build writes it
     order = sorted(range(groups), key=lambda g: (-total_units[g], names[g], rate_units[int(rate_of_group[g])]))
     rows = first[order]
     return pd.DataFrame({
-        "destination": numbers["destination"].iloc[rows].reset_index(drop=True),
+        "destination": numbers["destination"].iloc[rows].reset_index(drop=True).astype(destination_dtype),
         "country": numbers["country"].iloc[rows].reset_index(drop=True),
         "operator": numbers["operator"].iloc[rows].reset_index(drop=True),
         "numbers": pd.Series(count[order], dtype="int64"),
@@ -209,3 +243,13 @@ def _destinations(numbers: pd.DataFrame, codes: np.ndarray, rate_units: list[int
         "price": pd.Series([units_to_money(rate_units[int(rate_of_group[g])], scale) for g in order], dtype=object),
         "total": pd.Series([units_to_money(total_units[g], scale) for g in order], dtype=object),
     }, columns=columns)
+
+
+def _destination_codes(destination: pd.Series) -> tuple[np.ndarray, Any]:
+    """(code per row, names): a categorical column's own codes (``Quote.build`` writes one),
+    else a hash factorize; a missing destination is a group of its own."""
+    if isinstance(destination.dtype, pd.CategoricalDtype):
+        codes = destination.cat.codes.to_numpy()
+        if not (codes < 0).any():
+            return codes, destination.cat.categories
+    return pd.factorize(destination, use_na_sentinel=False)

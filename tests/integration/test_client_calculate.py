@@ -121,3 +121,18 @@ def test_chunks_are_retried_and_none_is_lost(make_client, sandbox):
 def test_progress_bar(make_client, capsys):
     make_client().calculate("Progress", phone_numbers(300, seed=5), progress=True, chunk_size=100)
     assert "300/300" in capsys.readouterr().err
+
+
+def test_numbers_hold_destinations_as_categories_and_one_rate_object_per_rate(make_client):
+    quote = make_client().calculate(MESSAGE, phone_numbers(1_500, seed=3), progress=False, chunk_size=400)
+    destination = quote.numbers["destination"]
+    assert isinstance(destination.dtype, pd.CategoricalDtype)  # codes re-pricing groups by, no string hashing
+    assert set(destination) == set(quote.destinations["destination"]) and destination.notna().all()
+    rates = quote.numbers["rate"].tolist()
+    by_text = {}
+    for r in rates:  # equal text, same object, across chunks: re-pricing groups the rows by object
+        assert by_text.setdefault(str(r), r) is r
+    again = quote.reprice(message=MESSAGE)  # the same text gives the quote back
+    pd.testing.assert_frame_equal(again.numbers, quote.numbers)
+    pd.testing.assert_frame_equal(again.destinations, quote.destinations)
+    assert (again.subtotal, again.total) == (quote.subtotal, quote.total)
