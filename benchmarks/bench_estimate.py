@@ -4,7 +4,7 @@ measured in the same run (interleaved, best of ``--rounds``).
 Input: ``mixed.mixed_numbers(n)`` (campaign mix + long tail; 30 % ``+``, 10 % spaced, 3 % ``00``,
 2 % national, 2 % repeats, 1 % junk), the sandbox rate card (seed 0).
 
-    .venv/bin/python benchmarks/bench_estimate.py [--n 1000000 4000000] [--rounds 3]
+    .venv/bin/python benchmarks/bench_estimate.py [--n 1000000 10000000] [--rounds 3]
 
 Measured:
 * ``sa.estimate(series, one_text, rates=...)``: numbers per second at each n (target >= 1 M/s at
@@ -83,7 +83,7 @@ def memory(n: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, nargs="+", default=[1_000_000, 4_000_000])
+    parser.add_argument("--n", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--memory", type=int, help=argparse.SUPPRESS)  # the fresh process of memory()
