@@ -6,7 +6,6 @@ notebook sends from a demo account).  Screenshots go to test-artifacts/walk-06-*
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,35 +19,17 @@ NOTEBOOK = "06_rates_and_budget.ipynb"
 
 def test_notebook_06_runs_in_jupyterlab_refuses_over_budget_and_draws_the_forecast(browser: Any, token: str,
                                                                                   tmp_path: Path) -> None:
-    dirs = {"root": tmp_path, "notebooks": tmp_path / "notebooks", "home": tmp_path / "home",
-            "lab_data": tmp_path / "lab-data"}
-    dirs["notebooks"].mkdir()
-    shutil.copy(walk.ROOT / "notebooks" / NOTEBOOK, dirs["notebooks"] / NOTEBOOK)
-    env = walk.walk_env(dirs, token)
-    port = walk.free_port()
-    base = f"http://127.0.0.1:{port}"
-    context = browser.new_context(viewport=walk.VIEWPORT)
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    try:
-        with walk.launched(["lab", "--notebooks", str(dirs["notebooks"]), "--data", str(dirs["lab_data"]),
-                            "--port", str(port), "--no-browser"], walk.answers(f"{base}/api/status?token={token}"),
-                           env, tmp_path / "lab.log"):
-            api = walk.sandbox_url(tmp_path / "lab.log")
-            own_balance = walk.lab_balance(api)
-            walk.open_notebook(page, base, token, NOTEBOOK)
-            walk.run_all(page, "06")
-            walk.shoot(page, "06-run-all")
-            text = walk.page_text(page)
-            assert re.search(r"\d+ snapshots kept for \d+ fetches", text)
-            assert re.search(r"Total then [\d.]+ GBP, today [\d.]+ GBP: -?[\d.]+ GBP", text)
-            assert "BudgetExceededError: Nothing was sent: it would take" in text
-            # the days depend on the lab sandbox's clock under the launcher: any of the three verdicts
-            assert re.search(r"(At this pace you (reach|stay within) the budget|The budget of [\d.]+ GBP is already used)",
-                             text)
-            assert "Rate card reset; 0 dated changes left." in text
-            walk.assert_fits(page, walk.PANEL, "06", min_figures=2)  # price over time and the forecast
-            walk.shut_down_kernels(base, token)
-            assert walk.lab_balance(api) == own_balance  # the notebook sent from a demo account only
-    finally:
-        context.close()
+    with walk.notebook_in_lab(browser, token, tmp_path, NOTEBOOK) as (page, base, api, own_balance):
+        walk.run_all(page, "06")
+        walk.shoot(page, "06-run-all")
+        text = walk.page_text(page)
+        assert re.search(r"\d+ snapshots kept for \d+ fetches", text)
+        assert re.search(r"Total then [\d.]+ GBP, today [\d.]+ GBP: -?[\d.]+ GBP", text)
+        assert "BudgetExceededError: Nothing was sent: it would take" in text
+        # the days depend on the lab sandbox's clock under the launcher: any of the three verdicts
+        assert re.search(r"(At this pace you (reach|stay within) the budget|The budget of [\d.]+ GBP is already used)",
+                         text)
+        assert "Rate card reset; 0 dated changes left." in text
+        walk.assert_fits(page, walk.PANEL, "06", min_figures=2)  # price over time and the forecast
+        walk.shut_down_kernels(base, token)
+        assert walk.lab_balance(api) == own_balance  # the notebook sent from a demo account only

@@ -85,6 +85,32 @@ def launched(args: list[str], ready: Callable[[], bool], env: dict[str, str],
         proc.wait(timeout=10)
 
 
+@contextmanager
+def notebook_in_lab(browser: Any, token: str, tmp_path: Path, notebook: str) -> Iterator[tuple[Any, str, str, str]]:
+    """One notebook copied alone into a fresh lab under the README's launcher and opened in a new
+    page: (page, base URL, the lab sandbox's URL, the lab account's balance before the walk)."""
+    dirs = {"root": tmp_path, "notebooks": tmp_path / "notebooks", "home": tmp_path / "home",
+            "lab_data": tmp_path / "lab-data"}
+    dirs["notebooks"].mkdir()
+    shutil.copy(ROOT / "notebooks" / notebook, dirs["notebooks"] / notebook)
+    env = walk_env(dirs, token)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        with launched(["lab", "--notebooks", str(dirs["notebooks"]), "--data", str(dirs["lab_data"]),
+                       "--port", str(port), "--no-browser"], answers(f"{base}/api/status?token={token}"),
+                      env, tmp_path / "lab.log"):
+            api = sandbox_url(tmp_path / "lab.log")
+            balance = lab_balance(api)
+            open_notebook(page, base, token, notebook)
+            yield page, base, api, balance
+    finally:
+        context.close()
+
+
 def answers(url: str) -> Callable[[], bool]:
     def ready() -> bool:
         try:

@@ -161,3 +161,42 @@ def child_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), str(HERE.parent), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
+
+
+def warm_up(url: str, token: str = "demo-token") -> None:
+    """The first calculate loads the numbering tables: done once, outside any test's timing."""
+    requests.post(url + spec.CALCULATE, json={"message": "warm", "recipients": ["447400123456"]},
+                  headers={"Authorization": f"Bearer {token}"}, timeout=300).raise_for_status()
+
+
+def run_kernels(tmp_path: Path, state_dir: Path, configs: list[dict[str, Any]], *,
+                timeout: float = 120) -> list[dict]:
+    """Start one ``kernel_child.py`` process per config (two OS processes on one account, as two
+    notebooks would be), wait until each is ready, then let them all go at once; their outcomes."""
+    go = tmp_path / "go"
+    procs, outs = [], []
+    for i, cfg in enumerate(configs):
+        cfg = {"ready": str(tmp_path / f"ready-{i}"), "go": str(go), "out": str(tmp_path / f"out-{i}.json"), **cfg}
+        path = tmp_path / f"kernel-{i}.json"
+        path.write_text(json.dumps(cfg))
+        outs.append(Path(cfg["out"]))
+        procs.append(subprocess.Popen([sys.executable, str(HERE / "kernel_child.py"), str(path)],
+                                      env=child_env(SMSGIC_STATE_DIR=str(state_dir)),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    try:
+        wait_for(lambda: all(Path(tmp_path / f"ready-{i}").exists() or p.poll() is not None
+                             for i, p in enumerate(procs)), timeout, "every kernel to be ready")
+        go.touch()
+        for proc in procs:
+            proc.wait(timeout=timeout)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    results = []
+    for proc, out in zip(procs, outs):
+        assert out.exists(), f"a kernel wrote nothing (exit {proc.returncode}): {proc.stderr.read()}"
+        results.append(json.loads(out.read_text()))
+    crashed = [r["message"] for r in results if r["outcome"] == "crashed"]
+    assert crashed == [], crashed
+    return results

@@ -8,17 +8,12 @@ apart.  The oracle is the server's own list of sendings, read with plain ``reque
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
-import requests
-from reliability_support import HERE, SandboxProcess, child_env, reference_quote, server_sendings, wait_for
+from reliability_support import SandboxProcess, reference_quote, run_kernels, server_sendings, warm_up
 
 import smsgic_analytics as sa
 from smsgic_analytics.core import spec
@@ -30,38 +25,8 @@ NUMBERS = ["37120012345", "37125012345", "447400123456"]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
     with SandboxProcess(tmp_path_factory.mktemp("budget") / "sandbox.sqlite", tokens=["demo-token"]) as proc:
-        requests.post(proc.url + spec.CALCULATE, json={"message": "warm", "recipients": ["447400123456"]},
-                      headers={"Authorization": "Bearer demo-token"}, timeout=300).raise_for_status()
+        warm_up(proc.url)
         yield proc
-
-
-def run_kernels(tmp_path: Path, state_dir: Path, configs: list[dict[str, Any]], timeout: float = 120) -> list[dict]:
-    go = tmp_path / "go"
-    procs, outs = [], []
-    for i, cfg in enumerate(configs):
-        cfg = {"ready": str(tmp_path / f"ready-{i}"), "go": str(go), "out": str(tmp_path / f"out-{i}.json"), **cfg}
-        path = tmp_path / f"kernel-{i}.json"
-        path.write_text(json.dumps(cfg))
-        outs.append(Path(cfg["out"]))
-        procs.append(subprocess.Popen([sys.executable, str(HERE / "kernel_child.py"), str(path)],
-                                      env=child_env(SMSGIC_STATE_DIR=str(state_dir)),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-    try:
-        wait_for(lambda: all(Path(tmp_path / f"ready-{i}").exists() or p.poll() is not None
-                             for i, p in enumerate(procs)), timeout, "every kernel to be ready")
-        go.touch()
-        for proc in procs:
-            proc.wait(timeout=timeout)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-    results = []
-    for proc, out in zip(procs, outs):
-        assert out.exists(), f"a kernel wrote nothing (exit {proc.returncode}): {proc.stderr.read()}"
-        results.append(json.loads(out.read_text()))
-    assert [r for r in results if r["outcome"] == "crashed"] == []
-    return results
 
 
 def test_two_processes_cannot_jointly_overrun_the_budget(server, tmp_path, state_dir) -> None:

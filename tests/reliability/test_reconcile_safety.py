@@ -37,6 +37,7 @@ from reliability_support import (
     server_balance,
     server_sendings,
     wait_for,
+    warm_up,
 )
 
 import smsgic_analytics as sa
@@ -64,12 +65,6 @@ def server_clock(url: str) -> datetime:
     """The sandbox's clock as its own HTTP Date header says (whole seconds)."""
     answer = requests.get(url + spec.STATUS, timeout=30)
     return datetime.strptime(answer.headers["Date"], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
-
-
-def warm_up(url: str, token: str) -> None:
-    """The first calculate of a new sandbox process loads its numbering tables: not inside a test's timeouts."""
-    requests.post(url + spec.CALCULATE, json={"message": "warm up", "recipients": ["447400123456"]},
-                  headers={"Authorization": f"Bearer {token}"}, timeout=300).raise_for_status()
 
 
 @pytest.fixture(scope="module")

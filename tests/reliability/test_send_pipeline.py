@@ -24,16 +24,17 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import requests
 from reliability_support import (
     HERE,
     SandboxProcess,
     child_env,
     phone_numbers,
     reference_quote,
+    run_kernels,
     server_balance,
     server_sendings,
     wait_for,
+    warm_up,
 )
 
 import smsgic_analytics as sa
@@ -49,9 +50,7 @@ LMT_NUMBERS = [f"3712912345{i}" for i in range(5)]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
     with SandboxProcess(tmp_path_factory.mktemp("pipeline") / "sandbox.sqlite", tokens=["demo-token"]) as proc:
-        # The first calculate loads the numbering tables: not inside any test's timing.
-        requests.post(proc.url + spec.CALCULATE, json={"message": "warm", "recipients": ["447400123456"]},
-                      headers={"Authorization": "Bearer demo-token"}, timeout=300).raise_for_status()
+        warm_up(proc.url)
         yield proc
 
 
@@ -74,37 +73,6 @@ def token(control: SandboxControl) -> str:
 def no_token_in(folder: Path, token: str) -> None:
     leaks = [str(p) for p in folder.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
     assert leaks == [], f"the token is in {leaks}"
-
-
-def run_kernels(tmp_path: Path, state_dir: Path, configs: list[dict[str, Any]], *, timeout: float = 90) -> list[dict]:
-    """Start one child process per config, wait until each is ready, then let them all go at once."""
-    go = tmp_path / "go"
-    procs, outs = [], []
-    for i, cfg in enumerate(configs):
-        cfg = {"ready": str(tmp_path / f"ready-{i}"), "go": str(go), "out": str(tmp_path / f"out-{i}.json"), **cfg}
-        path = tmp_path / f"kernel-{i}.json"
-        path.write_text(json.dumps(cfg))
-        outs.append(Path(cfg["out"]))
-        procs.append(subprocess.Popen([sys.executable, str(HERE / "kernel_child.py"), str(path)],
-                                      env=child_env(SMSGIC_STATE_DIR=str(state_dir)),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-    try:
-        wait_for(lambda: all(Path(tmp_path / f"ready-{i}").exists() or p.poll() is not None
-                             for i, p in enumerate(procs)), timeout, "every kernel to be ready")
-        go.touch()
-        for proc in procs:
-            proc.wait(timeout=timeout)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-    results = []
-    for proc, out in zip(procs, outs):
-        assert out.exists(), f"a kernel wrote nothing (exit {proc.returncode}): {proc.stderr.read()}"
-        results.append(json.loads(out.read_text()))
-    crashed = [r["message"] for r in results if r["outcome"] == "crashed"]
-    assert crashed == [], crashed
-    return results
 
 
 def kernel(token: str, url: str, cache_dir: Path, message: str, numbers: list[str], **extra: Any) -> dict:
