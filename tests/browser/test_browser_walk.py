@@ -86,6 +86,33 @@ def launched(args: list[str], ready: Callable[[], bool], env: dict[str, str],
 
 
 @contextmanager
+def new_page(browser: Any) -> Iterator[Any]:
+    """A page in a fresh browser context of the walk's viewport, closed at the end."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(60_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@contextmanager
+def lab_open(page: Any, token: str, dirs: dict[str, Path], notebook: str) -> Iterator[tuple[str, str, str]]:
+    """The README's launcher serving ``dirs``' notebooks, ``notebook`` opened in ``page``:
+    (base URL, the lab sandbox's URL, the lab account's balance before the walk)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = dirs["root"] / "lab.log"
+    with launched(["lab", "--notebooks", str(dirs["notebooks"]), "--data", str(dirs["lab_data"]),
+                   "--port", str(port), "--no-browser"], answers(f"{base}/api/status?token={token}"),
+                  walk_env(dirs, token), log):
+        api = sandbox_url(log)
+        balance = lab_balance(api)
+        open_notebook(page, base, token, notebook)
+        yield base, api, balance
+
+
+@contextmanager
 def notebook_in_lab(browser: Any, token: str, tmp_path: Path, notebook: str) -> Iterator[tuple[Any, str, str, str]]:
     """One notebook copied alone into a fresh lab under the README's launcher and opened in a new
     page: (page, base URL, the lab sandbox's URL, the lab account's balance before the walk)."""
@@ -93,22 +120,8 @@ def notebook_in_lab(browser: Any, token: str, tmp_path: Path, notebook: str) -> 
             "lab_data": tmp_path / "lab-data"}
     dirs["notebooks"].mkdir()
     shutil.copy(ROOT / "notebooks" / notebook, dirs["notebooks"] / notebook)
-    env = walk_env(dirs, token)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    try:
-        with launched(["lab", "--notebooks", str(dirs["notebooks"]), "--data", str(dirs["lab_data"]),
-                       "--port", str(port), "--no-browser"], answers(f"{base}/api/status?token={token}"),
-                      env, tmp_path / "lab.log"):
-            api = sandbox_url(tmp_path / "lab.log")
-            balance = lab_balance(api)
-            open_notebook(page, base, token, notebook)
-            yield page, base, api, balance
-    finally:
-        context.close()
+    with new_page(browser) as page, lab_open(page, token, dirs, notebook) as (base, api, balance):
+        yield page, base, api, balance
 
 
 def answers(url: str) -> Callable[[], bool]:
@@ -345,18 +358,8 @@ def test_a_new_users_walk_reruns_notebooks_then_serves_the_dashboard(browser: An
                                                                     token: str) -> None:
     dirs = walk_dirs
     env = walk_env(dirs, token)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    try:
-        with launched(["lab", "--notebooks", str(dirs["notebooks"]), "--data", str(dirs["lab_data"]),
-                       "--port", str(port), "--no-browser"], answers(f"{base}/api/status?token={token}"), env,
-                      dirs["root"] / "lab.log"):
-            api = sandbox_url(dirs["root"] / "lab.log")
-            own_balance = lab_balance(api)
-            open_notebook(page, base, token, "03_send_campaign.ipynb")
+    with new_page(browser) as page:
+        with lab_open(page, token, dirs, "03_send_campaign.ipynb") as (base, api, own_balance):
             for attempt in (1, 2):
                 started = time.monotonic()
                 run_all(page, f"03-run-{attempt}")
@@ -436,5 +439,3 @@ def test_a_new_users_walk_reruns_notebooks_then_serves_the_dashboard(browser: An
             body = page.locator("body").inner_text()
             assert "There was an error" not in body and "Traceback" not in body
             assert_fits(page, ".smsgic-dashboard-app", "Voilà dashboard", min_figures=3)
-    finally:
-        context.close()
