@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..core.display import MAX_LISTED
 from ..core.errors import InvalidRecipientsError
-from ..numbers.digits import as_bytes, as_text, keys, matrix
+from ..numbers.digits import as_bytes, as_text, has_number, keys
 from ..numbers.normalize import normalize_digits
 
 OnInvalid = Literal["raise", "report"]
@@ -93,7 +93,7 @@ def normalize_recipients(values: Any, *, on_invalid: OnInvalid = "raise",
         raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
     labels, column = _indexed(values)
     digits, reasons = normalize_digits(column, default_region)  # an int64 column stays one (vectorised)
-    refused = matrix(digits)[:, 0] == 0  # a kept number has digits; a refused row has none
+    refused = ~has_number(digits)
     kept = np.flatnonzero(~refused)
     first, copied = _first_copies(digits, kept)
     positions = kept[first]

@@ -68,9 +68,19 @@ def keys(digits: np.ndarray) -> np.ndarray | None:
     return out
 
 
+def has_number(digits: np.ndarray) -> np.ndarray:
+    """True where a row holds a number (a refused row is ``b""``: no first digit)."""
+    return matrix(digits)[:, 0] != 0
+
+
 def lengths(digits: np.ndarray) -> np.ndarray:
-    """Digits per number (0 for a refused row)."""
-    return (matrix(digits) != 0).sum(axis=1)
+    """Digits per number (0 for a refused row), int8; block by block, so no (n, WIDTH)
+    temporary is made."""
+    m = matrix(digits)
+    out = np.zeros(len(digits), dtype=np.int8)  # at most WIDTH digits
+    for lo in range(0, len(digits), _ROWS):
+        out[lo:lo + _ROWS] = (m[lo:lo + _ROWS] != 0).sum(axis=1)
+    return out
 
 
 def digit_matrix(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,9 +98,7 @@ def as_arrow(digits: np.ndarray) -> pd.arrays.ArrowStringArray:
     block, so no temporary the size of the column is made."""
     n = len(digits)
     m = matrix(digits)
-    size = np.zeros(n, dtype=np.int8)  # at most WIDTH digits
-    for lo in range(0, n, _ROWS):
-        size[lo:lo + _ROWS] = (m[lo:lo + _ROWS] != 0).sum(axis=1)
+    size = lengths(digits)
     offsets = np.zeros(n + 1, dtype=np.int64)  # large_string: pandas' own Arrow layout (no cast)
     np.cumsum(size, out=offsets[1:], dtype=np.int64)
     data = np.empty(int(offsets[-1]), dtype=np.uint8)
@@ -106,5 +114,4 @@ def as_arrow(digits: np.ndarray) -> pd.arrays.ArrowStringArray:
 
 def as_text(digits: np.ndarray) -> np.ndarray:
     """The numbers as an object array of ``str`` (None where a row was refused)."""
-    out = as_arrow(digits).to_numpy(dtype=object, na_value=None)
-    return out
+    return as_arrow(digits).to_numpy(dtype=object, na_value=None)

@@ -13,7 +13,7 @@ import pandas as pd
 from ..audience.read import ROW
 from ..core.display import MAX_LISTED
 from ..core.money import PLACES, money_column
-from ..numbers.digits import as_arrow, as_bytes, matrix
+from ..numbers.digits import as_arrow, as_bytes, has_number
 from ..numbers.normalize import normalize_digits
 from ..text.counts import segment_counts
 from ..text.templates import fill_template, placeholders
@@ -66,7 +66,7 @@ def prepare_partition(part: pd.DataFrame, phone: Any, template: str | None, sms:
     if n >= 1 << _POS_BITS:
         raise ValueError(f"a partition of {n} rows is too big to number; repartition the audience")
     digits, reasons = normalize_digits(part[phone], default_region)  # the engine's byte column
-    valid = matrix(digits)[:, 0] != 0
+    valid = has_number(digits)
     parts = np.zeros(n, dtype=np.int64)
     if sms is not None:
         parts[valid] = sms

@@ -30,6 +30,8 @@ def test_keys_text_and_arrow_round_trip_the_digits(values):
     assert arrow.to_numpy(dtype=object, na_value=None).tolist() == [v or None for v in values]
     matrix, length = D.digit_matrix(column)
     assert length.tolist() == [len(v) for v in values]
+    assert D.lengths(column).tolist() == [len(v) for v in values]
+    assert D.has_number(column).tolist() == [v != "" for v in values]
     for i, v in enumerate(values):
         assert matrix[:len(v), i].tolist() == [int(c) for c in v]
         assert (matrix[len(v):, i] == D.PAD).all()
