@@ -12,6 +12,11 @@ Measured:
 * peak memory of one estimate of 1M numbers above its input, in a fresh process (tracemalloc for
   Python and numpy + the growth of Arrow's memory pool, which tracemalloc does not see; target
   <= 120 MiB).
+* why the rate at 10M falls (informational, not a target): the kernel (system) time per estimate,
+  which is zeroing freshly mapped pages -- glibc maps every allocation above 32 MiB fresh and
+  returns it on free, so at 10M every column is new memory while at 1M the freed heap is
+  reused -- and the same rates in a child process whose allocator keeps freed memory
+  (``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` raised): the engine's own scaling.
 * ``by_country()`` + ``by_operator()`` on the 1M estimate (target < 0.1 s), against the fair
   baseline: a pandas user's ``groupby`` over ``.rows``' Decimal columns (both exact; checked equal).
 Writes the ``## bench_estimate`` section of RESULTS.md and benchmarks/results/bench_estimate.json.
@@ -23,6 +28,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -43,13 +49,42 @@ TEXT = "Flash sale today only: 20% off everything in store. Reply STOP to opt ou
 TARGET_RATE, TARGET_PER_ROW, TARGET_LINEAR, TARGET_MIB, TARGET_SUMMARY = 1e6, 0.5e6, 0.9, 120, 0.1
 
 
+# glibc keeps freed memory for reuse instead of mapping each big array fresh (see the docstring)
+KEEP_HEAP = {"MALLOC_MMAP_THRESHOLD_": "2000000000", "MALLOC_TRIM_THRESHOLD_": "4000000000"}
+
+
+def sandbox_rates() -> pd.DataFrame:
+    """The sandbox rate card (seed 0) as a rates table."""
+    return RateCard.for_seed(0).frame()[["mcc", "mnc", "country", "rate"]].assign(currency="GBP")
+
+
 def best(fn, rounds: int) -> tuple[float, object]:
+    return timed(fn, rounds)[:2]
+
+
+def timed(fn, rounds: int) -> tuple[float, object, float]:
+    """(best wall time, the result, the kernel time of that best round)."""
     times, result = [], None
     for _ in range(rounds):
+        kernel = resource.getrusage(resource.RUSAGE_SELF).ru_stime
         start = time.perf_counter()
         result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+        times.append((time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_stime - kernel))
+    seconds, system = min(times)
+    return seconds, result, system
+
+
+def estimate_rates(sizes: list[int], rounds: int) -> dict[int, tuple[float, float]]:
+    """{n: (numbers per second, kernel seconds)} of ``sa.estimate`` over ``mixed_numbers(n)``."""
+    rates = sandbox_rates()
+    sa.estimate(pd.Series(mixed_numbers(1000)), TEXT, rates=rates)  # tables loaded once, not timed
+    out = {}
+    for n in sorted(sizes):
+        cells = pd.Series(mixed_numbers(n), dtype=object)
+        seconds, _, system = timed(lambda: sa.estimate(cells, TEXT, rates=rates), rounds)
+        out[n] = (n / seconds, system)
+        del cells
+    return out
 
 
 def groupby_baseline(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -68,7 +103,7 @@ def memory(n: int) -> dict[str, float]:
     not see it); their sum bounds the peak from above (the two peaks need not coincide)."""
     import pyarrow as pa
 
-    rates = RateCard.for_seed(0).frame()[["mcc", "mnc", "country", "rate"]].assign(currency="GBP")
+    rates = sandbox_rates()
     sa.estimate(pd.Series(mixed_numbers(1000)), TEXT, rates=rates)  # tables loaded, not counted
     cells = pd.Series(mixed_numbers(n), dtype=object)
     pool = pa.default_memory_pool()
@@ -87,21 +122,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--memory", type=int, help=argparse.SUPPRESS)  # the fresh process of memory()
+    parser.add_argument("--rates-only", action="store_true", help=argparse.SUPPRESS)  # the KEEP_HEAP child
     args = parser.parse_args(argv)
     if args.memory:
         print(json.dumps(memory(args.memory)))
         return 0
+    if args.rates_only:
+        print(json.dumps(estimate_rates(args.n, args.rounds)))
+        return 0
     where = (f"python {platform.python_version()}, pandas {pd.__version__}, numpy {np.__version__}, "
              f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
-    rates = RateCard.for_seed(0).frame()[["mcc", "mnc", "country", "rate"]].assign(currency="GBP")
+    rates = sandbox_rates()
     sa.estimate(pd.Series(mixed_numbers(1000)), TEXT, rates=rates)  # tables loaded once, not timed
-    out: dict[str, object] = {"machine": where, "rates": {}}
+    out: dict[str, object] = {"machine": where, "rates": {}, "kernel_seconds": {}}
     first = None
     for n in sorted(args.n):
         cells = pd.Series(mixed_numbers(n), dtype=object)
-        seconds, est = best(lambda: sa.estimate(cells, TEXT, rates=rates), args.rounds)
+        seconds, est, system = timed(lambda: sa.estimate(cells, TEXT, rates=rates), args.rounds)
         out["rates"][n] = n / seconds  # type: ignore[index]
-        print(f"estimate, one text, {n:,} numbers: {seconds:.2f} s = {n / seconds / 1e6:.2f} M/s")
+        out["kernel_seconds"][n] = system  # type: ignore[index]
+        print(f"estimate, one text, {n:,} numbers: {seconds:.2f} s = {n / seconds / 1e6:.2f} M/s "
+              f"({system:.2f} s of it in the kernel)")
         if first is None:
             first = (n, cells, est)
     n, cells, est = first  # type: ignore[misc]
@@ -124,18 +165,30 @@ def main(argv: list[str] | None = None) -> int:
     rates_by_n = out["rates"]  # type: ignore[assignment]
     top = max(rates_by_n)
     linear = rates_by_n[top] / rates_by_n[n]
+    kept = {int(k): v for k, v in json.loads(subprocess.run(
+        [sys.executable, __file__, "--rates-only", "--rounds", str(args.rounds), "--n", str(n), str(top)],
+        check=True, capture_output=True, text=True, env={**os.environ, **KEEP_HEAP}).stdout).items()}
+    linear_kept = kept[top][0] / kept[n][0]
     met = {"estimate_1M_rate": rates_by_n[n] >= TARGET_RATE, "per_row_rate": n / per_row >= TARGET_PER_ROW,
            "linear": linear >= TARGET_LINEAR, "memory": peak <= TARGET_MIB, "summaries": summary < TARGET_SUMMARY,
            "summaries_agree": agree}
     out.update({"per_row_rate": n / per_row, "linear": linear, "peak_mib": peak, "peak_parts_mib": parts, "summaries_seconds": summary,
                 "summaries_baseline_seconds": baseline, "summaries_vs_groupby": baseline / summary,
+                "heap_kept": {"rates": {k: v[0] for k, v in kept.items()},
+                              "kernel_seconds": {k: v[1] for k, v in kept.items()}, "linear": linear_kept},
                 "targets_met": met})
     lines = [f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {where} "
              f"(`python benchmarks/bench_estimate.py --n {' '.join(map(str, args.n))} --rounds {args.rounds}`).",
              "", "| measure | value | target |", "|---|---|---|"]
     lines += [f"| `sa.estimate`, one text, {k:,} mixed numbers | {v / 1e6:.2f} M numbers/s | >= 1 M/s at 1M |"
               for k, v in sorted(rates_by_n.items())]
+    kernel = out["kernel_seconds"]  # type: ignore[assignment]
     lines += [f"| rate at {top:,} / rate at {n:,} | {linear:.2f} | >= {TARGET_LINEAR} |",
+              f"| kernel time in one estimate (zeroing fresh pages), {n:,} / {top:,} | "
+              f"{kernel[n]:.2f} s / {kernel[top]:.2f} s | (why) |",
+              f"| same, allocator keeping freed memory (child process, `{' '.join(f'{k}={v}' for k, v in KEEP_HEAP.items())}`): "
+              f"rate at {n:,} / {top:,}, their ratio | {kept[n][0] / 1e6:.2f} / {kept[top][0] / 1e6:.2f} M/s: "
+              f"**{linear_kept:.2f}** (kernel {kept[n][1]:.2f} s / {kept[top][1]:.2f} s) | (why) |",
               f"| one text per row, {n:,} | {n / per_row / 1e6:.2f} M/s | >= 0.5 M/s |",
               f"| peak memory of one estimate, {n:,}, above its input (fresh process: tracemalloc "
               f"{parts['python_mib']:.0f} MiB + Arrow pool {parts['arrow_mib']:.0f} MiB) | {peak:.0f} MiB | <= 120 MiB |",
