@@ -83,7 +83,6 @@ def estimate_rates(sizes: list[int], rounds: int) -> dict[int, tuple[float, floa
         cells = pd.Series(mixed_numbers(n), dtype=object)
         seconds, _, system = timed(lambda: sa.estimate(cells, TEXT, rates=rates), rounds)
         out[n] = (n / seconds, system)
-        del cells
     return out
 
 

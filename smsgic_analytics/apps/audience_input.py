@@ -6,8 +6,10 @@ tidying would change ("412 numbers written as 447400123456.0 → 447400123456") 
 a sample and made only when the person presses **Tidy**.  A file that cannot be read clears
 the numbers (no earlier audience's total stays on screen) and says why in words.
 
-The app owns the pasted-text box; this owns the upload, column, country and tidying, and
-calls ``on_change()`` whenever ``values`` (the numbers to use) changed.
+The app makes the pasted-text box and hands it over; this reads it and owns the upload,
+column, country and tidying, and calls ``on_change()`` whenever ``values`` (the numbers to
+use) changed.  A file's numbers replace the typed ones (the box is emptied and says so);
+typing again forgets the file.
 """
 from __future__ import annotations
 
@@ -21,10 +23,11 @@ from ..audience.columns import guess_phone_column
 from ..audience.tidy import Sheet, SheetError, Tidying, propose_tidying, read_sheet
 from ..numbers.countries import english_name, region_names
 from .panels import export_links, show_html
-from .widgets import frame_html, note_html, tag, upload_files
+from .widgets import frame_html, note_html, parse_numbers, tag, upload_files
 
 NO_REGION = "None (international numbers only)"
 SAMPLE_ROWS = 5
+ECHO_LIMIT = 5000  # numbers set from Python are written into the box up to this many
 
 
 def region_options() -> list[tuple[str, str]]:
@@ -34,11 +37,14 @@ def region_options() -> list[tuple[str, str]]:
 
 
 class AudienceInput:
-    """Upload, phone column, default country and tidying for one app (CSS roles ``<app>-upload``,
-    ``-column``, ``-region``, ``-tidy``, ``-tidy-note``, ``-file``)."""
+    """The typed numbers ``box``, upload, phone column, default country and tidying for one app
+    (CSS roles ``<app>-upload``, ``-column``, ``-region``, ``-tidy``, ``-tidy-note``, ``-file``)."""
 
-    def __init__(self, app: str, on_change: Callable[[], None]) -> None:
+    def __init__(self, app: str, on_change: Callable[[], None], box: w.Textarea) -> None:
         self._on_change = on_change
+        self.box = box
+        self._placeholder = box.placeholder
+        self._writing = False  # this is writing the box: not the person typing
         self.sheet: Sheet | None = None
         self.error: SheetError | None = None
         self._source = pd.Series([], dtype=object)
@@ -65,6 +71,7 @@ class AudienceInput:
         self.column.observe(self._on_column, "value")
         self.region.observe(lambda _: self._propose(), "value")
         self.tidy_button.on_click(lambda _: self.tidy())
+        self.box.observe(self._on_typed, "value")
 
     # -- what the app reads ------------------------------------------------------------------
 
@@ -101,12 +108,20 @@ class AudienceInput:
         self._source = values
         self._propose()
 
+    def echo(self, values: pd.Series) -> None:
+        """Show numbers set from Python in the box (up to ``ECHO_LIMIT``; else say how many)."""
+        if len(values) <= ECHO_LIMIT:
+            self._write("\n".join("" if v is None else str(v) for v in values.tolist()), self._placeholder)
+        else:
+            self._write("", f"{len(values):,} numbers set from Python; paste here to replace them")
+
     def load(self, name: str, content: bytes) -> bool:
         """Read an upload (what choosing a file does); False, with the reason shown, when it cannot be read."""
         try:
             sheet = read_sheet(name, content)
         except SheetError as exc:
             self.error, self.sheet = exc, None
+            self._write("", self._placeholder)  # the typed numbers go too: no earlier audience stays
             show_html(self.file_note, "")  # the app shows the error where it shows its others
             self._quiet = True
             try:
@@ -117,6 +132,7 @@ class AudienceInput:
             self._propose()
             return False
         self.error, self.sheet = None, sheet
+        self._write("", f"Numbers from {sheet.name}; type or paste here to use these instead")
         columns = list(sheet.frame.columns)
         self._quiet = True
         try:
@@ -137,6 +153,18 @@ class AudienceInput:
             self._on_change()
 
     # -- events ------------------------------------------------------------------------------
+
+    def _write(self, text: str, placeholder: str) -> None:
+        self._writing = True
+        try:
+            self.box.value, self.box.placeholder = text, placeholder
+        finally:
+            self._writing = False
+
+    def _on_typed(self, change: dict) -> None:
+        if not self._writing:
+            self.box.placeholder = self._placeholder
+            self.set_source(parse_numbers(change["new"]))
 
     def _on_upload(self, change: dict) -> None:
         files = upload_files(change["new"])

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 NAME = "estimator"
 PLACEHOLDER = "Phone numbers, one per line or comma separated"
-TEXTAREA_LIMIT = 5000  # numbers set from Python are echoed in the textarea up to this many
 OFFLINE, QUOTE, WHAT_IF = "offline", "quote", "what-if"
 
 
@@ -85,7 +84,6 @@ class EstimatorApp(App):
         self._whatif: dict[int, Quote] = {}
         self._table = pd.DataFrame()
         self._shown: tuple[Any, ...] | None = None
-        self._syncing = False
         self._rates_error: SMSgicError | None = None
         self._build()
         self.money = MoneyPanel(client) if client is not None else None  # budget, "rates changed since..."
@@ -103,7 +101,7 @@ class EstimatorApp(App):
                                             description="Numbers", continuous_update=False,
                                             layout=w.Layout(width="95%", height="8em")),
                                  NAME, "numbers")
-        self.audience = AudienceInput(NAME, self._on_audience)
+        self.audience = AudienceInput(NAME, self._on_audience, self.numbers_input)
         self.upload, self.column, self.region = self.audience.upload, self.audience.column, self.audience.region
         self.message_input = tag(w.Textarea(value=self._message, placeholder="Message text", description="Message",
                                             continuous_update=True, layout=w.Layout(width="95%", height="6em")),
@@ -144,7 +142,6 @@ class EstimatorApp(App):
             self.exports,
             self.chart,
         ]), NAME, "app")
-        self.numbers_input.observe(self._on_numbers_text, "value")
         self.message_input.observe(self._on_message, "value")
         self.apply_button.on_click(lambda _: self.apply_suggestion())
         self.quote_button.on_click(lambda _: self.exact_quote())
@@ -175,7 +172,7 @@ class EstimatorApp(App):
         else:
             series = pd.Series(list(numbers), dtype=object)
         if not isinstance(numbers, str):
-            self._echo_numbers(series)
+            self.audience.echo(series)
         self.audience.set_source(series)  # calls back _on_audience, which prices them
 
     def set_message(self, text: str) -> None:
@@ -323,25 +320,12 @@ class EstimatorApp(App):
 
     # -- observers ---------------------------------------------------------------------------
 
-    def _on_numbers_text(self, change: dict[str, Any]) -> None:
-        if not self._syncing:
-            self.numbers_input.placeholder = PLACEHOLDER
-            self.audience.set_source(parse_numbers(change["new"]))
-
     def _on_message(self, change: dict[str, Any]) -> None:
         self._message = change["new"]
         self._update()
 
     def _on_audience(self) -> None:
-        """The upload, column, country or tidying changed the numbers: price the new ones."""
-        if self.audience.sheet is not None or self.audience.error is not None:
-            self._syncing = True  # the file's numbers replace the pasted ones
-            try:
-                self.numbers_input.value = ""
-                self.numbers_input.placeholder = (f"Numbers from {self.audience.sheet.name}; type or paste here "
-                                                  "to use these instead" if self.audience.sheet else PLACEHOLDER)
-            finally:
-                self._syncing = False
+        """The typed numbers, upload, column, country or tidying changed the numbers: price the new ones."""
         self._use(self.audience.values)
         if self.audience.error is not None:
             self._show_error(self.audience.error)  # and the numbers were cleared: no stale total
@@ -357,19 +341,6 @@ class EstimatorApp(App):
         self.error = self._rates_error
         self.status.value = error_html(self._rates_error) if self._rates_error is not None else ""
         self._update(force=True)
-
-    def _echo_numbers(self, series: pd.Series) -> None:
-        """Show numbers set from Python in the textarea (a placeholder for big audiences)."""
-        self._syncing = True
-        try:
-            if len(series) <= TEXTAREA_LIMIT:
-                self.numbers_input.value = "\n".join("" if v is None else str(v) for v in series.tolist())
-            else:
-                self.numbers_input.value = ""
-                self.numbers_input.placeholder = (f"{len(series):,} numbers set from Python; "
-                                                  "paste here to replace them")
-        finally:
-            self._syncing = False
 
     def _show_error(self, exc: BaseException) -> None:
         self.error = exc

@@ -50,7 +50,7 @@ from ..text.segments import segments
 from .audience_input import AudienceInput
 from .budget import MoneyPanel
 from .panels import RiskChecks, SendAt, export_links, parts_html, problems_html
-from .widgets import App, error_html, error_text, frame_html, note_html, parse_numbers, tag
+from .widgets import App, error_html, error_text, frame_html, note_html, tag
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -91,7 +91,6 @@ class SenderApp(App):
         self._preview: Preview | None = None
         self._balance: Decimal | None = None
         self._again = False  # the send under way is a "send again anyway"
-        self._syncing = False  # the app itself is writing the recipients box
         self._people: Recipients | None = None  # the recipients of the last quote, checked
         self._lock = threading.Lock()
         self._build()
@@ -106,7 +105,7 @@ class SenderApp(App):
         self.sender_input = tag(w.Dropdown(options=[], description="Sender"), NAME, "sender")
         self.recipients_input = tag(w.Textarea(description="Recipients", placeholder=PLACEHOLDER,
                                                layout=w.Layout(width="95%", height="6em")), NAME, "recipients")
-        self.audience = AudienceInput(NAME, self._on_audience)
+        self.audience = AudienceInput(NAME, self._on_audience, self.recipients_input)
         self.upload, self.column, self.region = self.audience.upload, self.audience.column, self.audience.region
         self.drop_invalid = tag(w.Checkbox(value=False, description="Drop the refused rows and send to the rest",
                                            indent=False, layout=w.Layout(width="auto", display="none")),
@@ -162,7 +161,6 @@ class SenderApp(App):
         ]), NAME, "app")
         for control in self._inputs:
             control.observe(self._on_edit, "value")
-        self.recipients_input.observe(self._on_recipients_text, "value")
         self.message_input.observe(lambda change: setattr(self.parts, "value", parts_html(change["new"])), "value")
         self.quote_button.on_click(lambda _: self.quote())
         self.send_button.on_click(lambda _: self.request_send())
@@ -366,21 +364,8 @@ class SenderApp(App):
 
     # -- events and rendering ------------------------------------------------------------------
 
-    def _on_recipients_text(self, change: dict[str, Any]) -> None:
-        if not self._syncing:
-            self.recipients_input.placeholder = PLACEHOLDER
-            self.audience.set_source(parse_numbers(change["new"]))
-
     def _on_audience(self) -> None:
-        """An upload, column, country or tidying changed the recipients: a new quote is needed."""
-        if self.audience.sheet is not None or self.audience.error is not None:
-            self._syncing = True  # the file's numbers replace the typed ones
-            try:
-                self.recipients_input.value = ""
-                self.recipients_input.placeholder = (f"Numbers from {self.audience.sheet.name}; type here to use "
-                                                     "these instead" if self.audience.sheet else PLACEHOLDER)
-            finally:
-                self._syncing = False
+        """Typing, an upload, column, country or tidying changed the recipients: a new quote is needed."""
         if self.audience.error is not None:
             with self._lock:
                 if self._state != SENDING:

@@ -97,6 +97,26 @@ def test_the_sender_takes_a_file_tidies_it_and_drops_refused_rows_when_asked(mak
     assert POST_SENDINGS not in sandbox.stats()
 
 
+@pytest.mark.parametrize("kind", ["estimator", "sender"])
+def test_a_file_replaces_the_typed_numbers_and_typing_again_forgets_the_file(make_client, fresh_token, kind):
+    """Both apps: the typed box is emptied and names the file; typing again uses the typed
+    numbers (the file is forgotten); a file that cannot be read leaves no typed numbers behind."""
+    typed, filed = phone_numbers(2, seed=240), phone_numbers(3, seed=241)
+    app = sa.EstimatorApp(make_client(), message="Hi") if kind == "estimator" else _sender(make_client(fresh_token))
+    box = app.numbers_input if kind == "estimator" else app.recipients_input
+    empty = box.placeholder
+    box.value = "\n".join(typed)
+    assert app.audience.values.tolist() == typed
+    _upload(app, "list.csv", ("phone\n" + "\n".join(filed) + "\n").encode())
+    assert box.value == "" and "list.csv" in box.placeholder
+    assert app.audience.sheet is not None and app.audience.values.tolist() == filed
+    box.value = typed[0]
+    assert app.audience.sheet is None and app.audience.values.tolist() == typed[:1] and box.placeholder == empty
+    _upload(app, "numbers.pdf", b"%PDF-1.4")
+    assert box.value == "" and box.placeholder == empty and app.audience.values.tolist() == []
+    assert app.audience.error is not None
+
+
 # --- errors sized for people ----------------------------------------------------------------------
 
 
