@@ -74,16 +74,21 @@ def timed(fn, rounds: int) -> tuple[float, object, float]:
     return seconds, result, system
 
 
-def estimate_rates(sizes: list[int], rounds: int) -> dict[int, tuple[float, float]]:
-    """{n: (numbers per second, kernel seconds)} of ``sa.estimate`` over ``mixed_numbers(n)``."""
+def estimate_rates(sizes: list[int], rounds: int) -> tuple[dict[int, tuple[float, float]], tuple]:
+    """({n: (numbers per second, kernel seconds)} of ``sa.estimate`` over ``mixed_numbers(n)``,
+    (the smallest n, its cells, its estimate) for the measures made at that size)."""
     rates = sandbox_rates()
     sa.estimate(pd.Series(mixed_numbers(1000)), TEXT, rates=rates)  # tables loaded once, not timed
-    out = {}
+    out, first = {}, None
     for n in sorted(sizes):
         cells = pd.Series(mixed_numbers(n), dtype=object)
-        seconds, _, system = timed(lambda: sa.estimate(cells, TEXT, rates=rates), rounds)
+        seconds, est, system = timed(lambda: sa.estimate(cells, TEXT, rates=rates), rounds)
         out[n] = (n / seconds, system)
-    return out
+        print(f"estimate, one text, {n:,} numbers: {seconds:.2f} s = {n / seconds / 1e6:.2f} M/s "
+              f"({system:.2f} s of it in the kernel)", file=sys.stderr)
+        if first is None:
+            first = (n, cells, est)
+    return out, first
 
 
 def groupby_baseline(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -127,23 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(memory(args.memory)))
         return 0
     if args.rates_only:
-        print(json.dumps(estimate_rates(args.n, args.rounds)))
+        print(json.dumps(estimate_rates(args.n, args.rounds)[0]))
         return 0
     where = (f"python {platform.python_version()}, pandas {pd.__version__}, numpy {np.__version__}, "
              f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    measured, first = estimate_rates(args.n, args.rounds)
+    out: dict[str, object] = {"machine": where, "rates": {k: v[0] for k, v in measured.items()},
+                              "kernel_seconds": {k: v[1] for k, v in measured.items()}}
     rates = sandbox_rates()
-    sa.estimate(pd.Series(mixed_numbers(1000)), TEXT, rates=rates)  # tables loaded once, not timed
-    out: dict[str, object] = {"machine": where, "rates": {}, "kernel_seconds": {}}
-    first = None
-    for n in sorted(args.n):
-        cells = pd.Series(mixed_numbers(n), dtype=object)
-        seconds, est, system = timed(lambda: sa.estimate(cells, TEXT, rates=rates), args.rounds)
-        out["rates"][n] = n / seconds  # type: ignore[index]
-        out["kernel_seconds"][n] = system  # type: ignore[index]
-        print(f"estimate, one text, {n:,} numbers: {seconds:.2f} s = {n / seconds / 1e6:.2f} M/s "
-              f"({system:.2f} s of it in the kernel)")
-        if first is None:
-            first = (n, cells, est)
     n, cells, est = first  # type: ignore[misc]
     texts = pd.Series(np.where(np.arange(n) % 3 == 0, "Hi Zoë! " + TEXT, TEXT + " Ref " + pd.Series(
         np.arange(n) % 97).astype(str).to_numpy()), dtype=object)
