@@ -17,6 +17,10 @@ Measured:
   returns it on free, so at 10M every column is new memory while at 1M the freed heap is
   reused -- and the same rates in a child process whose allocator keeps freed memory
   (``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` raised): the engine's own scaling.
+* the memory one estimate at the biggest n takes from the system (peak resident growth, and what
+  its result holds), and what this machine charges to fill memory freed just before vs freed a
+  few seconds before (a VM with free-page reporting has by then given it back to its host):
+  together they explain the kernel time (informational).
 * ``by_country()`` + ``by_operator()`` on the 1M estimate (target < 0.1 s), against the fair
   baseline: a pandas user's ``groupby`` over ``.rows``' Decimal columns (both exact; checked equal).
 Writes the ``## bench_estimate`` section of RESULTS.md and benchmarks/results/bench_estimate.json.
@@ -31,8 +35,10 @@ import platform
 import resource
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +95,48 @@ def estimate_rates(sizes: list[int], rounds: int) -> tuple[dict[int, tuple[float
         if first is None:
             first = (n, cells, est)
     return out, first
+
+
+def rss() -> int:
+    """This process's resident memory, in bytes (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def footprint(fn) -> tuple[int, int]:
+    """(peak resident growth while ``fn`` runs, growth still held by its result), in bytes:
+    the memory one call takes from the system (sampled every 5 ms by a thread)."""
+    base, peak, done = rss(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], rss())
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        result = fn()
+        held = rss() - base
+    finally:
+        done.set()
+        sampler.join()
+    del result
+    return max(peak[0], base + held) - base, held
+
+
+def returned_memory_cost(size: int = 2**30, pause: float = 5.0) -> tuple[float, float]:
+    """(seconds per GiB to fill memory freed just before, the same after ``pause`` seconds):
+    a VM with free-page reporting gives freed memory back to its host after ~2 s, and taking it
+    back costs far more than reusing pages the guest still holds."""
+    costs = []
+    for wait in (0.0, pause):
+        np.ones(size // 8)  # made and freed: its pages go back to the system
+        time.sleep(wait)
+        start = time.perf_counter()
+        np.ones(size // 8)
+        costs.append((time.perf_counter() - start) * 2**30 / size)
+    return costs[0], costs[1]
 
 
 def groupby_baseline(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -164,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         [sys.executable, __file__, "--rates-only", "--rounds", str(args.rounds), "--n", str(n), str(top)],
         check=True, capture_output=True, text=True, env={**os.environ, **KEEP_HEAP}).stdout).items()}
     linear_kept = kept[top][0] / kept[n][0]
+    big = pd.Series(mixed_numbers(top), dtype=object) if top != n else cells
+    peak_big, held_big = footprint(partial(sa.estimate, big, TEXT, rates=rates))
+    del big
+    reuse_cost, returned_cost = returned_memory_cost()
     met = {"estimate_1M_rate": rates_by_n[n] >= TARGET_RATE, "per_row_rate": n / per_row >= TARGET_PER_ROW,
            "linear": linear >= TARGET_LINEAR, "memory": peak <= TARGET_MIB, "summaries": summary < TARGET_SUMMARY,
            "summaries_agree": agree}
@@ -171,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                 "summaries_baseline_seconds": baseline, "summaries_vs_groupby": baseline / summary,
                 "heap_kept": {"rates": {k: v[0] for k, v in kept.items()},
                               "kernel_seconds": {k: v[1] for k, v in kept.items()}, "linear": linear_kept},
+                "footprint_top_mib": {"peak": peak_big / 2**20, "result": held_big / 2**20},
+                "seconds_per_gib": {"reused": reuse_cost, "returned_to_host": returned_cost},
                 "targets_met": met})
     lines = [f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {where} "
              f"(`python benchmarks/bench_estimate.py --n {' '.join(map(str, args.n))} --rounds {args.rounds}`).",
@@ -184,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
               f"| same, allocator keeping freed memory (child process, `{' '.join(f'{k}={v}' for k, v in KEEP_HEAP.items())}`): "
               f"rate at {n:,} / {top:,}, their ratio | {kept[n][0] / 1e6:.2f} / {kept[top][0] / 1e6:.2f} M/s: "
               f"**{linear_kept:.2f}** (kernel {kept[n][1]:.2f} s / {kept[top][1]:.2f} s) | (why) |",
+              f"| memory one estimate of {top:,} takes from the system (resident growth, sampled): peak / held by "
+              f"its result | {peak_big / 2**20:,.0f} MiB / {held_big / 2**20:,.0f} MiB | (why) |",
+              f"| this machine: filling 1 GiB freed just before / freed 5 s before (given back to the VM's host) | "
+              f"{reuse_cost:.2f} s/GiB / {returned_cost:.2f} s/GiB | (why) |",
               f"| one text per row, {n:,} | {n / per_row / 1e6:.2f} M/s | >= 0.5 M/s |",
               f"| peak memory of one estimate, {n:,}, above its input (fresh process: tracemalloc "
               f"{parts['python_mib']:.0f} MiB + Arrow pool {parts['arrow_mib']:.0f} MiB) | {peak:.0f} MiB | <= 120 MiB |",

@@ -152,8 +152,11 @@ def classify(numbers: pd.Series | Sequence[Any], exact: bool = False,
     t = load_tables()
     n = len(digits)
     valid = np.zeros(n, dtype=bool)
-    region = np.full(n, -1, dtype=np.int32)
-    op = np.full(n, -1, dtype=np.int32)
+    # int16 codes (246 regions, 1,242 operators) and block-sized passes below: at 10M rows no
+    # column or temporary passes glibc's 32 MiB mmap threshold, so freed heap is reused instead of
+    # the kernel zeroing fresh pages for every array (benchmarks/RESULTS.md, bench_estimate)
+    region = np.full(n, -1, dtype=_code_dtype(len(t.regions)))
+    op = np.full(n, -1, dtype=_code_dtype(len(t.operators)))
     ridx, oidx = t.region_index, t.operator_index
     for lo in range(0, n, _CHUNK):
         hi = min(lo + _CHUNK, n)
@@ -218,12 +221,18 @@ def _frame(
     number = as_arrow(numbers)  # first: the largest column, made while the fewest temporaries live
     # "001" (non-geographic: +800, +882...) is no country: its rows show region missing.
     geo = np.array([r != NON_GEO for r in t.regions] + [False])
-    region = np.where(geo[region], region, -1).astype(np.int32)
-    mcc = np.where(region >= 0, t.region_mcc[region], -1).astype(np.int32)
-    mnc = np.full(len(region), -1, dtype=np.int32)
-    has_op = (op >= 0) & (region >= 0)
-    mcc[has_op] = t.pair_mcc[region[has_op], op[has_op]]
-    mnc[has_op] = t.pair_mnc[region[has_op], op[has_op]]
+    n = len(region)
+    mcc = np.empty(n, dtype=_code_dtype(len(t.mccs)))
+    mnc = np.empty(n, dtype=_code_dtype(len(t.mncs)))
+    for lo in range(0, n, _CHUNK):
+        r, o = region[lo:lo + _CHUNK], op[lo:lo + _CHUNK]
+        np.copyto(r, -1, where=~geo[r])  # in place: classify made ``region`` for this frame
+        m = np.where(r >= 0, t.region_mcc[r], -1)
+        k = np.full(len(r), -1, dtype=mnc.dtype)
+        has = (o >= 0) & (r >= 0)
+        m[has] = t.pair_mcc[r[has], o[has]]
+        k[has] = t.pair_mnc[r[has], o[has]]
+        mcc[lo:lo + len(r)], mnc[lo:lo + len(r)] = m, k
     columns = {
         "number": number,
         "valid": valid,
@@ -246,9 +255,21 @@ def _text(values: np.ndarray | None, n: int) -> pd.arrays.ArrowStringArray:
 
 
 def _cat(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
-    """A categorical holding only the categories in use (missing where the code is -1)."""
-    used = np.bincount(codes + 1, minlength=len(categories) + 1)[1:] > 0
-    remap = np.full(len(categories) + 1, -1, dtype=np.int32)
-    remap[:-1][used] = np.arange(int(used.sum()), dtype=np.int32)
+    """A categorical holding only the categories in use (missing where the code is -1); made
+    block by block, so no temporary the size of the column is made."""
+    used = np.zeros(len(categories) + 1, dtype=bool)  # the last slot catches -1
+    for lo in range(0, len(codes), _CHUNK):
+        used[codes[lo:lo + _CHUNK]] = True
+    used = used[:-1]
+    remap = np.full(len(categories) + 1, -1, dtype=_code_dtype(len(categories)))
+    remap[:-1][used] = np.arange(int(used.sum()), dtype=remap.dtype)
+    out = np.empty(len(codes), dtype=remap.dtype)
+    for lo in range(0, len(codes), _CHUNK):
+        np.take(remap, codes[lo:lo + _CHUNK], out=out[lo:lo + _CHUNK])
     kept = pd.Index([c for c, u in zip(categories, used) if u], dtype="string")
-    return pd.Categorical.from_codes(remap[codes], categories=kept, validate=False)
+    return pd.Categorical.from_codes(out, categories=kept, validate=False)
+
+
+def _code_dtype(size: int) -> np.dtype:
+    """The smallest signed integer type that holds codes 0..size-1 and -1."""
+    return np.dtype(np.int16 if size < np.iinfo(np.int16).max else np.int32)

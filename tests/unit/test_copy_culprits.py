@@ -24,7 +24,8 @@ piece = st.one_of(st.sampled_from(PLAIN), st.sampled_from(PLAIN), st.sampled_fro
 # a text PHP's trim() empties is the API's "message not sent": refused, not priced (tested elsewhere)
 variants = st.lists(piece, min_size=1, max_size=200).map("".join).filter(lambda t: t.strip(" \t\n\r\0\x0b") != "")
 MARK = re.compile(r"<mark class='smsgic-culprit' title='((?:U\+[0-9A-F]{4,6} ?)+) forces UCS-2'")
-NAMED = re.compile(r"'[^']*' ((?:U\+[0-9A-F]{4,6} ?)+)")
+# each culprit is shown as Python's repr: in double quotes when it holds an apostrophe ('\U0001F3FB)
+NAMED = re.compile(r"""(?:'[^']*'|"[^"]*") ((?:U\+[0-9A-F]{4,6} ?)+)""")
 
 
 def from_points(points: str) -> str:
