@@ -108,6 +108,11 @@ class AudienceInput:
         self._source = values
         self._propose()
 
+    def paste(self, text: str) -> None:
+        """Numbers as pasted text (what typing in the box does): the box shows the text."""
+        self._write(text, self._placeholder)
+        self.set_source(parse_numbers(text))
+
     def echo(self, values: pd.Series) -> None:
         """Show numbers set from Python in the box (up to ``ECHO_LIMIT``; else say how many)."""
         if len(values) <= ECHO_LIMIT:

@@ -36,7 +36,7 @@ from .audience_input import AudienceInput
 from .auditcard import audit_card
 from .budget import MoneyPanel
 from .panels import bounded_html, export_links, parts_html, problems_html, show_html
-from .widgets import App, error_html, frame_html, note_html, parse_numbers, show_figure, table_html, tag
+from .widgets import App, error_html, frame_html, note_html, show_figure, table_html, tag
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -164,15 +164,15 @@ class EstimatorApp(App):
         A new audience drops the exact quote (it priced other numbers) and goes back offline.
         """
         if isinstance(numbers, str):
-            series = parse_numbers(numbers)
-        elif isinstance(numbers, pd.Series):
+            self.audience.paste(numbers)  # as if pasted into the box: it shows them, and prices them
+            return
+        if isinstance(numbers, pd.Series):
             series = numbers.astype(object)
         elif isinstance(numbers, pd.DataFrame):
             raise TypeError("set_numbers: pass one column (a Series), not a whole DataFrame")
         else:
             series = pd.Series(list(numbers), dtype=object)
-        if not isinstance(numbers, str):
-            self.audience.echo(series)
+        self.audience.echo(series)
         self.audience.set_source(series)  # calls back _on_audience, which prices them
 
     def set_message(self, text: str) -> None:

@@ -155,6 +155,21 @@ def test_new_numbers_reprice_and_textarea_echoes_them():
     assert app.invalid["index"].tolist() == ["row-7"]
 
 
+def test_pasted_text_set_from_python_shows_in_the_textarea_and_replaces_a_file():
+    app = EstimatorApp(rates=RATES, message="Hi")
+    app.numbers_input.value = NUMBERS[0]
+    text = f"{NUMBERS[1]}, {NUMBERS[2]}\nnot-a-number"
+    app.set_numbers(text)
+    assert app.numbers_input.value == text  # the box shows what is priced, not the earlier typing
+    assert app.total == offline_estimate(NUMBERS[1:3], "Hi", RATES).totals.expected
+    assert app.invalid["value"].tolist() == ["not-a-number"]
+    app.audience.load("audience.csv", f"phone\n{NUMBERS[0]}\n".encode())
+    assert app.numbers_input.value == ""
+    app.set_numbers(text)  # the same text again, after a file: the text is priced, not the file
+    assert app.numbers_input.value == text
+    assert app.total == offline_estimate(NUMBERS[1:3], "Hi", RATES).totals.expected
+
+
 def test_a_big_audience_set_from_python_is_not_echoed_into_the_textarea():
     numbers = [f"3712{i:07d}" for i in range(6_000)]
     app = EstimatorApp(rates=RATES, message="Hi")
