@@ -147,6 +147,7 @@ def measure(script: Path, kind: str, data: Path, workers: int, cap_gib: float,
 
     cmd = [sys.executable, str(script), "--child", kind, "--data", str(data), "--workers", str(workers),
            "--rows-per-partition", str(rows_per_partition or 0)]
+    load = os.getloadavg()[0]  # other work on the machine when the run starts
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     root = psutil.Process(proc.pid)
     peak, peak_pss, capped = 0, 0, False
@@ -190,7 +191,7 @@ def measure(script: Path, kind: str, data: Path, workers: int, cap_gib: float,
     done.set()
     thread.join()
     result = {"kind": kind, "workers": workers, "peak_gib": peak_pss / 2**30, "peak_rss_gib": peak / 2**30,
-              "capped": capped,
+              "capped": capped, "load": load,
               "returncode": proc.returncode}
     lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
     result["pss_every"] = pss_every
@@ -217,7 +218,7 @@ def report(results: list[dict], args: argparse.Namespace, generated_s: float) ->
     lines = [
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on Python {platform.python_version()}, pandas "
         f"{pd.__version__}, dask {dask.__version__}, distributed {distributed.__version__}, pyarrow {pyarrow.__version__}, "
-        f"{os.cpu_count()} CPUs, {_total_gib():.0f} GiB (shared with other work: timings are indicative)",
+        f"{os.cpu_count()} CPUs, {_total_gib():.0f} GiB{_loads(results)}",
         f"(`python benchmarks/bench_audience.py --sizes {','.join(map(str, args.sizes))} "
         f"--workers {','.join(map(str, args.workers))}`).",
         f"Audience: generated Parquet, {largest:,} rows in files of {ROWS_PER_FILE:,} "
@@ -248,6 +249,11 @@ def report(results: list[dict], args: argparse.Namespace, generated_s: float) ->
                      + " | ".join(cells) + " |")
     lines += ["", *analysis(results, largest)]
     return "\n".join(lines)
+
+
+def _loads(results: list[dict]) -> str:
+    loads = [r["load"] for r in results if "load" in r]
+    return f", load average {min(loads):.1f}-{max(loads):.1f} at the runs' starts" if loads else ""
 
 
 def _total_gib() -> float:
@@ -301,23 +307,33 @@ def analysis(every: list[dict], largest: int) -> list[str]:
                  for two_r in reruns if two_r["workers"] == 2 and two_r["size"] == one_r["size"]]
     if largest in one:
         per_worker = largest / one[largest]["seconds"]
+        per_m = [one[n]["seconds"] / n * 1e6 for n in sorted(one)]
+        spread = max(per_m) / min(per_m) - 1
+        growth = (f"its cost per million rows varies by {spread:.0%} from {min(one) // 1_000_000}M to "
+                  f"{max(one) // 1_000_000}M rows ({'linear within that' if spread < 0.2 else 'not linear'})"
+                  if len(one) > 1 else "one size was measured (no growth figure)")
+        loads = [r["load"] for r in dask_runs if "load" in r]
+        shared = (f"load average {min(loads):.1f}-{max(loads):.1f} at the runs' starts on this {os.cpu_count()}-core "
+                  f"machine: a load near or above the core count leaves the second worker no core of its own"
+                  if loads else "load not recorded")
+        peaks = ", ".join(f"{max(r['peak_gib'] for r in dask_runs if r['workers'] == w):.2f} GiB with {w}"
+                          for w in sorted({r["workers"] for r in dask_runs}))
         out += ["", "### Extrapolation to 1,000,000,000 numbers",
                 "",
-                f"One worker (one core) prices {per_worker / 1e3:.0f} k numbers/s at {largest:,} rows, and its cost per "
-                f"million rows is flat from 5M to 20M: the cost is linear in the rows.  From 1 to 2 workers the run "
-                f"got {', '.join(speedups)} faster: this 2-core machine was shared with other sessions' test runs "
-                f"(load average 3-6 during the runs), so the second worker rarely had a core of its own; the "
-                f"10M figure is the closest to an idle machine.  The work itself is one pass of per-partition "
+                f"One worker (one core) prices {per_worker / 1e3:.0f} k numbers/s at {largest:,} rows; {growth}.  "
+                f"From 1 to 2 workers the run got {', '.join(speedups) or 'no comparison'} faster ({shared}).  "
+                f"The work itself is one pass of per-partition "
                 f"kernels (normalise, classify, price), one hash shuffle of the rows by number (each row moves "
                 f"once) and one summary task per partition, so it divides over workers; memory per worker "
                 f"follows the partition size ({ROWS_PER_PARTITION:,} rows), not the audience.",
                 f"A billion numbers is {1e9 / largest:.0f}x this audience.  At the measured one-core rate: one worker "
                 f"about {1e9 / per_worker / 3600:.1f} h; a cluster of 32 single-core workers (e.g. 8 machines x 4 "
                 f"cores) about {1e9 / per_worker / 32 / 60:.0f} min if the rate per worker holds.  What erodes it is "
-                f"the shuffle's network traffic (~60 bytes per row, ~60 GB in all, spread over the machines), so "
-                f"plan 1.5-2x that: roughly {1.5e9 / per_worker / 32 / 60:.0f}-{2e9 / per_worker / 32 / 60:.0f} "
-                f"min.  Memory: the peak per worker measured here (~0.4-0.6 GiB) per worker, whatever the size; "
-                f"the client keeps only summaries (groups, reason counts, bounded samples).",
+                f"the shuffle's network traffic (an estimate: ~60 bytes per row, ~60 GB in all, spread over the "
+                f"machines), so plan 1.5-2x that: roughly {1.5e9 / per_worker / 32 / 60:.0f}-"
+                f"{2e9 / per_worker / 32 / 60:.0f} min.  Memory: the whole run's peak here (client, scheduler and "
+                f"workers) was {peaks} worker(s), whatever the size; the client keeps only summaries (groups, "
+                f"reason counts, bounded samples).",
                 *_pandas_growth(results)]
     return out
 

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core import spec
 
@@ -34,8 +35,39 @@ def as_bytes(numbers: Sequence[Any] | np.ndarray) -> np.ndarray:
     if isinstance(numbers, np.ndarray) and numbers.dtype == DTYPE:
         return numbers
     if isinstance(numbers, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray)):
+        arrow = _arrow_text(numbers)
+        if arrow is not None:
+            return _from_arrow(arrow)
         return np.asarray(pd.Series(numbers).to_numpy(dtype=object, na_value=""), dtype=DTYPE)
     return np.array(["" if n is None else n for n in numbers], dtype=DTYPE)
+
+
+def _arrow_text(values: pd.Series | pd.Index | pd.api.extensions.ExtensionArray) -> pa.ChunkedArray | None:
+    """The Arrow strings behind a pandas Arrow string column (None for any other column)."""
+    array = values.array if isinstance(values, (pd.Series, pd.Index)) else values
+    data = getattr(array, "_pa_array", None)  # ArrowStringArray / ArrowExtensionArray
+    if isinstance(data, pa.ChunkedArray) and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return data
+    return None
+
+
+def _from_arrow(text: pa.ChunkedArray) -> np.ndarray:
+    """Arrow strings (digits; null for a refused row) -> the ``S20`` column: each padded with NUL
+    to WIDTH bytes by Arrow, so the data buffer *is* the column (the inverse of ``as_arrow``)."""
+    if len(text) == 0:
+        return np.zeros(0, dtype=DTYPE)
+    text = text.fill_null("")
+    longest = pc.max(pc.binary_length(text)).as_py() or 0
+    if longest > WIDTH:
+        bad = pc.index(pc.greater(pc.binary_length(text), WIDTH), True).as_py()
+        raise ValueError(f"row {bad}: {text[bad].as_py()!r} is not a normalised number (more than {WIDTH} digits)")
+    if not pc.all(pc.string_is_ascii(text)).as_py():
+        bad = pc.index(pc.string_is_ascii(text), False).as_py()
+        raise ValueError(f"row {bad}: {text[bad].as_py()!r} is not a normalised number (not ASCII digits)")
+    padded = pc.ascii_rpad(text, width=WIDTH, padding="\0").combine_chunks().cast(pa.large_string())
+    _, offsets, data = padded.buffers()
+    start = np.frombuffer(offsets, dtype=np.int64)[padded.offset]
+    return np.frombuffer(data, dtype=DTYPE, count=len(padded), offset=int(start)).copy()
 
 
 def matrix(digits: np.ndarray) -> np.ndarray:

@@ -16,9 +16,10 @@ open -- then aggregated exactly:
    ``normalize_recipients`` applies in memory, across all partitions.
 3. **price** the recipients with ``offline.price_numbers`` (``classify`` + the rates table),
    costs as integer units (rate units x SMS parts, int64 with an overflow check).
-4. **aggregate**: per partition, group sums of integer units per (country, operator, mcc,
-   mnc, basis); on the client, Python-int sums of those (exact, unbounded) and one
-   ``money.units_to_money`` per group at the end.  Totals, ``by_country()``,
+4. **aggregate**: per partition, the in-memory estimate's sums of integer units per class
+   (``offline.class_groups``: one rate per class, so no per-number money is added); on the
+   client, Python-int sums of those per (country, operator, mcc, mnc, basis) (exact,
+   unbounded) and one ``money.units_to_money`` per group at the end.  Totals, ``by_country()``,
    ``by_operator()`` and the counts are therefore equal to the in-memory estimate to the
    last digit, on the same data.
 
@@ -270,7 +271,7 @@ def _prepared(series: "dd.Series", frame: "dd.DataFrame | None", message: Any, w
 
 def _shuffled(prepared: "dd.DataFrame", npartitions: int | None) -> "dd.DataFrame":
     """Every row hash-shuffled by its key (all copies of a number in one partition), marked."""
-    shuffled = prepared.shuffle("key", npartitions=npartitions or prepared.npartitions)
+    shuffled = prepared.shuffle("bucket", npartitions=npartitions or prepared.npartitions)
     return shuffled.map_partitions(mark_partition, meta=mark_partition(shuffled._meta))
 
 

@@ -253,7 +253,7 @@ def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rat
     sms = _sms(message, data, people, len(values), default_region)
     priced = price_numbers(people.digits, table)
     del people  # its digits (20 bytes a number) are in priced.placed now, as Arrow text
-    groups = _groups(priced, sms)
+    groups = class_groups(priced, sms)
     totals = Totals(*(units_to_money(sum(int(u) for u in groups[name].tolist())) for name in _MONEY))
     text = message if isinstance(message, str) else None
     return OfflineEstimate(
@@ -267,7 +267,7 @@ def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rat
     )
 
 
-def _groups(priced: Priced, sms: np.ndarray) -> pd.DataFrame:
+def class_groups(priced: Priced, sms: np.ndarray) -> pd.DataFrame:
     """The placed classes with their numbers, SMS parts and low / expected / high cost units:
     counted with np.bincount over the class codes; a class's cost is its rate x its parts
     (one rate per class), so no per-number money is summed."""

@@ -37,6 +37,29 @@ def test_keys_text_and_arrow_round_trip_the_digits(values):
         assert (matrix[len(v):, i] == D.PAD).all()
 
 
+@given(numbers, st.integers(0, 5), st.integers(1, 4))
+def test_an_arrow_column_reads_back_as_the_same_bytes(values, start, pieces):
+    """From Arrow strings (what the Dask path's shuffled partitions hold): sliced, in several
+    chunks, nulls for refused rows -- the bytes equal what each ``str`` encodes to."""
+    import pyarrow as pa
+
+    cells = [v or None for v in values]
+    step = max(1, len(cells) // pieces)
+    chunked = pa.chunked_array([pa.array(cells[i:i + step], pa.string()) for i in range(0, len(cells), step)],
+                               pa.string())
+    column = pd.Series(pd.arrays.ArrowStringArray(chunked)).iloc[start:]
+    got = D.as_bytes(column)
+    assert got.dtype == np.dtype("S20")
+    assert [b.decode() for b in got.tolist()] == [v for v in values[start:]]
+    got[:1] = b"1"  # a column of its own, not a view of Arrow's read-only buffer
+
+
+@pytest.mark.parametrize("cell, rule", [("1" * 21, "more than 20 digits"), ("4479\u00e9", "not ASCII digits")])
+def test_an_arrow_column_that_is_not_normalised_numbers_is_refused_by_row(cell, rule):
+    with pytest.raises(ValueError, match=rf"row 1: .* is not a normalised number \({rule}\)"):
+        D.as_bytes(pd.array(["447900000001", cell], dtype="string[pyarrow]"))
+
+
 def test_a_20_digit_number_above_2_64_has_no_key_and_duplicates_are_still_found():
     big, other = "9" * 20, "18446744073709551616"  # 2**64: one past the largest uint64
     people = normalize_recipients([big, "+" + other, big, other, "4477009001"], on_invalid="report")
