@@ -59,12 +59,10 @@ __all__ = [
     "classify",
     "country_table",
     "operator_table",
-    "sample_numbers",
     "country_name",
     "load_tables",
     "build_tables",
     "cache_path",
-    "CAMPAIGN_MIX",
 ]
 
 # --- public tables -------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The public contract of DESIGN.md: names that code outside the package relies on."""
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 
 import smsgic_analytics as sa
 
@@ -19,6 +21,15 @@ def test_contract_names_are_exported():
 
 def test_everything_in_all_exists():
     assert [name for name in sa.__all__ if not hasattr(sa, name)] == []
+
+
+def test_every_modules_all_names_what_it_holds():
+    # `from module import *` fails on a name __all__ lists but the module does not define
+    modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(sa.__path__, "smsgic_analytics.")
+               if ".lab.jupyter" not in m.name and not m.name.endswith("__main__")]
+    missing = [f"{module.__name__}.{name}" for module in modules for name in getattr(module, "__all__", [])
+               if not hasattr(module, name)]
+    assert len(modules) > 60 and missing == []
 
 
 def test_client_methods_and_signatures():
