@@ -308,10 +308,12 @@ def analysis(every: list[dict], largest: int) -> list[str]:
     if largest in one:
         per_worker = largest / one[largest]["seconds"]
         per_m = [one[n]["seconds"] / n * 1e6 for n in sorted(one)]
-        spread = max(per_m) / min(per_m) - 1
-        growth = (f"its cost per million rows varies by {spread:.0%} from {min(one) // 1_000_000}M to "
-                  f"{max(one) // 1_000_000}M rows ({'linear within that' if spread < 0.2 else 'not linear'})"
-                  if len(one) > 1 else "one size was measured (no growth figure)")
+        change = per_m[-1] / per_m[0] - 1
+        span = f"from {min(one) // 1_000_000}M to {max(one) // 1_000_000}M rows"
+        verdict = ("linear within that" if abs(change) < 0.2 else "faster than linear" if change > 0 else
+                   "a fixed start-up cost spread over more rows: no growth faster than linear")
+        growth = (f"its cost per million rows {'grows' if change > 0 else 'falls'} by {abs(change):.0%} {span} "
+                  f"({verdict})" if len(one) > 1 else "one size was measured (no growth figure)")
         loads = [r["load"] for r in dask_runs if "load" in r]
         shared = (f"load average {min(loads):.1f}-{max(loads):.1f} at the runs' starts on this {os.cpu_count()}-core "
                   f"machine: a load near or above the core count leaves the second worker no core of its own"
@@ -386,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             results += [json.loads(line) | ({"rerun": True} if i else {}) for line in lines if line.startswith("{")]
             if not i:
                 generated = float(next(line.split()[-2] for line in lines if line.startswith("generated")))
-        return _write(report(results, args, generated), args, script)
+        return _write(report(results, args, generated), args, script, results)
     with tempfile.TemporaryDirectory(prefix="bench-audience-", dir=args.data_dir) as tmp:
         folder = Path(tmp) / "audience"
         t0 = time.perf_counter()
@@ -405,16 +407,18 @@ def main(argv: list[str] | None = None) -> int:
                 r = measure(script, "pandas", data, 1, args.memory_cap, None, args.pss_every) | {"size": size}
                 print(json.dumps(r), flush=True)
                 results.append(r)
-    return _write(report(results, args, generated), args, script)
+    return _write(report(results, args, generated), args, script, results)
 
 
-def _write(text: str, args: argparse.Namespace, script: Path) -> int:
+def _write(text: str, args: argparse.Namespace, script: Path, results: list[dict]) -> int:
     print(text)
     if not args.no_write:
         sys.path.insert(0, str(script.parent))
-        from results import write_section
+        from results import write_figures, write_section
 
         write_section(SECTION, text)
+        # the section's first line says when, where and how it ran; the runs are its figures
+        write_figures(SECTION, {"run": text.splitlines()[0], "runs": results})
     return 0
 
 

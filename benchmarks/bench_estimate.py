@@ -39,18 +39,16 @@ import threading
 import time
 import tracemalloc
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from mixed import mixed_numbers
-from results import write_section  # benchmarks/ is on sys.path when run as a script
+from results import write_figures, write_section  # benchmarks/ is on sys.path when run as a script
 
 import smsgic_analytics as sa
 from smsgic_analytics.sandbox.ratecard import RateCard
 
 SECTION = "bench_estimate"
-JSON = Path(__file__).with_name("results") / "bench_estimate.json"
 TEXT = "Flash sale today only: 20% off everything in store. Reply STOP to opt out."
 TARGET_RATE, TARGET_PER_ROW, TARGET_LINEAR, TARGET_MIB, TARGET_SUMMARY = 1e6, 0.5e6, 0.9, 120, 0.1
 
@@ -253,8 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     if not args.no_write:
         write_section(SECTION, body)
-        JSON.parent.mkdir(exist_ok=True)
-        JSON.write_text(json.dumps(out, indent=2, default=str) + "\n")
+        write_figures(SECTION, out)
     return 0 if all(met.values()) else 1
 
 

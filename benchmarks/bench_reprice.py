@@ -29,18 +29,16 @@ import platform
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from results import write_section  # benchmarks/ is on sys.path when run as a script
+from results import write_figures, write_section  # benchmarks/ is on sys.path when run as a script
 
 from smsgic_analytics.pricing.quote import DESTINATIONS_COLUMNS, NUMBERS_COLUMNS, Quote
 from smsgic_analytics.sandbox.ratecard import RateCard
 from smsgic_analytics.text.segments import segments
 
 SECTION = "bench_reprice"
-JSON = Path(__file__).with_name("results") / "bench_reprice.json"
 OLD_TEXT = "Flash sale today only: 20% off everything in store. Reply STOP to opt out."
 NEW_TEXT = "Grüße aus Riga — 20 % Rabatt auf alles, nur heute! Antworte STOP zum Abbestellen. " * 2
 TARGET_SECONDS_10M, TARGET_VS_PANDAS, TARGET_VS_NUMPY = 0.5, 2.0, 0.8
@@ -189,8 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     if not args.no_write:
         write_section(SECTION, body)
-        JSON.parent.mkdir(exist_ok=True)
-        JSON.write_text(json.dumps({"machine": where, "runs": runs, "targets_met": met}, indent=2) + "\n")
+        write_figures(SECTION, {"machine": where, "runs": runs, "targets_met": met})
     return 0 if all(met.values()) else 1
 
 

@@ -5,7 +5,7 @@ the last digit; ``pricing.dask`` plans the graph and aggregates what they return
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,9 +25,6 @@ from .offline import (
     price_numbers,
 )
 from .rate_table import RateTable
-
-if TYPE_CHECKING:
-    pass
 
 
 GROUP_KEYS = ["country", "operator", "mcc", "mnc", "basis"]
@@ -181,16 +178,13 @@ def _priced(part: pd.DataFrame, table: RateTable) -> tuple[pd.DataFrame, Priced,
 def _priced_rows(kept: pd.DataFrame, priced: Priced, sms: np.ndarray, which: Any) -> pd.DataFrame:
     """``price_partition``'s rows for the recipients ``which`` selects (a slice or positions)."""
     out = kept[["pos", "label", "value", "number", "sms"]].iloc[which].reset_index(drop=True)
-    codes = priced.codes[which]
-    classes = priced.classes
+    chosen = priced.take(which)
     for name in _PRICED_STRINGS:
-        out[name] = _category_text(classes[name].take(codes).reset_index(drop=True))
-    basis = classes["basis"].to_numpy(np.int8)[codes]
-    out["basis"] = basis
-    out["reason"] = pd.array(classes["reason"].to_numpy(dtype=object)[codes], dtype="string")
+        out[name] = _category_text(chosen.placed[name].reset_index(drop=True))
+    out["basis"] = basis = chosen.basis
+    out["reason"] = pd.array(chosen.reasons, dtype="string")
     ok, parts = basis < 3, sms[which]
-    for name in ("low", "expected", "high"):
-        rate = classes[f"rate_{name}"].to_numpy(np.int64)[codes]
+    for name, rate in zip(("low", "expected", "high"), chosen.rates):
         out[f"rate_{name}"] = rate
         out[name] = np.where(ok, rate * parts, -1)
     return out
