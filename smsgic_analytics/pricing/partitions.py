@@ -37,9 +37,17 @@ _INT64_MAX = 2**63 - 1
 
 
 def _as_text(values: pd.Series) -> pd.arrays.StringArray:
-    """The input values as text, for reporting (integers as digits, a float as Python writes it)."""
-    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+    """The input values as text, for reporting (integers as digits, a float as Python writes it).
+
+    Text and integer columns (a CSV's phone column often reads as int64) convert in one
+    vectorised call; only a column mixing other objects is read cell by cell."""
+    dtype = values.dtype
+    if pd.api.types.is_string_dtype(dtype) and dtype != object:
         return pd.array(values, dtype="string")
+    if pd.api.types.is_integer_dtype(dtype):  # numpy or nullable ints: str(int)'s digits, NA stays missing
+        return values.astype("string").array
+    if dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return pd.array(values.to_numpy(dtype=object), dtype="string")  # str cells and missing ones
     return pd.array([None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else
                      (v if isinstance(v, str) else str(v)) for v in values.tolist()], dtype="string")
 

@@ -209,3 +209,22 @@ def test_a_template_is_filled_from_columns_of_the_same_file(tmp_path: Path):
         sa.estimate(tmp_path / "hole.parquet", template, rates=rates, progress=False)
     with pytest.raises(TemplateError, match=r"\{surname\} have no column .*columns: customer_id, phone"):
         sa.estimate(path, "Dear {surname}", rates=rates, progress=False)
+
+
+def test_an_integer_phone_column_is_priced_and_reported_in_its_digits(tmp_path: Path):
+    # a CSV or sheet column of bare digits reads as int64 (nullable Int64 with blanks)
+    numbers = [int(n) for n in sample_numbers(3_000, seed=9)] + [12345, 999, 80012345678]
+    frame = pd.DataFrame({"phone": pd.array(numbers + [None], dtype="Int64")})
+    frame.to_parquet(tmp_path / "digits.parquet", index=False)
+    rates = rates_table()
+    memory = sa.estimate(frame["phone"], MESSAGE, rates=rates)
+    with dask.config.set(scheduler="threads"):
+        est = sa.estimate(tmp_path / "digits.parquet", MESSAGE, rates=rates, progress=False)
+    assert est.totals == memory.totals and len(memory.rows) > 2_900
+    every = est.all_unplaced.compute().sort_values("index")
+    expected = memory.unplaced.sort_values("index")
+    assert every["index"].tolist() == expected["index"].tolist()
+    # the Dask path reports each value as text: the int's digits, a blank as missing
+    assert [None if pd.isna(v) else v for v in every["value"]] == [None if pd.isna(v) else str(v)
+                                                                   for v in expected["value"]]
+    assert {"12345", "999", "80012345678"} <= set(every["value"].dropna()) and every["value"].isna().sum() == 1
