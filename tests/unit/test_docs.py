@@ -68,3 +68,13 @@ def test_every_doc_link_to_a_local_file_resolves():
     for doc in DOCS:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):
             assert (doc.parent / target).exists(), (doc.name, target)
+
+
+def test_the_performance_table_lists_every_benchmark_and_each_section_of_results():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Performance"):readme.index("## Data sources")]
+    listed = set(re.findall(r"^\| `(bench_\w+)\.py` \|", table, re.M))
+    scripts = {p.stem for p in (ROOT / "benchmarks").glob("bench_*.py")}
+    assert len(scripts) >= 8 and listed == scripts
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    assert {s for s in scripts if f"## {s}\n" not in results} == set()  # every benchmark has run figures
