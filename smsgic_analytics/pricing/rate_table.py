@@ -5,7 +5,8 @@ Input: a DataFrame like ``client.rates()`` returns: ``mcc``, ``mnc`` (missing, `
 ``client.rates()`` gives each rate as an exact ``Decimal`` (the wire's own digits); a table of
 one's own may hold floats or text instead, so every rate goes through ``money.parse_money`` (a
 float through its shortest text form, ``0.4397`` not its binary expansion) and is quantized to
-4 decimal places (half-even) -- the API's own rate precision (``0.4397``).  From then on rates are integer
+4 decimal places (half-even) -- the API's own rate precision (``0.4397``); a rate written finer
+is priced rounded and a ``RoundedRateWarning`` names its row.  From then on rates are integer
 ten-thousandths (``UNITS``), so every sum is exact.
 
 A row that breaks a rule raises ``ValueError`` naming the row label, the column and the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from ..core import spec
+from ..core.display import MAX_LISTED
 from ..core.money import PLACES as RATE_PLACES
 from ..core.money import parse_money, units_to_money
 
@@ -32,15 +35,19 @@ UNITS = 10**RATE_PLACES
 REQUIRED_COLUMNS = ("mcc", "mnc", "country", "rate")
 
 
-def to_rate(value: Any, where: str) -> Decimal:
-    """A rate as Decimal quantized to 4 places (``money.parse_money``; a float from a person's
-    table is read through its shortest text, 0.4397 not its binary expansion)."""
+class RoundedRateWarning(UserWarning):
+    """A rates table held a rate finer than the API's 4 decimal places: it is priced rounded."""
+
+
+def parse_rate(value: Any, where: str) -> Decimal:
+    """A rate as the exact Decimal the table wrote (``money.parse_money``; a float from a
+    person's table is read through its shortest text, 0.4397 not its binary expansion)."""
     if value is None or value is pd.NA:
         raise ValueError(f"{where}: rate must be a number, got {value!r}")
     number = parse_money(value, f"{where}: rate", floats=True)
     if number < 0:
         raise ValueError(f"{where}: rate must be a finite number >= 0, got {value!r}")
-    return number.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return number
 
 
 def _mcc(value: Any, where: str) -> str:
@@ -101,6 +108,7 @@ class RateTable:
         rows_of: dict[str, list[int]] = {}
         mccs_of: dict[str, set[str]] = {}
         countries_of_mcc: dict[str, set[str]] = {}
+        rounded: list[tuple[Any, Decimal, Decimal]] = []  # (row, as written, as priced)
         columns = [rates[c].tolist() for c in REQUIRED_COLUMNS]
         for label, mcc, mnc, country, rate in zip(rates.index.tolist(), *columns):
             where = f"rates row {label!r}"
@@ -108,7 +116,11 @@ class RateTable:
             mnc = _mnc(mnc, where)
             if not isinstance(country, str) or not country.strip():
                 raise ValueError(f"{where}: country must be a non-empty name, got {country!r}")
-            units = int(to_rate(rate, where) * UNITS)
+            exact = parse_rate(rate, where)
+            rate = exact.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
+            if rate != exact:
+                rounded.append((label, exact, rate))
+            units = int(rate * UNITS)
             key = country.strip().casefold()
             names.setdefault(key, country.strip())
             if mnc is None:
@@ -118,6 +130,11 @@ class RateTable:
             rows_of.setdefault(key, []).append(units)
             mccs_of.setdefault(key, set()).add(mcc)
             countries_of_mcc.setdefault(mcc, set()).add(key)
+        if rounded:  # said, not done silently: the table's own digits are not what is priced
+            shown = "; ".join(f"row {label!r}: {exact:f} -> {rate}" for label, exact, rate in rounded[:MAX_LISTED])
+            more = f" (and {len(rounded) - MAX_LISTED} more)" if len(rounded) > MAX_LISTED else ""
+            warnings.warn(f"{len(rounded)} rate(s) have more than {RATE_PLACES} decimal places, the API's precision: "
+                          f"priced rounded half-even: {shown}{more}", RoundedRateWarning, stacklevel=3)
         countries = {
             key: CountryRates(names[key], defaults[key][0] if key in defaults else None,
                               min(units), max(units), frozenset(mccs_of[key]))

@@ -6,6 +6,9 @@ built by ``Quote.build`` from API-shaped answers, as the client builds them.
 """
 from __future__ import annotations
 
+import re
+import warnings
+
 from decimal import Decimal
 
 import pandas as pd
@@ -140,8 +143,31 @@ def test_float_rates_become_exact_four_place_decimals():
     assert sum([0.0335] * 1000) != 33.5  # the float trap this avoids
     assert est.totals == (D("33.5"), D("33.5"), D("33.5"))
     for rate, quantized in ((0.12345, "0.1234"), (0.12355, "0.1236"), ("0.2", "0.2"), (D("1.00004"), "1.0000")):
-        one = sa.estimate(latvia[:1], "Hi", rates=table.assign(rate=[rate]))
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            one = sa.estimate(latvia[:1], "Hi", rates=table.assign(rate=[rate]))
         assert one.rows.loc[0, "rate_expected"] == D(quantized)  # half-even to 4 places
+        # a rate finer than 4 places is not rounded silently: the warning names the row and both values
+        rounded = [str(w.message) for w in said if "decimal places" in str(w.message)]
+        if D(str(rate)) == D(quantized):
+            assert rounded == []
+        else:
+            assert rounded == [f"1 rate(s) have more than 4 decimal places, the API's precision: priced rounded "
+                               f"half-even: row 0: {rate} -> {quantized}"]
+
+
+def test_the_rounding_warning_lists_the_first_rows_and_counts_the_rest():
+    table = pd.DataFrame({"mcc": ["247"] * 40, "mnc": [f"{i:02d}" for i in range(40)], "country": ["Latvia"] * 40,
+                          "rate": [D(f"0.01{i:02d}5") for i in range(40)]})  # 0.01005, 0.01015, ...: 5 places each
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        sa.estimate(sample_numbers(3, seed=7, regions=["LV"]), "Hi", rates=table)
+    (message,) = [str(w.message) for w in said if "decimal places" in str(w.message)]
+    assert message.startswith("40 rate(s) have more than 4 decimal places")
+    assert "row 0: 0.01005 -> 0.0100; row 1: 0.01015 -> 0.0102;" in message  # half-even: to the even digit
+    listed = re.findall(r"row (\d+): ", message)
+    more = int(re.search(r"\(and (\d+) more\)$", message).group(1))
+    assert listed == [str(i) for i in range(len(listed))] and len(listed) + more == 40
 
 
 def test_templates_and_per_row_texts_count_segments_per_recipient():
