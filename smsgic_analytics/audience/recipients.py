@@ -11,6 +11,7 @@ number are merged and listed with the row they repeat.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Literal
@@ -91,7 +92,7 @@ def normalize_recipients(values: Any, *, on_invalid: OnInvalid = "raise",
     """
     if on_invalid not in ("raise", "report"):
         raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
-    labels, column = _indexed(values)
+    labels, column = indexed_numbers(values)
     digits, reasons = normalize_digits(column, default_region)  # an int64 column stays one (vectorised)
     refused = ~has_number(digits)
     kept = np.flatnonzero(~refused)
@@ -163,11 +164,16 @@ def _frame(columns: dict[str, tuple[np.ndarray, Any]]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(values, dtype=dtype) for name, (values, dtype) in columns.items()})
 
 
-def _indexed(values: Any) -> tuple[pd.Index, Any]:
-    """(labels, column): a Series keeps its labels, anything else is numbered from 0;
-    ``column`` is what the normaliser gets (a Series or array keeps its dtype)."""
+def indexed_numbers(values: Any) -> tuple[pd.Index, Any]:
+    """(labels, column) of the numbers a caller passed: a Series keeps its labels, anything
+    else is numbered from 0; ``column`` is what the normaliser gets (a Series or array keeps
+    its dtype).  A DataFrame or a mapping is refused: which of its parts are the numbers is
+    the caller's to say."""
     if isinstance(values, pd.DataFrame):
         raise TypeError("pass one column of numbers (a Series), not a whole DataFrame")
+    if isinstance(values, Mapping):  # list(d) would take its keys: say which part is meant
+        raise TypeError("numbers is a mapping: pass pd.Series(d) for its values (labelled by its keys), "
+                        "or list(d) for its keys")
     if isinstance(values, (pd.Series, pd.Index)):
         series = pd.Series(values)
         return series.index, series

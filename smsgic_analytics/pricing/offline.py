@@ -34,12 +34,13 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from decimal import Decimal
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..audience.recipients import Recipients, normalize_recipients
+from ..audience.recipients import Recipients, indexed_numbers, normalize_recipients
 from ..core import spec
 from ..core.display import COUNTRY_DEFAULT, MAX_LISTED, card, readable, warn
 from ..core.errors import ValidationError
@@ -248,9 +249,10 @@ def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rat
     >>> est = offline_estimate(["+371 2000 0001"], "Hello", rates=client.rates())   # doctest: +SKIP
     >>> est.totals.expected                                                          # doctest: +SKIP
     """
+    _check_message(message)
     table = rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
-    values = numbers if isinstance(numbers, pd.Series) else pd.Series(_as_list(numbers), dtype=object)
-    labels, values = values.index, values.reset_index(drop=True)
+    labels, column = indexed_numbers(numbers)
+    values = (column if isinstance(column, pd.Series) else pd.Series(column, dtype=object)).reset_index(drop=True)
     people = normalize_recipients(values, on_invalid="report", default_region=default_region)
     positions = people.positions  # input row of each recipient (normalize_recipients keeps first-seen order)
     invalid, duplicates = people.invalid, people.duplicates
@@ -298,12 +300,13 @@ def class_groups(priced: Priced, sms: np.ndarray) -> pd.DataFrame:
     return out[(classes["basis"].to_numpy() < 3) & (numbers > 0)].reset_index(drop=True)
 
 
-def _as_list(numbers: Any) -> list[Any]:
-    if isinstance(numbers, pd.DataFrame):
-        raise TypeError("pass one column of numbers (a Series or list), not a whole DataFrame")
-    if isinstance(numbers, (str, bytes, int)):
-        return [numbers]
-    return list(numbers)
+def _check_message(message: Any) -> None:
+    """One text, or one text per number: anything else is refused before any work is done."""
+    if isinstance(message, (str, pd.Series)):
+        return
+    if isinstance(message, (bytes, bytearray, Mapping, pd.DataFrame)) or not isinstance(message, Iterable):
+        raise TypeError(f"message must be a str (one text for every number), a list or Series of str (one text "
+                        f"per number) or, with data=, a '{{column}}' template; got {type(message).__name__}")
 
 
 def _sms(message: Any, data: pd.DataFrame | None, people: Recipients, size: int,

@@ -361,3 +361,22 @@ def test_compare_finds_the_numbers_and_groups_that_disagree():
     assert status[numbers[0]] == "only offline"
     with pytest.raises(ValueError, match="EUR but the quote in GBP"):
         sa.compare(est, build_quote(numbers, rates, "Hello"))
+
+
+@pytest.mark.parametrize("message", [123, None, b"Sale today", 4.5, {"text": "Hi"}])
+def test_a_message_that_is_not_text_is_refused_by_name(message):
+    with pytest.raises(TypeError) as refused:
+        sa.estimate(["+37120000001", "+37120000002"], message, rates=RATES)
+    said = str(refused.value)
+    assert said.startswith("message must be a str (one text for every number), a list or Series of str")
+    assert said.endswith(f"got {type(message).__name__}")
+
+
+def test_a_mapping_of_numbers_is_refused_not_read_as_its_keys():
+    by_customer = {"C001": "+37120000001", "C002": "+37120000002"}
+    for call in (lambda: sa.estimate(by_customer, "Hi", rates=RATES), lambda: normalize_recipients(by_customer)):
+        with pytest.raises(TypeError, match=r"numbers is a mapping: pass pd.Series\(d\) for its values"):
+            call()
+    # the spelling it suggests prices the values, and reports refusals by the mapping's keys
+    est = sa.estimate(pd.Series(by_customer | {"C003": "n/a"}), "Hi", rates=RATES)
+    assert len(est.rows) == 2 and est.unplaced["index"].tolist() == ["C003"]
