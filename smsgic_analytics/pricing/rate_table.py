@@ -50,6 +50,31 @@ def parse_rate(value: Any, where: str) -> Decimal:
     return number
 
 
+def rate_decimals(rates: pd.DataFrame) -> list[Decimal]:
+    """Each row's rate as the Decimal it is priced at: checked (``parse_rate``, the error naming
+    the row) and rounded half-even to the API's 4 places.  A rate written finer is not rounded
+    silently: one ``RoundedRateWarning`` names those rows, as written and as priced."""
+    if not isinstance(rates, pd.DataFrame):
+        raise TypeError(f"rates must be a DataFrame like client.rates() returns, got {type(rates).__name__}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in rates.columns]
+    if missing:
+        raise ValueError(f"rates table lacks column(s) {missing}: expected a DataFrame like client.rates() "
+                         f"returns (mcc, mnc, country, rate, currency)")
+    out, rounded = [], []
+    for label, value in zip(rates.index.tolist(), rates["rate"].tolist()):
+        exact = parse_rate(value, f"rates row {label!r}")
+        rate = exact.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
+        if rate != exact:
+            rounded.append(f"row {label!r}: {exact:f} -> {rate}")
+        out.append(rate)
+    if rounded:
+        more = f" (and {len(rounded) - MAX_LISTED} more)" if len(rounded) > MAX_LISTED else ""
+        warnings.warn(f"{len(rounded)} rate(s) have more than {RATE_PLACES} decimal places, the API's precision: "
+                      f"priced rounded half-even: {'; '.join(rounded[:MAX_LISTED])}{more}", RoundedRateWarning,
+                      stacklevel=4)
+    return out
+
+
 def _mcc(value: Any, where: str) -> str:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= int(value) <= 999:
         value = f"{int(value):03d}"
@@ -96,30 +121,20 @@ class RateTable:
     @classmethod
     def from_frame(cls, rates: pd.DataFrame) -> "RateTable":
         """Check ``rates`` row by row and index it."""
-        if not isinstance(rates, pd.DataFrame):
-            raise TypeError(f"rates must be a DataFrame like client.rates() returns, got {type(rates).__name__}")
-        missing = [c for c in REQUIRED_COLUMNS if c not in rates.columns]
-        if missing:
-            raise ValueError(f"rates table lacks column(s) {missing}: expected a DataFrame like client.rates() "
-                             f"returns (mcc, mnc, country, rate, currency)")
+        priced = rate_decimals(rates)
         operators: dict[tuple[str, str], tuple[int, Any]] = {}
         defaults: dict[str, tuple[int, Any]] = {}
         names: dict[str, str] = {}
         rows_of: dict[str, list[int]] = {}
         mccs_of: dict[str, set[str]] = {}
         countries_of_mcc: dict[str, set[str]] = {}
-        rounded: list[tuple[Any, Decimal, Decimal]] = []  # (row, as written, as priced)
-        columns = [rates[c].tolist() for c in REQUIRED_COLUMNS]
-        for label, mcc, mnc, country, rate in zip(rates.index.tolist(), *columns):
+        columns = [rates[c].tolist() for c in REQUIRED_COLUMNS[:3]]
+        for label, mcc, mnc, country, rate in zip(rates.index.tolist(), *columns, priced):
             where = f"rates row {label!r}"
             mcc = _mcc(mcc, where)
             mnc = _mnc(mnc, where)
             if not isinstance(country, str) or not country.strip():
                 raise ValueError(f"{where}: country must be a non-empty name, got {country!r}")
-            exact = parse_rate(rate, where)
-            rate = exact.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
-            if rate != exact:
-                rounded.append((label, exact, rate))
             units = int(rate * UNITS)
             key = country.strip().casefold()
             names.setdefault(key, country.strip())
@@ -130,11 +145,6 @@ class RateTable:
             rows_of.setdefault(key, []).append(units)
             mccs_of.setdefault(key, set()).add(mcc)
             countries_of_mcc.setdefault(mcc, set()).add(key)
-        if rounded:  # said, not done silently: the table's own digits are not what is priced
-            shown = "; ".join(f"row {label!r}: {exact:f} -> {rate}" for label, exact, rate in rounded[:MAX_LISTED])
-            more = f" (and {len(rounded) - MAX_LISTED} more)" if len(rounded) > MAX_LISTED else ""
-            warnings.warn(f"{len(rounded)} rate(s) have more than {RATE_PLACES} decimal places, the API's precision: "
-                          f"priced rounded half-even: {shown}{more}", RoundedRateWarning, stacklevel=3)
         countries = {
             key: CountryRates(names[key], defaults[key][0] if key in defaults else None,
                               min(units), max(units), frozenset(mccs_of[key]))

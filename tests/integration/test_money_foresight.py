@@ -105,6 +105,33 @@ def test_repricing_at_an_old_card_equals_a_calculate_made_before_the_change(worl
     assert now.reprice(rates=client.rates_at("2026-11-10")).total == now.total
 
 
+def test_repricing_at_a_card_of_ones_own_checks_it_as_an_estimate_does(world) -> None:
+    _, _, client = world
+    quote = client.calculate("Hello", NUMBERS, progress=False)
+    card = client.rates()
+    at_4dp = quote.reprice(rates=card)
+    # floats and text read as the digits written; every rate in the new quote is an exact Decimal
+    for spelled in (card.assign(rate=[float(r) for r in card["rate"]]), card.assign(rate=[str(r) for r in card["rate"]])):
+        again = quote.reprice(rates=spelled)
+        assert again.total == at_4dp.total and {type(r) for r in again.numbers["rate"]} == {Decimal}
+    # a rate finer than 4 places is priced rounded half-even, and said
+    finer = card.assign(rate=[r + Decimal("0.00004") for r in card["rate"]])
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        rounded = quote.reprice(rates=finer)
+    assert rounded.total == at_4dp.total and str(rounded.total) == str(at_4dp.total)
+    assert [str(w.message).split(":")[0] for w in said] == [f"{len(card)} rate(s) have more than 4 decimal places, "
+                                                            "the API's precision"]
+    # a bad row is named by its label in the card, not blamed on the quote
+    bad = card.assign(rate=[-r if i == 3 else r for i, r in enumerate(card["rate"])])
+    with pytest.raises(ValueError, match=r"^rates row 3: rate must be a finite number >= 0"):
+        quote.reprice(rates=bad)
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['rate'\]"):
+        quote.reprice(rates=card.drop(columns="rate"))
+    with pytest.raises(TypeError, match="rates must be a DataFrame"):
+        quote.reprice(rates=[1, 2])
+
+
 def test_rates_at_before_the_first_snapshot_says_so(world) -> None:
     _, _, client = world
     client.rates()
