@@ -45,7 +45,7 @@ from ..core.dates import as_utc, format_instant
 from ..core.errors import RateHistoryError, ValidationError
 from ..core.money import PLACES
 from ..numbers.classify import classify, operator_table
-from .rate_table import rate_decimals
+from .rate_table import checked_rates
 
 SNAPSHOT_DIR = "rates"
 HISTORY_COLUMNS = ["date", "country", "operator", "mcc", "mnc", "price", "currency"]
@@ -414,9 +414,7 @@ def with_rates(quote: Any, card: pd.DataFrame) -> Any:
     operator's row, else its country's default.  Totals are not recomputed here:
     ``whatif.reprice(..., rates=card)`` does that."""
     # the card's rates as an offline estimate prices them: checked by row, exact 4-place Decimals
-    rates = rate_decimals(card)
-    card = card.assign(rate=pd.Series(rates, index=card.index, dtype=object),
-                       mnc=card["mnc"].astype(object).where(card["mnc"].notna(), None))
+    card = checked_rates(card)
     price = {(m, n, str(c)): r for m, n, c, r in zip(card["mcc"], card["mnc"], card["country"], card["rate"])}
     keys, is_operator = _row_keys(quote, card)
     numbers = quote.numbers

@@ -120,42 +120,63 @@ class RateTable:
 
     @classmethod
     def from_frame(cls, rates: pd.DataFrame) -> "RateTable":
-        """Check ``rates`` row by row and index it."""
-        priced = rate_decimals(rates)
-        operators: dict[tuple[str, str], tuple[int, Any]] = {}
-        defaults: dict[str, tuple[int, Any]] = {}
+        """Check ``rates`` row by row (``checked_rates``) and index it."""
+        checked = checked_rates(rates)
+        operators: dict[tuple[str, str], int] = {}
+        defaults: dict[str, int] = {}
         names: dict[str, str] = {}
         rows_of: dict[str, list[int]] = {}
         mccs_of: dict[str, set[str]] = {}
         countries_of_mcc: dict[str, set[str]] = {}
-        columns = [rates[c].tolist() for c in REQUIRED_COLUMNS[:3]]
-        for label, mcc, mnc, country, rate in zip(rates.index.tolist(), *columns, priced):
-            where = f"rates row {label!r}"
-            mcc = _mcc(mcc, where)
-            mnc = _mnc(mnc, where)
-            if not isinstance(country, str) or not country.strip():
-                raise ValueError(f"{where}: country must be a non-empty name, got {country!r}")
+        for mcc, mnc, country, rate in zip(*(checked[c].tolist() for c in REQUIRED_COLUMNS)):
             units = int(rate * UNITS)
-            key = country.strip().casefold()
-            names.setdefault(key, country.strip())
+            key = country.casefold()
+            names.setdefault(key, country)
             if mnc is None:
-                _put(defaults, key, units, label, f"{where}: a second default rate (mnc null) for {country!r}")
+                defaults[key] = units
             else:
-                _put(operators, (mcc, mnc), units, label, f"{where}: a second rate for mcc {mcc} mnc {mnc}")
+                operators[(mcc, mnc)] = units
             rows_of.setdefault(key, []).append(units)
             mccs_of.setdefault(key, set()).add(mcc)
             countries_of_mcc.setdefault(mcc, set()).add(key)
         countries = {
-            key: CountryRates(names[key], defaults[key][0] if key in defaults else None,
-                              min(units), max(units), frozenset(mccs_of[key]))
+            key: CountryRates(names[key], defaults.get(key), min(units), max(units), frozenset(mccs_of[key]))
             for key, units in rows_of.items()
         }
         return cls(
-            operators={k: v[0] for k, v in operators.items()},
+            operators=operators,
             countries=countries,
             countries_of_mcc={k: frozenset(v) for k, v in countries_of_mcc.items()},
             currency=_currency(rates),
         )
+
+
+def checked_rates(rates: pd.DataFrame) -> pd.DataFrame:
+    """``rates`` checked row by row against the module's rules (a ``ValueError`` names the row,
+    the column and the rule) and written as priced: DataFrame[mcc (3 digits), mnc (text, None
+    for the country default), country (stripped), rate (4-place Decimal, ``rate_decimals``)],
+    on the table's own index.  Every reader of a rates table goes through here."""
+    priced = rate_decimals(rates)
+    seen: dict[Any, tuple[int, Any]] = {}
+    columns: dict[str, list[Any]] = {c: [] for c in REQUIRED_COLUMNS}
+    raw = [rates[c].tolist() for c in REQUIRED_COLUMNS[:3]]
+    for label, mcc, mnc, country, rate in zip(rates.index.tolist(), *raw, priced):
+        where = f"rates row {label!r}"
+        mcc = _mcc(mcc, where)
+        mnc = _mnc(mnc, where)
+        if not isinstance(country, str) or not country.strip():
+            raise ValueError(f"{where}: country must be a non-empty name, got {country!r}")
+        country = country.strip()
+        units = int(rate * UNITS)
+        if mnc is None:
+            _put(seen, ("default", country.casefold()), units, label,
+                 f"{where}: a second default rate (mnc null) for {country!r}")
+        else:
+            _put(seen, (mcc, mnc), units, label, f"{where}: a second rate for mcc {mcc} mnc {mnc}")
+        for name, value in zip(REQUIRED_COLUMNS, (mcc, mnc, country, rate)):
+            columns[name].append(value)
+    _currency(rates)  # one table, one currency
+    return pd.DataFrame({name: pd.Series(values, index=rates.index, dtype=object) for name, values in columns.items()})
 
 
 def _put(table: dict[Any, tuple[int, Any]], key: Any, units: int, label: Any, message: str) -> None:

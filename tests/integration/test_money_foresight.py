@@ -130,6 +130,11 @@ def test_repricing_at_a_card_of_ones_own_checks_it_as_an_estimate_does(world) ->
         quote.reprice(rates=card.drop(columns="rate"))
     with pytest.raises(TypeError, match="rates must be a DataFrame"):
         quote.reprice(rates=[1, 2])
+    # two prices for one operator: which one the API charges is unknown, so neither is guessed
+    tele2 = card[(card["mcc"] == "247") & (card["mnc"] == "02")]
+    twice = pd.concat([card, tele2.assign(rate=tele2["rate"] + Decimal("0.01"))], ignore_index=True)
+    with pytest.raises(ValueError, match=rf"^rates row {len(card)}: a second rate for mcc 247 mnc 02: "):
+        quote.reprice(rates=twice)
 
 
 def test_rates_at_before_the_first_snapshot_says_so(world) -> None:
