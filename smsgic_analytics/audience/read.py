@@ -172,7 +172,8 @@ def _read_csv(where: str, column: str | None, columns: Sequence[str] | None, opt
     try:
         raw = dd.read_csv(where, dtype=str, keep_default_na=False, na_values=[""], **options)
     except (OSError, ValueError) as exc:  # no such file, an empty file, a glob that matches nothing
-        raise AudienceError(f"{where}: cannot be read as CSV: {exc}") from None
+        said = str(exc).split("Original Message: ")[-1]  # the reader's own words, without dask's wrapper
+        raise AudienceError(f"{where}: cannot be read as CSV: {said}") from None
     phone = audience_column(list(raw.columns), column, where)
     raw = raw[_selected(list(raw.columns), phone, columns, where)]
     # One pass that only counts rows per block (parsing just the phone column): row numbers

@@ -134,8 +134,12 @@ def test_the_phone_column_is_found_by_name_or_the_error_lists_the_columns(tmp_pa
 def test_unreadable_inputs_name_the_file(tmp_path: Path):
     with pytest.raises(AudienceError, match="not an audience file"):
         sa.read_audience(tmp_path / "audience.json")
-    with pytest.raises(AudienceError, match="missing.csv"):
+    with pytest.raises(AudienceError) as missing:
         sa.read_audience(tmp_path / "missing.csv")
+    assert str(missing.value) == (f"{tmp_path / 'missing.csv'}: cannot be read as CSV: [Errno 2] No such file or "
+                                  f"directory: '{tmp_path / 'missing.csv'}'")
+    with pytest.raises(AudienceError, match=r"nothing-\*\.csv: cannot be read as CSV: .*resolved to no files$"):
+        sa.read_audience(tmp_path / "nothing-*.csv")
     with pytest.raises(AudienceError, match="no Parquet file found"):
         sa.read_audience(tmp_path / "nothing-*.parquet")
     empty = tmp_path / "header-only.csv"
