@@ -185,6 +185,13 @@ def indexed_numbers(values: Any) -> tuple[pd.Index, Any]:
     return pd.RangeIndex(len(items)), items
 
 
+def numbers_series(values: Any) -> pd.Series:
+    """The numbers a caller passed as one Series (``indexed_numbers``: a Series as it is, a
+    list or array numbered from 0, one str as one number; a DataFrame or a mapping refused)."""
+    labels, column = indexed_numbers(values)
+    return column if isinstance(column, pd.Series) else pd.Series(column, index=labels, dtype=object)
+
+
 def _values_at(column: Any, rows: np.ndarray) -> np.ndarray:
     """The input values at ``rows``, as they came (a tuple or list item stays one cell)."""
     if isinstance(column, pd.Series):

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..audience.read import AudienceError, audience_column
+from ..audience.recipients import numbers_series
 from ..core.display import card, readable, warn
 from ..core.money import format_money, is_missing, parse_money, units_to_money
 from ..numbers.classify import classify
@@ -102,11 +103,9 @@ def _phones(audience: Any, phone: Any) -> tuple[pd.Series, pd.DataFrame | None]:
         return audience[phone_column(audience, phone)], audience
     if phone is not None:
         raise TypeError("phone= names a column of a DataFrame; a Series or a list is one column already")
-    if isinstance(audience, pd.Series):
-        return audience, None
     if isinstance(audience, (str, bytes)):
         raise TypeError("audit() needs many numbers (a DataFrame, a Series or a list), not one str")
-    return pd.Series(list(audience), dtype=object), None
+    return numbers_series(audience), None
 
 
 def _sms(message: str, frame: pd.DataFrame | None, n: int) -> np.ndarray:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from ..audience.recipients import normalize_recipients
+from ..audience.recipients import normalize_recipients, numbers_series
 from ..core import spec
 from ..core.display import MAX_LISTED, card, readable
 from ..core.money import format_money, units_to_money
@@ -211,7 +211,7 @@ def compare_copies(audience: Any, variants: Sequence[str], rates: pd.DataFrame |
         frame: pd.DataFrame | None = audience
         numbers = audience[phone_column(audience, phone)]
     else:
-        frame, numbers = None, audience if isinstance(audience, pd.Series) else pd.Series(list(audience), dtype=object)
+        frame, numbers = None, numbers_series(audience)
     audience = _Audience.of(numbers, table, default_region) if isinstance(table, RateTable) else None
 
     def price(text: str) -> tuple[_Priced, _Filled | None]:

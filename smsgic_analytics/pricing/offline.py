@@ -40,7 +40,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from ..audience.recipients import Recipients, indexed_numbers, normalize_recipients
+from ..audience.recipients import Recipients, normalize_recipients, numbers_series
 from ..core import spec
 from ..core.display import COUNTRY_DEFAULT, MAX_LISTED, card, readable, warn
 from ..core.errors import ValidationError
@@ -251,8 +251,8 @@ def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rat
     """
     _check_message(message)
     table = rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
-    labels, column = indexed_numbers(numbers)
-    values = (column if isinstance(column, pd.Series) else pd.Series(column, dtype=object)).reset_index(drop=True)
+    values = numbers_series(numbers)
+    labels, values = values.index, values.reset_index(drop=True)
     people = normalize_recipients(values, on_invalid="report", default_region=default_region)
     positions = people.positions  # input row of each recipient (normalize_recipients keeps first-seen order)
     invalid, duplicates = people.invalid, people.duplicates

@@ -157,3 +157,12 @@ def test_countries_sent_to_before_do_not_fire_and_an_empty_history_says_nothing(
 def test_history_without_the_columns_it_needs_is_refused_by_name():
     with pytest.raises(ValueError, match=r"history: missing column\(s\) numbers"):
         sa.audit(LV, history=pd.DataFrame({"country": ["Latvia"]}))
+
+
+def test_a_mapping_audience_is_refused_and_its_series_is_audited_by_its_keys():
+    by_customer = {"C1": LV[0], "C2": "not a number"}
+    with pytest.raises(TypeError, match=r"numbers is a mapping: pass pd.Series\(d\)"):
+        sa.audit(by_customer)
+    found = sa.audit(pd.Series(by_customer))
+    refused = found[found["rule"] == "refused"].iloc[0]
+    assert (refused["rows"], refused["first_row"]) == (1, "C2")

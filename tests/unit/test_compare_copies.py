@@ -89,3 +89,10 @@ def test_a_missing_merge_value_names_every_row_at_fault():
     people = AUDIENCE.assign(first_name=[None, "Bo", None])
     with pytest.raises(Exception, match=r"rows \[0, 2\]"):
         sa.compare_copies(people, [TEMPLATE], rates=RATES)
+
+
+def test_one_number_as_a_str_is_one_recipient_and_a_mapping_is_refused():
+    one = sa.compare_copies("+371 2000 0001", ["Hi"], rates=RATES).iloc[0]
+    assert (one["recipients"], one["sms"], one["cost"]) == (1, 1, Decimal("0.04"))  # not 14 one-character rows
+    with pytest.raises(TypeError, match="numbers is a mapping"):
+        sa.compare_copies({"C1": "+371 2000 0001"}, ["Hi"], rates=RATES)
