@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 from ..analytics import charts
 from ..core.errors import SMSgicError
 from ..core.money import format_money
+from ..numbers.normalize import numbers_series
 from ..pricing.audit import phone_column
 from ..pricing.copies import CopyComparison, compare_copies
 from ..pricing.quote import Quote
@@ -62,7 +63,7 @@ class CopyLab(App):
         if isinstance(audience, pd.DataFrame):
             self.audience = audience
         else:
-            series = audience if isinstance(audience, pd.Series) else pd.Series(list(audience), dtype=object)
+            series = numbers_series(audience)  # one str is one number; a mapping is refused
             self.audience = pd.DataFrame({"phone": series.astype(object)})
             phone = "phone"
         self.phone = phone_column(self.audience, phone)

@@ -26,6 +26,7 @@ from ..analytics import charts
 from ..audience.recipients import Recipients, normalize_recipients
 from ..core.errors import SMSgicError, ValidationError
 from ..core.money import format_money
+from ..numbers.normalize import numbers_series
 from ..pricing.estimate import OfflineEstimate, RateTable, offline_estimate
 from ..pricing.quote import Quote
 from ..sending.risks import campaign_risks
@@ -168,10 +169,8 @@ class EstimatorApp(App):
             return
         if isinstance(numbers, pd.Series):
             series = numbers.astype(object)
-        elif isinstance(numbers, pd.DataFrame):
-            raise TypeError("set_numbers: pass one column (a Series), not a whole DataFrame")
         else:
-            series = pd.Series(list(numbers), dtype=object)
+            series = numbers_series(numbers).astype(object)  # a DataFrame or a mapping is refused
         self.audience.echo(series)
         self.audience.set_source(series)  # calls back _on_audience, which prices them
 

@@ -11,7 +11,6 @@ number are merged and listed with the row they repeat.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Literal
@@ -22,7 +21,7 @@ import pandas as pd
 from ..core.display import MAX_LISTED
 from ..core.errors import InvalidRecipientsError
 from ..numbers.digits import as_bytes, as_text, has_number, keys
-from ..numbers.normalize import normalize_digits
+from ..numbers.normalize import indexed_numbers, normalize_digits
 
 OnInvalid = Literal["raise", "report"]
 
@@ -162,34 +161,6 @@ def _repeats(values: np.ndarray) -> np.ndarray:
 def _frame(columns: dict[str, tuple[np.ndarray, Any]]) -> pd.DataFrame:
     """Columns -> DataFrame; object columns keep original values (None, ints) as they came."""
     return pd.DataFrame({name: pd.Series(values, dtype=dtype) for name, (values, dtype) in columns.items()})
-
-
-def indexed_numbers(values: Any) -> tuple[pd.Index, Any]:
-    """(labels, column) of the numbers a caller passed: a Series keeps its labels, anything
-    else is numbered from 0; ``column`` is what the normaliser gets (a Series or array keeps
-    its dtype).  A DataFrame or a mapping is refused: which of its parts are the numbers is
-    the caller's to say."""
-    if isinstance(values, pd.DataFrame):
-        raise TypeError("pass one column of numbers (a Series), not a whole DataFrame")
-    if isinstance(values, Mapping):  # list(d) would take its keys: say which part is meant
-        raise TypeError("numbers is a mapping: pass pd.Series(d) for its values (labelled by its keys), "
-                        "or list(d) for its keys")
-    if isinstance(values, (pd.Series, pd.Index)):
-        series = pd.Series(values)
-        return series.index, series
-    if isinstance(values, (str, bytes, int)) or not isinstance(values, Iterable):
-        values = [values]  # one number on its own, not its characters one by one
-    if isinstance(values, np.ndarray) and values.ndim == 1:
-        return pd.RangeIndex(len(values)), values
-    items = list(values)
-    return pd.RangeIndex(len(items)), items
-
-
-def numbers_series(values: Any) -> pd.Series:
-    """The numbers a caller passed as one Series (``indexed_numbers``: a Series as it is, a
-    list or array numbered from 0, one str as one number; a DataFrame or a mapping refused)."""
-    labels, column = indexed_numbers(values)
-    return column if isinstance(column, pd.Series) else pd.Series(column, index=labels, dtype=object)
 
 
 def _values_at(column: Any, rows: np.ndarray) -> np.ndarray:

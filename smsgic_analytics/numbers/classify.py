@@ -52,7 +52,7 @@ from phonenumbers import carrier
 
 from . import mccmnc
 from .digits import as_arrow, as_bytes, digit_matrix
-from .normalize import normalize_digits
+from .normalize import indexed_numbers, normalize_digits
 from .tables import NON_GEO, NumberingTables, build_tables, cache_path, country_name, load_tables
 
 __all__ = [
@@ -141,6 +141,8 @@ def classify(numbers: pd.Series | Sequence[Any], exact: bool = False,
     1         <NA>  False   <NA>    <NA>
     """
     index = numbers.index if isinstance(numbers, pd.Series) else None
+    if not isinstance(numbers, (pd.Series, np.ndarray)):
+        numbers = indexed_numbers(numbers)[1]  # one str is one number; a mapping or a DataFrame is refused
     if normalized:
         digits = as_bytes(numbers if isinstance(numbers, (np.ndarray, pd.Series)) else list(numbers))
         reasons = None  # normalised numbers: none refused

@@ -44,6 +44,7 @@ import math
 import numbers
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterator, Sequence
@@ -223,6 +224,34 @@ _CHUNK = 1 << 16  # rows per vectorised pass: bounds the temporary arrays' memor
 _PLUS, _ZERO, _NINE = ord("+"), ord("0"), ord("9")
 
 
+def indexed_numbers(values: Any) -> tuple[pd.Index, Any]:
+    """(labels, column) of the numbers a caller passed: a Series keeps its labels, anything
+    else is numbered from 0; ``column`` is what the normaliser gets (a Series or array keeps
+    its dtype).  A DataFrame or a mapping is refused: which of its parts are the numbers is
+    the caller's to say."""
+    if isinstance(values, pd.DataFrame):
+        raise TypeError("pass one column of numbers (a Series), not a whole DataFrame")
+    if isinstance(values, Mapping):  # list(d) would take its keys: say which part is meant
+        raise TypeError("numbers is a mapping: pass pd.Series(d) for its values (labelled by its keys), "
+                        "or list(d) for its keys")
+    if isinstance(values, (pd.Series, pd.Index)):
+        series = pd.Series(values)
+        return series.index, series
+    if isinstance(values, (str, bytes, int)) or not isinstance(values, Iterable):
+        values = [values]  # one number on its own, not its characters one by one
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        return pd.RangeIndex(len(values)), values
+    items = list(values)
+    return pd.RangeIndex(len(items)), items
+
+
+def numbers_series(values: Any) -> pd.Series:
+    """The numbers a caller passed as one Series (``indexed_numbers``: a Series as it is, a
+    list or array numbered from 0, one str as one number; a DataFrame or a mapping refused)."""
+    labels, column = indexed_numbers(values)
+    return column if isinstance(column, pd.Series) else pd.Series(column, index=labels, dtype=object)
+
+
 def normalize_numbers(values: Sequence[Any] | pd.Series | np.ndarray,
                       default_region: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``normalize_number`` over a column: (digits, reasons), two object arrays, one entry per value.
@@ -249,7 +278,7 @@ def normalize_digits(values: Sequence[Any] | pd.Series | np.ndarray,
         digits, reasons = _from_integers(values)
         return as_bytes(digits), reasons
     if not isinstance(values, (pd.Series, pd.Index, np.ndarray, list, tuple)):
-        values = list(values)
+        values = indexed_numbers(values)[1]  # one str is one number; a mapping or a DataFrame is refused
     n = len(values)
     digits = np.zeros(n, dtype=DTYPE)
     reasons = np.full(n, None, dtype=object)

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..audience.read import AudienceError, audience_column
-from ..audience.recipients import numbers_series
+from ..numbers.normalize import numbers_series
 from ..core.display import card, readable, warn
 from ..core.money import format_money, is_missing, parse_money, units_to_money
 from ..numbers.classify import classify

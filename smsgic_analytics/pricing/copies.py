@@ -21,7 +21,8 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from ..audience.recipients import normalize_recipients, numbers_series
+from ..audience.recipients import normalize_recipients
+from ..numbers.normalize import numbers_series
 from ..core import spec
 from ..core.display import MAX_LISTED, card, readable
 from ..core.money import format_money, units_to_money

@@ -40,7 +40,8 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from ..audience.recipients import Recipients, normalize_recipients, numbers_series
+from ..audience.recipients import Recipients, normalize_recipients
+from ..numbers.normalize import numbers_series
 from ..core import spec
 from ..core.display import COUNTRY_DEFAULT, MAX_LISTED, card, readable, warn
 from ..core.errors import ValidationError

@@ -169,3 +169,21 @@ def test_integers_among_text_follow_the_integer_rule_and_text_keeps_its_zero(col
     integer, boolean = result.invalid["reason"].tolist()
     assert "integer" in integer and "dtype=str" in integer and "read_audience" in integer
     assert boolean == "not a phone number: True"
+
+
+def test_every_reader_of_numbers_takes_one_str_as_one_number_and_refuses_a_mapping():
+    import smsgic_analytics as sa
+
+    rates = pd.DataFrame({"mcc": ["247"], "mnc": [None], "country": ["Latvia"], "rate": ["0.04"]})
+    one = "+371 2001 2345"
+    assert sa.classify(one)["number"].tolist() == ["37120012345"]  # not 14 rows, one per character
+    assert phone.normalize_numbers(one)[0].tolist() == ["37120012345"]
+    assert normalize_recipients(one).numbers == ("37120012345",)
+    assert len(sa.estimate(one, "Hi", rates=rates).rows) == 1
+    assert sa.compare_copies(one, ["Hi"], rates=rates)["recipients"].tolist() == [1]
+    by_customer = {"C1": one}
+    readers = [sa.classify, phone.normalize_numbers, normalize_recipients, lambda d: sa.estimate(d, "Hi", rates=rates),
+               lambda d: sa.compare_copies(d, ["Hi"], rates=rates), sa.audit]
+    for read in readers:
+        with pytest.raises(TypeError, match=r"^numbers is a mapping: pass pd.Series\(d\) for its values"):
+            read(by_customer)
