@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from typing import Any, Iterable, NamedTuple
 
 import numpy as np
@@ -296,6 +297,9 @@ def _as_series(texts: pd.Series | Iterable[str]) -> pd.Series:
         return texts
     if isinstance(texts, (str, bytes)):
         raise TypeError("segment_counts() needs many texts (a Series or a list); use segments() for one")
+    if isinstance(texts, (Mapping, pd.DataFrame)) or not isinstance(texts, Iterable):
+        raise TypeError(f"segment_counts() needs many texts (a Series or a list), got {type(texts).__name__}"
+                        + (": pass pd.Series(d) for a mapping's values" if isinstance(texts, Mapping) else ""))
     return pd.Series(list(texts), dtype=object)
 
 

@@ -602,3 +602,11 @@ def test_advise_on_gsm_text_and_summaries():
 def test_docstring_examples_hold():
     result = doctest.testmod(segments_module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("texts, named", [({"a": "Hi"}, "dict"), (pd.DataFrame({"text": ["Hi"]}), "DataFrame"),
+                                          (5, "int")])
+def test_segment_counts_refuses_what_is_not_a_column_of_texts(texts, named):
+    # a dict or a DataFrame iterates over its keys / column names: never read as the texts
+    with pytest.raises(TypeError, match=rf"^segment_counts\(\) needs many texts \(a Series or a list\), got {named}"):
+        segment_counts(texts)
