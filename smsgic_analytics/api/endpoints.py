@@ -71,6 +71,9 @@ class Api:
     def rates(self, mcc: str | None = None, mnc: str | None = None, country: str | None = None,
               country_id: int | None = None, *, refresh: bool = False, cache: bool = True) -> pd.DataFrame:
         """GET /rates -> DataFrame[mcc, mnc, is_default, country, rate (Decimal), currency]."""
+        if mnc is not None and not isinstance(mnc, str):  # 2 would ask for MNC "2", never "02": no rows
+            raise ValidationError(f"mnc is text such as '02' (a number loses its leading zeros), not {mnc!r}",
+                                  field_errors={"mnc": ["must be text, e.g. '02'"]})
         params = {k: v for k, v in {"mcc": mcc, "mnc": mnc, "country": country, "country_id": country_id}.items()
                   if v is not None}
         data = self.http.call("GET", spec.RATES, params=params or None, refresh=refresh, cache=cache)

@@ -86,6 +86,15 @@ def test_rates_filter_errors_come_back_as_field_errors(make_client):
     assert info.value.field_errors == {"mcc": [by_hand.MCC_REQUIRED]}
 
 
+def test_an_mnc_given_as_a_number_is_refused_before_asking(make_client):
+    client = make_client()
+    tele2 = client.rates(mcc="247", mnc="02")
+    assert len(tele2) == 1  # the operator exists: as the number 2 it would come back as no rows
+    with pytest.raises(sa.ValidationError, match=r"^mnc is text such as '02' \(a number loses its leading zeros\), "
+                                                  r"not 2"):
+        client.rates(mcc="247", mnc=2)
+
+
 def test_send_then_read_it_back(make_client, fresh_token, sandbox):
     client = make_client(token=fresh_token)
     before = client.balance().amount
