@@ -273,8 +273,9 @@ def rate_history(source: Any = None, *, country: str | None = None, operator: st
 def parse_when(value: Any, what: str, *, end_of_day: bool) -> pd.Timestamp:
     """A date or instant (naive means UTC); a bare date is its first or, ``end_of_day``, last moment."""
     bare = (isinstance(value, str) and len(value.strip()) == 10) or (isinstance(value, date) and not isinstance(value, datetime))
-    try:
-        stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
+    try:  # a number is not read as nanoseconds since 1970: it is refused with the rest
+        stamp = (pd.Timestamp(value.strip() if isinstance(value, str) else value)
+                 if isinstance(value, (str, date, np.datetime64)) else pd.NaT)
     except (ValueError, TypeError):
         stamp = pd.NaT
     if pd.isna(stamp):

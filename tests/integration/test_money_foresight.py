@@ -5,6 +5,7 @@ calculate asked with plain ``requests``), and differences from the rates the tes
 """
 from __future__ import annotations
 
+import re
 import warnings
 from decimal import Decimal
 
@@ -142,6 +143,11 @@ def test_rates_at_before_the_first_snapshot_says_so(world) -> None:
     client.rates()
     with pytest.raises(sa.errors.ValidationError, match="no rate-card snapshot at or before 2026-10-19"):
         client.rates_at("2026-10-19")
+    # what is not a date is refused by name: a number is not nanoseconds since 1970, a word is not a day
+    for when in (5, 1.5, True, "yesterday"):
+        with pytest.raises(sa.errors.ValidationError, match=rf"^since: expected a date \(YYYY-MM-DD\) or an instant, "
+                                                             rf"got {re.escape(repr(when))}"):
+            sa.rate_changes(client, since=when)
 
 
 def test_snapshots_are_deduplicated_and_never_hold_the_token(world) -> None:
