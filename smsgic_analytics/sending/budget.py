@@ -19,9 +19,10 @@ Decimal('500.00')
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -56,15 +57,25 @@ def month_of(value: datetime | pd.Timestamp) -> str:
     return f"{as_utc(value):%Y-%m}"
 
 
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
 def _period(value: Any) -> str:
+    """A month as "YYYY-MM": that text, or the month of a date ("2026-12-24" or a date or
+    datetime object).  Anything else is refused: pandas would read "March" as year 1 and
+    "2026" as January."""
     if value is None:
         return EVERY_MONTH
-    text = str(value).strip()
-    try:
-        return f"{pd.Timestamp(text + '-01' if len(text) == 7 else text):%Y-%m}"
-    except ValueError:
-        raise ValidationError(f"period: expected a month such as '2026-12', got {value!r}",
-                              field_errors={"period": ["a month YYYY-MM"]}) from None
+    if isinstance(value, str):
+        text = value.strip()
+        if _MONTH.fullmatch(text):
+            return text
+        with contextlib.suppress(ValueError):
+            value = date.fromisoformat(text) if len(text) == 10 else value
+    if isinstance(value, date):  # datetime and pd.Timestamp too
+        return f"{value:%Y-%m}"
+    raise ValidationError(f"period: expected a month such as '2026-12', got {value!r}",
+                          field_errors={"period": ["a month YYYY-MM"]})
 
 
 def _amount(value: Any, field: str) -> Decimal:

@@ -5,8 +5,9 @@ code under test): December 2026 has 31 days; at midnight on the 11th, 10 days ha
 """
 from __future__ import annotations
 
+import re
 import types
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -131,6 +132,20 @@ def test_budget_refusal_names_budget_spent_scheduled_and_this_send(ledger, clock
     budgets.set(ACCOUNT, month=Decimal("200"), period="2027-01")
     assert budgets.status(ACCOUNT, "2027-01").budget == Decimal("200")
     assert budgets.status(ACCOUNT, "2026-12").budget == Decimal("100.00")
+
+
+def test_a_month_is_yyyy_mm_or_a_date_and_nothing_else_is_read_as_one(ledger, clock) -> None:
+    budgets = Budgets(ledger)
+    assert budgets.set(ACCOUNT, month=Decimal("50"), period=date(2027, 2, 14)).month == "2027-02"
+    assert budgets.status(ACCOUNT, " 2027-02 ").budget == Decimal("50")
+    assert budgets.set(ACCOUNT, month=Decimal("60"), period="2027-04-30").month == "2027-04"  # a day names its month
+    for wrong in ("March", "2026", "2026-13", "2026-3", "2026-02-30", 202603, 2026.03):
+        with pytest.raises(sa.errors.ValidationError, match=rf"^period: expected a month such as '2026-12', "
+                                                             rf"got {re.escape(repr(wrong))}"):
+            budgets.set(ACCOUNT, month=Decimal("70"), period=wrong)
+    # the refusals stored nothing: no month other than the two set has a budget
+    assert [budgets.status(ACCOUNT, m).budget for m in ("2027-01", "2027-02", "2027-03", "2027-04")] == \
+        [None, Decimal("50"), None, Decimal("60")]
 
 
 def test_campaign_cap(ledger, clock) -> None:
