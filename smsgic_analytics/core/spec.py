@@ -105,6 +105,34 @@ DEMO_SENDERS = ((45, "MegaShop"), (46, "DSTLCKDM"), (136, "MEGA"))
 _PHP_TRIM = " \t\n\r\0\x0b"
 
 
+# A UTF-16 surrogate on its own: UTF-8 has no bytes for it, so no request body can carry it,
+# and PHP's json_decode refuses a whole document whose \uXXXX escapes make one (JSON_ERROR_UTF16).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+MSG_LONE_SURROGATE = "character {at} is a lone surrogate U+{code:04X}, not text that can be sent (UTF-8 has no bytes for it)"
+
+
+def lone_surrogate_at(text: str) -> int | None:
+    """The index of the first lone surrogate in ``text`` (see above), or None when there is none."""
+    found = _LONE_SURROGATE.search(text)
+    return None if found is None else found.start()
+
+
+def unsendable(text: str) -> str | None:
+    """Why ``text`` cannot go in a request (``MSG_LONE_SURROGATE``), or None when it can."""
+    at = lone_surrogate_at(text)
+    return None if at is None else MSG_LONE_SURROGATE.format(at=at, code=ord(text[at]))
+
+
+def unsendable_rows(texts: list[str]) -> list[int]:
+    """The positions of the texts that hold a lone surrogate: one scan of them all joined
+    (a C loop), then row by row only when that finds one."""
+    if lone_surrogate_at("".join(texts)) is None:
+        return []
+    return [i for i, text in enumerate(texts) if lone_surrogate_at(text) is not None]
+
+
 def is_blank(value: object) -> bool:
     """Laravel's `required`: missing (None), an empty list, or a string empty once trimmed.
     The one rule for "message not sent", in the client and the sandbox alike."""

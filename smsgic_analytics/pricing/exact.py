@@ -31,6 +31,8 @@ def check_message(message: Any) -> str:
     """The documented 'message not sent' refusal for an empty or non-text message."""
     if not isinstance(message, str) or spec.is_blank(message):
         raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+    if said := spec.unsendable(message):
+        raise ValidationError(f"message: {said}", field_errors={"message": [said]})
     return message
 
 

@@ -231,10 +231,27 @@ def empty_text_error(count: int, numbers: Sequence[str]) -> ValidationError:
                            field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
 
 
+def unsendable_texts_error(texts: list[Any], numbers: Sequence[str]) -> ValidationError | None:
+    """The refusal of per-recipient texts that hold a lone surrogate (``spec.unsendable``),
+    naming how many and the first recipient; None when every text can be sent (a text that is
+    not a str is left for ``segment_counts`` to name)."""
+    try:
+        bad = spec.unsendable_rows(texts)
+    except TypeError:
+        return None
+    if not bad:
+        return None
+    said = spec.unsendable(texts[bad[0]])
+    return ValidationError(f"{len(bad)} recipient(s) get a text that cannot be sent, first {numbers[bad[0]]}'s: "
+                           f"{said}", field_errors={"message": [said]})
+
+
 def message_segments(message: str) -> int:
     """SMS parts of one text for every recipient; an empty text is the API's 'message not sent'."""
     if spec.is_blank(message):
         raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+    if said := spec.unsendable(message):
+        raise ValidationError(f"message: {said}", field_errors={"message": [said]})
     return segments(message).segments
 
 
@@ -329,6 +346,8 @@ def _sms(message: Any, data: pd.DataFrame | None, people: Recipients, size: int,
     empty = np.flatnonzero(np.asarray(texts.to_numpy(dtype=object) == "", dtype=bool))
     if len(empty):
         raise empty_text_error(len(empty), [people.numbers[i] for i in empty[:MAX_LISTED]])
+    if (refused := unsendable_texts_error(texts.tolist(), people.numbers)) is not None:
+        raise refused
     return segment_counts(texts)["segments"].to_numpy(np.int64)
 
 

@@ -36,6 +36,7 @@ from ..text.counts import segment_counts
 from ..text.segments import segments
 from ..text.templates import align, fill_template
 from .history import with_rates
+from .offline import unsendable_texts_error
 
 
 class Priced(Protocol):
@@ -114,6 +115,8 @@ def _sms(quote: Quote, message: str | None, template: str | None, data: pd.DataF
             raise TypeError(f"reprice(): message must be a str, got {type(message).__name__}")
         if spec.is_blank(message):
             raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+        if said := spec.unsendable(message):
+            raise ValidationError(f"message: {said}", field_errors={"message": [said]})
         return np.int64(segments(message).segments), message
     if data is None:
         raise TypeError("reprice(template=...) needs data=: a DataFrame with a column per placeholder")
@@ -124,6 +127,8 @@ def _sms(quote: Quote, message: str | None, template: str | None, data: pd.DataF
         raise ValidationError(f"template gives an empty text for {len(empty)} recipient(s): "
                               f"{[numbers[i] for i in empty[:MAX_LISTED]]}",
                               field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
+    if (refused := unsendable_texts_error(texts.tolist(), numbers)) is not None:
+        raise refused
     return segment_counts(texts.reset_index(drop=True))["segments"].to_numpy(np.int64), template  # type: ignore[return-value]
 
 

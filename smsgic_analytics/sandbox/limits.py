@@ -103,11 +103,36 @@ def too_deep_message(attribute: str) -> str:
     return spec.MSG_JSON_TOO_DEEP.format(attribute=attribute, depth=MAX_JSON_DEPTH)
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # \uD800-\uDFFF, either half of a pair
+
+
 def load_json(data: bytes | str) -> Any:
-    """``json.loads`` that refuses (``JSONTooDeep``) text nested past ``MAX_JSON_DEPTH``."""
+    """``json.loads`` that refuses (``JSONTooDeep``) text nested past ``MAX_JSON_DEPTH``, and
+    (``ValueError``, as PHP's json_decode does) a document holding a lone surrogate: a pair of
+    escapes is one character, a half of one is not text and could not even be stored."""
     if nested_too_deep(data):
         raise JSONTooDeep(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
-    return json.loads(data)
+    value = json.loads(data)
+    text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
+    if (_SURROGATE_ESCAPE.search(text) or spec.lone_surrogate_at(text) is not None) and _holds_lone_surrogate(value):
+        raise ValueError("a lone UTF-16 surrogate in a string: not JSON text PHP reads (JSON_ERROR_UTF16)")
+    return value
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether any string of a parsed document (keys included) holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if spec.lone_surrogate_at(item) is not None:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 @dataclass

@@ -22,6 +22,8 @@ def check_inputs(message: Any, sender: Any, type: Any, scheduled_at: Any, now: d
     errors: dict[str, list[str]] = {}
     if not isinstance(message, str) or spec.is_blank(message):
         errors["message"] = [spec.MSG_MISSING_MESSAGE]  # Laravel's `required` trims first
+    elif said := spec.unsendable(message):
+        errors["message"] = [said]
     else:
         parts = segments(message)
         if parts.segments > spec.MAX_MESSAGE_PARTS:
@@ -30,6 +32,8 @@ def check_inputs(message: Any, sender: Any, type: Any, scheduled_at: Any, now: d
                 f"characters); a concatenated SMS has at most {spec.MAX_MESSAGE_PARTS} (its part counter is one octet)"]
     if not isinstance(sender, str) or not sender.strip():
         errors["sender"] = [spec.MSG_MISSING_SENDER]
+    elif said := spec.unsendable(sender):
+        errors["sender"] = [said]
     if type not in spec.SEND_TYPES:
         errors["type"] = [f"{spec.MSG_INVALID_TYPE} Choose one of {', '.join(spec.SEND_TYPES)}; got {type!r}"]
     try:

@@ -1,6 +1,7 @@
 """Every Client method over real HTTP against the sandbox."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -93,6 +94,22 @@ def test_an_mnc_given_as_a_number_is_refused_before_asking(make_client):
     with pytest.raises(sa.ValidationError, match=r"^mnc is text such as '02' \(a number loses its leading zeros\), "
                                                   r"not 2"):
         client.rates(mcc="247", mnc=2)
+
+
+def test_a_lone_surrogate_is_refused_by_the_client_and_nothing_is_asked_or_sent(make_client, fresh_token):
+    client = make_client(token=fresh_token)
+    numbers = ["+49 151 23456789"]
+    said = "character 5 is a lone surrogate U+D800, not text that can be sent (UTF-8 has no bytes for it)"
+    with pytest.raises(sa.ValidationError, match=rf"^message: {re.escape(said)}"):
+        client.calculate("Hello\ud800", numbers, progress=False)
+    quote = client.calculate("Hello", numbers, progress=False)
+    with pytest.raises(sa.ValidationError, match=rf"^message: {re.escape(said)}"):
+        quote.reprice(message="Hello\ud800")
+    for message, sender, field in (("Hello\ud800", "MegaShop", "message"), ("Hello", "Mega\udfff", "sender")):
+        with pytest.raises(sa.ValidationError) as refused:
+            client.send(message, numbers, sender, confirm=True)
+        assert refused.value.field_errors[field][0].endswith("not text that can be sent (UTF-8 has no bytes for it)")
+    assert client.sendings().empty and client.balance().amount == Decimal("450.000")
 
 
 def test_send_then_read_it_back(make_client, fresh_token, sandbox):

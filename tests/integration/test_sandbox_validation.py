@@ -2,6 +2,7 @@
 ``api_doc``, or Laravel's wording typed in ``by_hand``), and nothing done on a refusal."""
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import api_doc
@@ -106,6 +107,9 @@ def test_calculate_message_must_be_text(sandbox_url):
     (b"[1, 2, 3]", "application/json"),
     (b"\xff\xfe\x00garbage", "application/json"),
     (b"message=hi&recipients=4591234567", "application/x-www-form-urlencoded"),
+    # half of a UTF-16 pair escaped on its own: PHP's json_decode refuses the whole document
+    (b'{"message": "a\\ud800b", "recipients": ["4591234567"]}', "application/json"),
+    (b'{"message": "hi", "recipients": ["4591234567", "\\udfff"]}', "application/json"),
 ])
 def test_calculate_body_that_is_not_a_json_object_counts_as_empty(sandbox_url, raw, content_type):
     response = requests.post(sandbox_url + spec.CALCULATE, data=raw, timeout=10,
@@ -199,3 +203,25 @@ def test_send_body_that_is_not_json_is_a_documented_422(sandbox_url, fresh_token
     assert response.status_code == 422
     assert response.json()["errors"] == {"message": [api_doc.MISSING_MESSAGE, api_doc.MISSING_RECIPIENTS,
                                                      api_doc.MISSING_SENDER]}
+
+
+@pytest.mark.parametrize("field", ["message", "sender", "recipients"])
+def test_send_with_a_lone_surrogate_is_an_undecodable_body_and_changes_nothing(sandbox_url, fresh_token, field):
+    body = {"message": "Sale", "recipients": [GOOD], "sender": "MEGA"}
+    raw = json.dumps(body).replace('"Sale"' if field == "message" else '"MEGA"' if field == "sender" else f'"{GOOD}"',
+                                   '"x\\ud800"' if field != "recipients" else f'"{GOOD}", "\\ud800"')
+    assert "\\ud800" in raw
+    response = requests.post(sandbox_url + spec.SENDINGS, data=raw.encode(), timeout=10,
+                             headers={"Authorization": f"Bearer {fresh_token}", "Content-Type": "application/json"})
+    assert response.status_code == 422  # never a 500: the body could not even be stored
+    assert response.json()["errors"] == {"message": [api_doc.MISSING_MESSAGE, api_doc.MISSING_RECIPIENTS,
+                                                     api_doc.MISSING_SENDER]}
+    assert call(sandbox_url, "GET", spec.SENDINGS, token=fresh_token).json() == {"sendings": []}
+    assert call(sandbox_url, "GET", spec.BALANCE, token=fresh_token).json()["balance"] == "450.000"
+    # a whole pair of escapes is one character (U+1F600) and is sent
+    paired = json.dumps(body | {"message": "Sale \U0001F600"})  # ensure_ascii: written as \ud83d\ude00
+    assert "\\ud83d\\ude00" in paired
+    ok = requests.post(sandbox_url + spec.SENDINGS, data=paired.encode(), timeout=10,
+                       headers={"Authorization": f"Bearer {fresh_token}", "Content-Type": "application/json"})
+    assert ok.status_code == 200 and "sending_id" in ok.json()
+

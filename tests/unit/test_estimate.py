@@ -380,3 +380,20 @@ def test_a_mapping_of_numbers_is_refused_not_read_as_its_keys():
     # the spelling it suggests prices the values, and reports refusals by the mapping's keys
     est = sa.estimate(pd.Series(by_customer | {"C003": "n/a"}), "Hi", rates=RATES)
     assert len(est.rows) == 2 and est.unplaced["index"].tolist() == ["C003"]
+
+
+def test_a_text_holding_a_lone_surrogate_is_refused_before_any_pricing():
+    # half of a UTF-16 pair: no UTF-8 for it, so no request could carry it; a whole pair is one emoji
+    latvia = sample_numbers(2, seed=7, regions=["LV"])
+    said = "character 2 is a lone surrogate U+D83D, not text that can be sent (UTF-8 has no bytes for it)"
+    with pytest.raises(sa.ValidationError) as one:
+        sa.estimate(latvia, "Hi\ud83d", rates=RATES)
+    assert str(one.value).startswith(f"message: {said}") and one.value.field_errors == {"message": [said]}
+    with pytest.raises(sa.ValidationError, match=rf"^1 recipient\(s\) get a text that cannot be sent, first "
+                                                 rf"{latvia[1]}'s: character 1 is a lone surrogate U\+DC00"):
+        sa.estimate(latvia, ["fine", "x\udc00"], rates=RATES)
+    data = pd.DataFrame({"name": pd.Series(["Ann", "\ud800"], dtype=object)})  # object: Arrow text cannot hold one
+    with pytest.raises(sa.ValidationError, match=r"^1 recipient\(s\) get a text that cannot be sent"):
+        sa.estimate(latvia, "Hi {name}", rates=RATES, data=data)
+    assert sa.estimate(latvia, ["fine", "x\ud83d\ude00".encode("utf-16", "surrogatepass").decode("utf-16")],
+                       rates=RATES).sms_count == 2  # the pair, joined, is U+1F600
