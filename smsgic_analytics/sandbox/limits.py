@@ -112,8 +112,10 @@ def load_json(data: bytes | str) -> Any:
     escapes is one character, a half of one is not text and could not even be stored."""
     if nested_too_deep(data):
         raise JSONTooDeep(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
-    value = json.loads(data)
-    text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
+    # decoded once, as json.loads decodes bytes (UTF-8/16/32, surrogates passed through): a lone
+    # surrogate may come escaped, as raw bytes or inside a UTF-16 body
+    text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, (bytes, bytearray)) else data
+    value = json.loads(text)
     if (_SURROGATE_ESCAPE.search(text) or spec.lone_surrogate_at(text) is not None) and _holds_lone_surrogate(value):
         raise ValueError("a lone UTF-16 surrogate in a string: not JSON text PHP reads (JSON_ERROR_UTF16)")
     return value

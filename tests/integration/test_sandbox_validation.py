@@ -205,13 +205,22 @@ def test_send_body_that_is_not_json_is_a_documented_422(sandbox_url, fresh_token
                                                      api_doc.MISSING_SENDER]}
 
 
-@pytest.mark.parametrize("field", ["message", "sender", "recipients"])
-def test_send_with_a_lone_surrogate_is_an_undecodable_body_and_changes_nothing(sandbox_url, fresh_token, field):
+SURROGATE_SPELLINGS = {  # one lone U+D800 in the message, as a JSON escape, as raw bytes, in a UTF-16 body
+    "escape": lambda raw: raw.encode(),
+    "raw bytes": lambda raw: raw.replace("\\ud800", "\ud800").encode("utf-8", "surrogatepass"),
+    "utf-16 body": lambda raw: raw.replace("\\ud800", "\ud800").encode("utf-16", "surrogatepass"),
+}
+
+
+@pytest.mark.parametrize("field,spelling", [("message", "escape"), ("sender", "escape"), ("recipients", "escape"),
+                                            ("message", "raw bytes"), ("message", "utf-16 body")])
+def test_send_with_a_lone_surrogate_is_an_undecodable_body_and_changes_nothing(sandbox_url, fresh_token, field,
+                                                                               spelling):
     body = {"message": "Sale", "recipients": [GOOD], "sender": "MEGA"}
     raw = json.dumps(body).replace('"Sale"' if field == "message" else '"MEGA"' if field == "sender" else f'"{GOOD}"',
                                    '"x\\ud800"' if field != "recipients" else f'"{GOOD}", "\\ud800"')
     assert "\\ud800" in raw
-    response = requests.post(sandbox_url + spec.SENDINGS, data=raw.encode(), timeout=10,
+    response = requests.post(sandbox_url + spec.SENDINGS, data=SURROGATE_SPELLINGS[spelling](raw), timeout=10,
                              headers={"Authorization": f"Bearer {fresh_token}", "Content-Type": "application/json"})
     assert response.status_code == 422  # never a 500: the body could not even be stored
     assert response.json()["errors"] == {"message": [api_doc.MISSING_MESSAGE, api_doc.MISSING_RECIPIENTS,
