@@ -144,7 +144,7 @@ def classify(numbers: pd.Series | Sequence[Any], exact: bool = False,
     if not isinstance(numbers, (pd.Series, np.ndarray)):
         numbers = indexed_numbers(numbers)[1]  # one str is one number; a mapping or a DataFrame is refused
     if normalized:
-        digits = as_bytes(numbers if isinstance(numbers, (np.ndarray, pd.Series)) else list(numbers))
+        digits = as_bytes(numbers)
         reasons = None  # normalised numbers: none refused
     else:
         digits, reasons = normalize_digits(numbers if isinstance(numbers, pd.Series) else list(numbers),

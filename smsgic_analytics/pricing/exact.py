@@ -21,19 +21,11 @@ from ..audience.recipients import Recipients, normalize_recipients
 from ..core import spec
 from ..core.errors import SMSgicError, ValidationError
 from .dask import is_lazy_audience
+from .offline import check_message
 from .quote import Quote
 
 CHUNK_SIZE = 1000
 MAX_WORKERS = 8
-
-
-def check_message(message: Any) -> str:
-    """The documented 'message not sent' refusal for an empty or non-text message."""
-    if not isinstance(message, str) or spec.is_blank(message):
-        raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
-    if said := spec.unsendable(message):
-        raise ValidationError(f"message: {said}", field_errors={"message": [said]})
-    return message
 
 
 def audience(recipients: Any, *, on_invalid: Literal["raise", "report"] = "raise",

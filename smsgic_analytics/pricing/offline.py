@@ -246,13 +246,19 @@ def unsendable_texts_error(texts: list[Any], numbers: Sequence[str]) -> Validati
                            f"{said}", field_errors={"message": [said]})
 
 
-def message_segments(message: str) -> int:
-    """SMS parts of one text for every recipient; an empty text is the API's 'message not sent'."""
-    if spec.is_blank(message):
+def check_message(message: Any) -> str:
+    """One text as a request could carry it: the documented 'message not sent' refusal for an
+    empty or non-text message, and a text holding a lone surrogate refused (``spec.unsendable``)."""
+    if not isinstance(message, str) or spec.is_blank(message):
         raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
     if said := spec.unsendable(message):
         raise ValidationError(f"message: {said}", field_errors={"message": [said]})
-    return segments(message).segments
+    return message
+
+
+def message_segments(message: str) -> int:
+    """SMS parts of one text for every recipient (``check_message`` first)."""
+    return segments(check_message(message)).segments
 
 
 def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rates: pd.DataFrame | RateTable,
@@ -267,7 +273,7 @@ def offline_estimate(numbers: Any, message: str | Sequence[str] | pd.Series, rat
     >>> est = offline_estimate(["+371 2000 0001"], "Hello", rates=client.rates())   # doctest: +SKIP
     >>> est.totals.expected                                                          # doctest: +SKIP
     """
-    _check_message(message)
+    _check_message_type(message)
     table = rates if isinstance(rates, RateTable) else RateTable.from_frame(rates)
     values = numbers_series(numbers)
     labels, values = values.index, values.reset_index(drop=True)
@@ -318,7 +324,7 @@ def class_groups(priced: Priced, sms: np.ndarray) -> pd.DataFrame:
     return out[(classes["basis"].to_numpy() < 3) & (numbers > 0)].reset_index(drop=True)
 
 
-def _check_message(message: Any) -> None:
+def _check_message_type(message: Any) -> None:
     """One text, or one text per number: anything else is refused before any work is done."""
     if isinstance(message, (str, pd.Series)):
         return

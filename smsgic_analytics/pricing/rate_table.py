@@ -50,31 +50,6 @@ def parse_rate(value: Any, where: str) -> Decimal:
     return number
 
 
-def rate_decimals(rates: pd.DataFrame) -> list[Decimal]:
-    """Each row's rate as the Decimal it is priced at: checked (``parse_rate``, the error naming
-    the row) and rounded half-even to the API's 4 places.  A rate written finer is not rounded
-    silently: one ``RoundedRateWarning`` names those rows, as written and as priced."""
-    if not isinstance(rates, pd.DataFrame):
-        raise TypeError(f"rates must be a DataFrame like client.rates() returns, got {type(rates).__name__}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in rates.columns]
-    if missing:
-        raise ValueError(f"rates table lacks column(s) {missing}: expected a DataFrame like client.rates() "
-                         f"returns (mcc, mnc, country, rate, currency)")
-    out, rounded = [], []
-    for label, value in zip(rates.index.tolist(), rates["rate"].tolist()):
-        exact = parse_rate(value, f"rates row {label!r}")
-        rate = exact.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
-        if rate != exact:
-            rounded.append(f"row {label!r}: {exact:f} -> {rate}")
-        out.append(rate)
-    if rounded:
-        more = f" (and {len(rounded) - MAX_LISTED} more)" if len(rounded) > MAX_LISTED else ""
-        warnings.warn(f"{len(rounded)} rate(s) have more than {RATE_PLACES} decimal places, the API's precision: "
-                      f"priced rounded half-even: {'; '.join(rounded[:MAX_LISTED])}{more}", RoundedRateWarning,
-                      stacklevel=4)
-    return out
-
-
 def _mcc(value: Any, where: str) -> str:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= int(value) <= 999:
         value = f"{int(value):03d}"
@@ -154,28 +129,44 @@ class RateTable:
 def checked_rates(rates: pd.DataFrame) -> pd.DataFrame:
     """``rates`` checked row by row against the module's rules (a ``ValueError`` names the row,
     the column and the rule) and written as priced: DataFrame[mcc (3 digits), mnc (text, None
-    for the country default), country (stripped), rate (4-place Decimal, ``rate_decimals``)],
-    on the table's own index.  Every reader of a rates table goes through here."""
-    priced = rate_decimals(rates)
+    for the country default), country (stripped), rate (Decimal rounded half-even to the API's
+    4 places)], on the table's own index.  Every reader of a rates table goes through here.  A
+    rate written finer is not rounded silently: one ``RoundedRateWarning`` names those rows."""
+    if not isinstance(rates, pd.DataFrame):
+        raise TypeError(f"rates must be a DataFrame like client.rates() returns, got {type(rates).__name__}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in rates.columns]
+    if missing:
+        raise ValueError(f"rates table lacks column(s) {missing}: expected a DataFrame like client.rates() "
+                         f"returns (mcc, mnc, country, rate, currency)")
     seen: dict[Any, tuple[int, Any]] = {}
+    rounded: list[str] = []
     columns: dict[str, list[Any]] = {c: [] for c in REQUIRED_COLUMNS}
-    raw = [rates[c].tolist() for c in REQUIRED_COLUMNS[:3]]
-    for label, mcc, mnc, country, rate in zip(rates.index.tolist(), *raw, priced):
+    raw = [rates[c].tolist() for c in REQUIRED_COLUMNS]
+    for label, mcc, mnc, country, value in zip(rates.index.tolist(), *raw):
         where = f"rates row {label!r}"
         mcc = _mcc(mcc, where)
         mnc = _mnc(mnc, where)
         if not isinstance(country, str) or not country.strip():
             raise ValueError(f"{where}: country must be a non-empty name, got {country!r}")
         country = country.strip()
+        exact = parse_rate(value, where)
+        rate = exact.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
+        if rate != exact:
+            rounded.append(f"row {label!r}: {exact:f} -> {rate}")
         units = int(rate * UNITS)
         if mnc is None:
             _put(seen, ("default", country.casefold()), units, label,
                  f"{where}: a second default rate (mnc null) for {country!r}")
         else:
             _put(seen, (mcc, mnc), units, label, f"{where}: a second rate for mcc {mcc} mnc {mnc}")
-        for name, value in zip(REQUIRED_COLUMNS, (mcc, mnc, country, rate)):
-            columns[name].append(value)
+        for name, column in zip(REQUIRED_COLUMNS, (mcc, mnc, country, rate)):
+            columns[name].append(column)
     _currency(rates)  # one table, one currency
+    if rounded:
+        more = f" (and {len(rounded) - MAX_LISTED} more)" if len(rounded) > MAX_LISTED else ""
+        warnings.warn(f"{len(rounded)} rate(s) have more than {RATE_PLACES} decimal places, the API's precision: "
+                      f"priced rounded half-even: {'; '.join(rounded[:MAX_LISTED])}{more}", RoundedRateWarning,
+                      stacklevel=4)
     return pd.DataFrame({name: pd.Series(values, index=rates.index, dtype=object) for name, values in columns.items()})
 
 

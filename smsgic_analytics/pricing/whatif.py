@@ -33,10 +33,9 @@ from ..core.errors import ValidationError
 from ..core.money import PLACES as RATE_PLACES
 from ..core.money import is_missing, money_column, parse_money, units_to_money
 from ..text.counts import segment_counts
-from ..text.segments import segments
 from ..text.templates import align, fill_template
 from .history import with_rates
-from .offline import unsendable_texts_error
+from .offline import message_segments, unsendable_texts_error
 
 
 class Priced(Protocol):
@@ -113,11 +112,7 @@ def _sms(quote: Quote, message: str | None, template: str | None, data: pd.DataF
             raise TypeError("reprice(): data= goes with template=, not with message=")
         if not isinstance(message, str):
             raise TypeError(f"reprice(): message must be a str, got {type(message).__name__}")
-        if spec.is_blank(message):
-            raise ValidationError(spec.MSG_MISSING_MESSAGE, field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
-        if said := spec.unsendable(message):
-            raise ValidationError(f"message: {said}", field_errors={"message": [said]})
-        return np.int64(segments(message).segments), message
+        return np.int64(message_segments(message)), message
     if data is None:
         raise TypeError("reprice(template=...) needs data=: a DataFrame with a column per placeholder")
     numbers = quote.numbers["number"].tolist()
