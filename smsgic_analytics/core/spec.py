@@ -126,10 +126,13 @@ def unsendable(text: str) -> str | None:
 
 
 def unsendable_rows(texts: list[str]) -> list[int]:
-    """The positions of the texts that hold a lone surrogate: one scan of them all joined
-    (a C loop), then row by row only when that finds one."""
-    if lone_surrogate_at("".join(texts)) is None:
+    """The positions of the texts that hold a lone surrogate: one UTF-8 encoding of them all
+    joined (a C loop; it fails exactly on a lone surrogate), then row by row only when it fails."""
+    try:
+        "".join(texts).encode("utf-8")
         return []
+    except UnicodeEncodeError:
+        pass
     return [i for i, text in enumerate(texts) if lone_surrogate_at(text) is not None]
 
 

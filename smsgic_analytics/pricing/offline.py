@@ -48,6 +48,7 @@ from ..core.errors import ValidationError
 from ..core.money import format_money, money_column, units_to_money
 from ..numbers.classify import classify
 from ..text.counts import segment_counts
+from ..text.alphabet import UCS2_NAME
 from ..text.segments import segments
 from ..text.templates import align, fill_template
 from .rate_table import RateTable
@@ -231,17 +232,16 @@ def empty_text_error(count: int, numbers: Sequence[str]) -> ValidationError:
                            field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
 
 
-def unsendable_texts_error(texts: list[Any], numbers: Sequence[str]) -> ValidationError | None:
+def unsendable_texts_error(texts: pd.Series, numbers: Sequence[str], counts: pd.DataFrame) -> ValidationError | None:
     """The refusal of per-recipient texts that hold a lone surrogate (``spec.unsendable``),
-    naming how many and the first recipient; None when every text can be sent (a text that is
-    not a str is left for ``segment_counts`` to name)."""
-    try:
-        bad = spec.unsendable_rows(texts)
-    except TypeError:
+    naming how many and the first recipient; None when every text can be sent.  Only the texts
+    ``counts`` (their ``segment_counts``) found UCS-2 are looked at: a surrogate is never GSM-7."""
+    encoding = counts["encoding"].cat
+    ucs2 = np.flatnonzero(encoding.codes.to_numpy() == encoding.categories.get_loc(UCS2_NAME))
+    bad = ucs2[spec.unsendable_rows(texts.to_numpy(dtype=object)[ucs2].tolist())] if len(ucs2) else ucs2
+    if not len(bad):
         return None
-    if not bad:
-        return None
-    said = spec.unsendable(texts[bad[0]])
+    said = spec.unsendable(texts.iat[bad[0]])
     return ValidationError(f"{len(bad)} recipient(s) get a text that cannot be sent, first {numbers[bad[0]]}'s: "
                            f"{said}", field_errors={"message": [said]})
 
@@ -352,9 +352,10 @@ def _sms(message: Any, data: pd.DataFrame | None, people: Recipients, size: int,
     empty = np.flatnonzero(np.asarray(texts.to_numpy(dtype=object) == "", dtype=bool))
     if len(empty):
         raise empty_text_error(len(empty), [people.numbers[i] for i in empty[:MAX_LISTED]])
-    if (refused := unsendable_texts_error(texts.tolist(), people.numbers)) is not None:
+    counts = segment_counts(texts)
+    if (refused := unsendable_texts_error(texts, people.numbers, counts)) is not None:
         raise refused
-    return segment_counts(texts)["segments"].to_numpy(np.int64)
+    return counts["segments"].to_numpy(np.int64)
 
 
 def _classes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:

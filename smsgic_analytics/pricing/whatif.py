@@ -122,9 +122,11 @@ def _sms(quote: Quote, message: str | None, template: str | None, data: pd.DataF
         raise ValidationError(f"template gives an empty text for {len(empty)} recipient(s): "
                               f"{[numbers[i] for i in empty[:MAX_LISTED]]}",
                               field_errors={"message": [spec.MSG_MISSING_MESSAGE]})
-    if (refused := unsendable_texts_error(texts.tolist(), numbers)) is not None:
+    texts = texts.reset_index(drop=True)
+    counts = segment_counts(texts)
+    if (refused := unsendable_texts_error(texts, numbers, counts)) is not None:
         raise refused
-    return segment_counts(texts.reset_index(drop=True))["segments"].to_numpy(np.int64), template  # type: ignore[return-value]
+    return counts["segments"].to_numpy(np.int64), template  # type: ignore[return-value]
 
 
 def _rate_units(rates: pd.Series) -> tuple[np.ndarray, int, list[int]]:

@@ -4,7 +4,6 @@ counted exactly by ``segments()`` itself."""
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping
 from typing import Any, Iterable, NamedTuple
 
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
+from ..core import spec
 from .alphabet import GSM7_BASIC, GSM7_EXTENSION, GSM7_NAME, GSM7_PART, GSM7_SINGLE, UCS2_NAME, UCS2_PART, UCS2_SINGLE
 from .segments import segments
 
@@ -23,7 +23,6 @@ _JOINING = regex.compile(
     r"[\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}\p{GCB=Regional_Indicator}"
     r"\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=LV}\p{GCB=LVT}]+"
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # Bits of a code point's flags (see _flag_table); the counters are how many code points of
 # a text have all the bits of each mask.
 _NOT_GSM_FLAG, _EXT_FLAG, _ASTRAL_FLAG, _JOINING_FLAG = 1, 2, 4, 8
@@ -257,7 +256,7 @@ def _to_arrow(values: np.ndarray) -> tuple[pa.LargeStringArray, dict[int, str]]:
     try:
         return pa.array(values, type=pa.large_string()), {}
     except UnicodeEncodeError:
-        odd = {i: t for i, t in enumerate(values.tolist()) if _SURROGATE.search(t)}
+        odd = {i: t for i, t in enumerate(values.tolist()) if spec.lone_surrogate_at(t) is not None}
         values = values.copy()
         values[list(odd)] = ""
         return pa.array(values, type=pa.large_string()), odd
